@@ -1,0 +1,46 @@
+import { redirect } from "next/navigation";
+import { SignOutButton, TeamSwitcher } from "@/components/account-menu";
+import { Nav, type NavItem } from "@/components/nav";
+import { currentTeam, currentUser } from "@/lib/auth/context";
+import { can } from "@/lib/auth/permissions";
+import { db } from "@/lib/db";
+
+export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
+  const user = await currentUser();
+  if (!user) redirect("/signin");
+  const context = await currentTeam(user);
+  const teams = await db.team.findMany({
+    where: { memberships: { some: { userId: user.user.id } } },
+    select: { id: true, name: true },
+    orderBy: { name: "asc" },
+  });
+  const items: NavItem[] = context
+    ? [
+        { href: "/settings/webhooks", label: "Webhooks" },
+        { href: "/team", label: "Team" },
+      ]
+    : [];
+  return (
+    <div className="min-h-screen">
+      <header className="border-b border-slate-200 bg-white">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-4 px-4 py-3">
+          <div className="flex items-center gap-6">
+            <a href="/" className="text-lg font-bold tracking-tight text-brand-700">
+              mon1tor
+            </a>
+            <Nav items={items} />
+          </div>
+          <div className="flex flex-wrap items-center gap-4">
+            {context ? <TeamSwitcher teams={teams} currentId={context.team.id} /> : null}
+            <span className="text-sm text-slate-600">
+              {user.user.email}
+              {context ? ` · ${context.role}` : ""}
+            </span>
+            <SignOutButton />
+          </div>
+        </div>
+      </header>
+      <main className="mx-auto max-w-6xl px-4 py-8">{children}</main>
+    </div>
+  );
+}

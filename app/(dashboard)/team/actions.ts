@@ -1,0 +1,46 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { defineAction } from "@/lib/actions/define-action";
+import { audit } from "@/lib/audit";
+import { canAssignRole, roles } from "@/lib/auth/permissions";
+import { db } from "@/lib/db";
+import { AppError, notFound } from "@/lib/errors";
+import type { Role } from "@/lib/generated/prisma/enums";
+import { createInvite } from "@/lib/teams/invites";
+import { changeRole, removeMember } from "@/lib/teams/members";
+
+const role = z.enum(roles as [Role, ...Role[]], { error: "Choose a role." });
+const id = z.string().min(1).max(64);
+
+export const createInviteAction = defineAction("members:manage", z.object({ role }), async (input, context) => {
+  if (!canAssignRole(context.role, input.role)) throw new AppError("forbidden", "Only an owner can invite another owner.");
+  const { token, invite } = await db.$transaction(async (tx) => {
+    const created = await createInvite(tx, context.team.id, input.role, context.user.id);
+    await audit(tx, context, "member.invite", { type: "invite", id: created.invite.id }, { role: input.role });
+    return created;
+  });
+  revalidatePath("/team");
+  return { token, expiresAt: invite.expiresAt.toISOString() };
+});
+
+export const revokeInviteAction = defineAction("members:manage", z.object({ inviteId: id }), async ({ inviteId }, context) => {
+  const deleted = await db.invite.deleteMany({ where: { id: inviteId, teamId: context.team.id, usedAt: null } });
+  if (deleted.count === 0) throw notFound("That invite does not exist or was already used.");
+  await audit(db, context, "invite.revoke", { type: "invite", id: inviteId });
+  revalidatePath("/team");
+  return null;
+});
+
+export const changeRoleAction = defineAction("members:manage", z.object({ membershipId: id, role }), async (input, context) => {
+  await changeRole(context, input.membershipId, input.role);
+  revalidatePath("/team");
+  return null;
+});
+
+export const removeMemberAction = defineAction("members:manage", z.object({ membershipId: id }), async (input, context) => {
+  await removeMember(context, input.membershipId);
+  revalidatePath("/team");
+  return null;
+});

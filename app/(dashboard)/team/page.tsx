@@ -1,0 +1,90 @@
+import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { pageContext } from "@/lib/auth/context";
+import { can, roles } from "@/lib/auth/permissions";
+import { db } from "@/lib/db";
+import { InviteForm, MemberControls, RevokeInviteButton } from "./team-controls";
+
+export const metadata = { title: "Team" };
+
+export default async function TeamPage() {
+  const context = await pageContext();
+  const manage = can(context.role, "members:manage");
+  const [members, invites] = await Promise.all([
+    db.membership.findMany({
+      where: { teamId: context.team.id },
+      include: { user: { select: { name: true, email: true } } },
+      orderBy: { createdAt: "asc" },
+    }),
+    manage
+      ? db.invite.findMany({
+          where: { teamId: context.team.id, usedAt: null, expiresAt: { gt: new Date() } },
+          orderBy: { createdAt: "desc" },
+        })
+      : Promise.resolve([]),
+  ]);
+  const assignable = roles.filter((role) => context.role === "owner" || role !== "owner");
+
+  return (
+    <>
+      <PageHeader title={context.team.name} description="Members of this team and their roles." />
+      <div className="space-y-6">
+        <Card title="Members">
+          <table className="w-full text-left text-sm">
+            <thead className="text-xs uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="py-2">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Joined</th>
+                {manage ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {members.map((member) => (
+                <tr key={member.id}>
+                  <td className="py-2">{member.user.name}</td>
+                  <td>{member.user.email}</td>
+                  <td>{member.role}</td>
+                  <td>{formatDateTime(member.createdAt)}</td>
+                  {manage ? (
+                    <td className="py-2 text-right">
+                      {context.role === "owner" || member.role !== "owner" ? (
+                        <MemberControls
+                          membershipId={member.id}
+                          email={member.user.email}
+                          role={member.role}
+                          roles={assignable}
+                          self={member.userId === context.user.id}
+                        />
+                      ) : null}
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+        {manage ? (
+          <Card title="Invite people">
+            <InviteForm roles={assignable} />
+            <h3 className="mt-6 mb-2 text-sm font-semibold">Open invites</h3>
+            {invites.length === 0 ? (
+              <EmptyState title="No open invites">Links you create appear here until they are used or expire.</EmptyState>
+            ) : (
+              <ul className="divide-y divide-slate-100 text-sm">
+                {invites.map((invite) => (
+                  <li key={invite.id} className="flex items-center justify-between py-2">
+                    <span>
+                      Invite as <strong>{invite.role}</strong>, expires {formatDateTime(invite.expiresAt)}
+                    </span>
+                    <RevokeInviteButton inviteId={invite.id} />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </Card>
+        ) : null}
+      </div>
+    </>
+  );
+}

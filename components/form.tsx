@@ -1,0 +1,134 @@
+"use client";
+
+import { useFormStatus } from "react-dom";
+import type { ActionResult } from "@/lib/actions/define-action";
+
+type FieldProps = {
+  label: string;
+  name: string;
+  errors?: string[];
+  hint?: string;
+} & Omit<React.InputHTMLAttributes<HTMLInputElement>, "name">;
+
+/** A labelled input whose error and hint are announced with it (aria-describedby). */
+export function TextField({ label, name, errors, hint, id, className, ...input }: FieldProps) {
+  const inputId = id ?? `field-${name}`;
+  const errorId = `${inputId}-error`;
+  const hintId = `${inputId}-hint`;
+  const describedBy = [hint ? hintId : null, errorId].filter(Boolean).join(" ");
+  return (
+    <div className={className}>
+      <label htmlFor={inputId} className="block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <input
+        id={inputId}
+        name={name}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={describedBy}
+        className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm aria-invalid:border-red-500"
+        {...input}
+      />
+      {hint ? (
+        <p id={hintId} className="mt-1 text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
+      <p id={errorId} aria-live="polite" className="mt-1 text-sm text-red-700">
+        {errors?.join(" ")}
+      </p>
+    </div>
+  );
+}
+
+type SelectProps = { label: string; name: string; options: readonly string[] } & Omit<
+  React.SelectHTMLAttributes<HTMLSelectElement>,
+  "name"
+>;
+
+export function SelectField({ label, name, options, id, ...select }: SelectProps) {
+  const selectId = id ?? `field-${name}`;
+  return (
+    <div>
+      <label htmlFor={selectId} className="block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <select
+        id={selectId}
+        name={name}
+        className="mt-1 block rounded-md border border-slate-300 bg-white px-3 py-2 text-sm"
+        {...select}
+      >
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+const buttonStyles = {
+  primary: "bg-brand-600 text-white hover:bg-brand-700 disabled:bg-brand-500/60",
+  secondary: "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400",
+  danger: "bg-red-600 text-white hover:bg-red-700 disabled:bg-red-400",
+} as const;
+
+export type ButtonVariant = keyof typeof buttonStyles;
+
+export function buttonClass(variant: ButtonVariant = "primary") {
+  return `inline-flex items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium shadow-sm disabled:cursor-not-allowed ${buttonStyles[variant]}`;
+}
+
+/** Submit button that shows its pending label (and is disabled) while the form's action runs. */
+export function SubmitButton({
+  children,
+  pendingLabel,
+  variant = "primary",
+  pending: pendingOverride,
+  ...button
+}: {
+  children: React.ReactNode;
+  pendingLabel: string;
+  variant?: ButtonVariant;
+  pending?: boolean;
+} & React.ButtonHTMLAttributes<HTMLButtonElement>) {
+  const status = useFormStatus();
+  const pending = pendingOverride ?? status.pending;
+  return (
+    <button type="submit" disabled={pending} aria-disabled={pending} className={buttonClass(variant)} {...button}>
+      {pending ? <Spinner /> : null}
+      {pending ? pendingLabel : children}
+    </button>
+  );
+}
+
+export function Spinner() {
+  return (
+    <span
+      aria-hidden="true"
+      className="inline-block h-3.5 w-3.5 animate-spin rounded-full border-2 border-current border-r-transparent"
+    />
+  );
+}
+
+/** The form-level result line: an alert for failures, a status for successes. */
+export function FormMessage({ state, success }: { state: ActionResult<unknown> | null; success?: string }) {
+  if (!state) return <p aria-live="polite" className="sr-only" />;
+  if (!state.ok) {
+    return (
+      <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+        {state.message}
+      </p>
+    );
+  }
+  return success ? (
+    <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800">
+      {success}
+    </p>
+  ) : null;
+}
+
+export const fieldErrors = (state: ActionResult<unknown> | null, field: string) =>
+  state && !state.ok ? state.fieldErrors?.[field] : undefined;

@@ -1,0 +1,66 @@
+import "server-only";
+import { z } from "zod";
+import { requestIp, requireTeam, requireUser, type TeamContext, type UserContext } from "@/lib/auth/context";
+import type { Permission } from "@/lib/auth/permissions";
+import { AppError, type ErrorCode } from "@/lib/errors";
+
+export type ActionResult<T = null> =
+  | { ok: true; data: T }
+  | { ok: false; code: ErrorCode; message: string; fieldErrors?: Record<string, string[]> };
+
+/** What a form holds before its first submit. */
+export type FormState<T = null> = ActionResult<T> | null;
+
+export type ActionInput = FormData | Record<string, unknown>;
+
+type Access = "public" | "user" | Permission;
+export type PublicContext = { ip: string | null };
+type ContextFor<A extends Access> = A extends "public" ? PublicContext : A extends "user" ? UserContext : TeamContext;
+
+const toObject = (input: ActionInput) =>
+  input instanceof FormData ? Object.fromEntries(input.entries()) : input;
+
+export function toFailure(error: unknown): ActionResult<never> {
+  if (error instanceof AppError) {
+    return { ok: false, code: error.code, message: error.message, fieldErrors: error.fields };
+  }
+  console.error("[mon1tor] action failed:", error instanceof Error ? error.stack : error);
+  return { ok: false, code: "internal", message: "Something went wrong on our side. Please try again." };
+}
+
+export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.join(".") || "form";
+    (fields[key] ??= []).push(issue.message);
+  }
+  return fields;
+}
+
+/**
+ * Every server action goes through here: parse input with zod, load the session, resolve
+ * the team and check the permission, then run the handler. The session check comes
+ * before any query, and the handler gets the team id to put in its `where` clauses.
+ */
+export function defineAction<A extends Access, S extends z.ZodType, T>(
+  access: A,
+  schema: S,
+  handler: (input: z.output<S>, context: ContextFor<A>) => Promise<T>,
+): (input: ActionInput) => Promise<ActionResult<T>> {
+  return async (input) => {
+    try {
+      const context = (
+        access === "public" ? { ip: await requestIp() } : access === "user" ? await requireUser() : await requireTeam(access as Permission)
+      ) as ContextFor<A>;
+      const parsed = schema.safeParse(toObject(input));
+      if (!parsed.success) {
+        const fieldErrors = fieldErrorsOf(parsed.error);
+        const first = Object.values(fieldErrors)[0]?.[0] ?? "Check the form.";
+        return { ok: false, code: "validation", message: first, fieldErrors };
+      }
+      return { ok: true, data: await handler(parsed.data, context) };
+    } catch (error) {
+      return toFailure(error);
+    }
+  };
+}

@@ -1,0 +1,65 @@
+// The one place that reads configuration. Validated once; a bad value stops the start
+// with a message that names the variable.
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const base64Key = z
+  .string()
+  .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded (openssl rand -base64 32)");
+
+export const serverEnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
+  NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)"),
+  NEXTAUTH_URL: z.url().optional(),
+  CRON_SECRET: z.string().min(24, "must be at least 24 characters (openssl rand -base64 32)"),
+  MON1TOR_ENCRYPTION_KEY: base64Key,
+  /** Keys that older rows may still be encrypted with, during a rotation; comma-separated. */
+  MON1TOR_ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(",").map((k) => k.trim()).filter(Boolean) : []))
+    .pipe(z.array(base64Key)),
+  MON1TOR_SIGNUP: z.enum(["open", "invite-only"]).default("open"),
+  MON1TOR_ALLOW_PRIVATE_URLS: bool,
+  MON1TOR_ALLOW_HTTP_URLS: bool,
+  MON1TOR_ALLOWED_CIDRS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(",").map((c) => c.trim()).filter(Boolean) : [])),
+  MON1TOR_MAX_ENDPOINTS_PER_TEAM: z.coerce.number().int().positive().default(50),
+  MON1TOR_DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  MON1TOR_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+});
+
+export type ServerEnv = z.infer<typeof serverEnvSchema>;
+
+export class EnvError extends Error {}
+
+export function parseServerEnv(source: Record<string, string | undefined>): ServerEnv {
+  const result = serverEnvSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const message = source[name] === undefined ? "is missing" : issue.message;
+      return `  - ${name} ${message}`;
+    });
+    throw new EnvError(`mon1tor cannot start; fix these environment variables (see .env.example):\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+let cached: ServerEnv | undefined;
+
+/** Lazily parsed so that `next build` does not need runtime secrets. */
+export function env(): ServerEnv {
+  cached ??= parseServerEnv(process.env);
+  return cached;
+}
+
+/** Production means a real deployment: HTTPS-only webhooks unless explicitly allowed. */
+export const isProduction = () => env().NODE_ENV === "production";

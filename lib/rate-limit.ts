@@ -1,0 +1,72 @@
+// Fixed-window counters in PostgreSQL, so every web instance and worker sees the same
+// numbers. One limiter serves sign-in, validation, test sends and the alert API.
+import { db } from "@/lib/db";
+import { AppError } from "@/lib/errors";
+
+export type Limit = { key: string; limit: number; windowSeconds: number };
+export type LimitState = { allowed: boolean; count: number; retryAfterSeconds: number };
+
+function stateOf(limit: Limit, count: number, windowStart: Date, now: Date): LimitState {
+  const windowEnds = windowStart.getTime() + limit.windowSeconds * 1000;
+  return {
+    allowed: count <= limit.limit,
+    count,
+    retryAfterSeconds: Math.max(1, Math.ceil((windowEnds - now.getTime()) / 1000)),
+  };
+}
+
+/** Counts one event against the limit and says whether it is still within it. */
+export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
+  const rows = await db.$queryRaw<{ count: number; windowStart: Date }[]>`
+    INSERT INTO "RateLimit" (key, count, "windowStart") VALUES (${limit.key}, 1, ${now})
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
+                   THEN 1 ELSE "RateLimit".count + 1 END,
+      "windowStart" = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
+                   THEN ${now} ELSE "RateLimit"."windowStart" END
+    RETURNING count, "windowStart"`;
+  const row = rows[0]!;
+  return stateOf(limit, row.count, row.windowStart, now);
+}
+
+/** Whether one more event would be allowed, without counting it. */
+export async function peek(limit: Limit, now = new Date()): Promise<LimitState> {
+  const row = await db.rateLimit.findUnique({ where: { key: limit.key } });
+  if (!row || row.windowStart.getTime() <= now.getTime() - limit.windowSeconds * 1000) {
+    return { allowed: true, count: 0, retryAfterSeconds: 0 };
+  }
+  return stateOf(limit, row.count + 1, row.windowStart, now);
+}
+
+export async function resetLimit(key: string) {
+  await db.rateLimit.deleteMany({ where: { key } });
+}
+
+export function describeWait(seconds: number) {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
+
+/** Counts the event; throws a rate_limited AppError with a clear message when over. */
+export async function enforce(limit: Limit, what: string, now = new Date()) {
+  const state = await hit(limit, now);
+  if (!state.allowed) {
+    throw new AppError(
+      "rate_limited",
+      `Too many ${what}: the limit is ${limit.limit} per ${describeWait(limit.windowSeconds)}. Try again in ${describeWait(state.retryAfterSeconds)}.`,
+      undefined,
+      state.retryAfterSeconds,
+    );
+  }
+}
+
+export const limits = {
+  signInByEmail: (email: string): Limit => ({ key: `signin:email:${email}`, limit: 5, windowSeconds: 15 * 60 }),
+  signInByIp: (ip: string): Limit => ({ key: `signin:ip:${ip}`, limit: 20, windowSeconds: 15 * 60 }),
+  validationPerEndpoint: (endpointId: string): Limit => ({ key: `validate:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 * 60 }),
+  validationPerTeam: (teamId: string): Limit => ({ key: `validate:team:${teamId}`, limit: 100, windowSeconds: 60 * 60 }),
+  testSendPerEndpoint: (endpointId: string): Limit => ({ key: `test:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 }),
+  redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
+  alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: 6000, windowSeconds: 60 }),
+};

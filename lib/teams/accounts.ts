@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { hashPassword, MIN_PASSWORD_LENGTH } from "@/lib/auth/password";
+import { audit } from "@/lib/audit";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { AppError, isUniqueViolation } from "@/lib/errors";
+import { consumeInvite } from "@/lib/teams/invites";
+
+export const teamNameSchema = z.string().trim().min(1, "Enter a team name.").max(80, "Use at most 80 characters.");
+
+export const signUpSchema = z.object({
+  name: z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters."),
+  email: z.string().trim().toLowerCase().email("Enter a valid email address.").max(254),
+  password: z
+    .string()
+    .min(MIN_PASSWORD_LENGTH, `Use at least ${MIN_PASSWORD_LENGTH} characters.`)
+    .max(1024, "Use at most 1024 characters."),
+  teamName: z.string().trim().max(80, "Use at most 80 characters.").optional(),
+  invite: z.string().max(200).optional(),
+});
+
+export type SignUpInput = z.infer<typeof signUpSchema>;
+
+export const signupOpen = async () =>
+  env().MON1TOR_SIGNUP === "open" || (await db.user.count({ take: 1 })) === 0;
+
+/** Creates the account and either a new team (as owner) or the invited membership. */
+export async function signUp(input: SignUpInput, ip: string | null) {
+  if (!input.invite && !(await signupOpen())) {
+    throw new AppError("forbidden", "Sign-up on this mon1tor is by invitation only. Ask a team owner for an invite link.");
+  }
+  const teamName = input.invite ? undefined : teamNameSchema.safeParse(input.teamName ?? "");
+  if (teamName && !teamName.success) {
+    throw new AppError("validation", "Enter a team name.", { teamName: ["Enter a team name."] });
+  }
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await db.$transaction(async (tx) => {
+      const user = await tx.user.create({ data: { email: input.email, name: input.name, passwordHash } });
+      if (input.invite) {
+        const invite = await consumeInvite(tx, input.invite, user, ip);
+        return { userId: user.id, teamId: invite.team.id };
+      }
+      const team = await tx.team.create({ data: { name: teamName!.data! } });
+      await tx.membership.create({ data: { teamId: team.id, userId: user.id, role: "owner" } });
+      await audit(tx, { team, user, ip }, "team.create", { type: "team", id: team.id });
+      return { userId: user.id, teamId: team.id };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new AppError("conflict", "An account with this email already exists. Sign in instead.", {
+        email: ["An account with this email already exists. Sign in instead."],
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,80 @@
+// `npm run dev` / `npm start`: database (embedded unless DATABASE_URL is set), migrations,
+// then the web app and the dispatch worker side by side. Ctrl-C stops all of them.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { EnvError, parseServerEnv } from "../lib/env";
+import {
+  applyLocalDefaults,
+  loadOrCreateLocalSecrets,
+  localDatabaseUrl,
+  migrate,
+  startLocalDatabase,
+} from "./lib/local-config";
+
+const production = process.env.NODE_ENV === "production";
+const port = process.env.PORT ?? "3000";
+const say = (line: string) => console.log(`[mon1tor] ${line}`);
+
+async function main() {
+  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+  let stopDatabase = async () => {};
+
+  if (!env.DATABASE_URL) {
+    say("DATABASE_URL is not set: starting the embedded PostgreSQL (data in .data/).");
+    const secrets = loadOrCreateLocalSecrets();
+    const database = await startLocalDatabase((line) => {
+      if (/FATAL|ERROR|PANIC/.test(line)) console.error(`[postgres] ${line}`);
+    });
+    stopDatabase = () => database.stop();
+    applyLocalDefaults(env, secrets, localDatabaseUrl(secrets));
+  }
+  env.NEXTAUTH_URL ??= `http://localhost:${port}`;
+
+  try {
+    parseServerEnv(env);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(error.message);
+      await stopDatabase();
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  say("applying migrations…");
+  await migrate(env);
+
+  const next = path.resolve("node_modules/.bin/next");
+  const children: ChildProcess[] = [
+    spawn(next, [production ? "start" : "dev", "--port", port], { env, stdio: "inherit" }),
+    //WORKER spawn(path.resolve("node_modules/.bin/tsx"), ["scripts/worker.ts"], { env, stdio: "inherit" }),
+  ];
+  say(`mon1tor is starting at http://localhost:${port}`);
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping…");
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+    await stopDatabase();
+    process.exit(code);
+  };
+  for (const child of children) child.on("exit", (code) => void stop(code ?? 1));
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+}
+
+main().catch((error: unknown) => {
+  console.error(`[mon1tor] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
