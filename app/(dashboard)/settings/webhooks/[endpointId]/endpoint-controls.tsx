@@ -1,0 +1,155 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useActionState, useState, useTransition } from "react";
+import { ConfirmButton } from "@/components/confirm-button";
+import { CopyButton } from "@/components/copy-button";
+import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField } from "@/components/form";
+import type { ActionResult, FormState } from "@/lib/actions/define-action";
+import type { EndpointStatus } from "@/lib/generated/prisma/enums";
+import type { ValidationOutcome } from "@/lib/webhooks/validate";
+import {
+  deleteEndpointAction,
+  pauseEndpointAction,
+  resumeEndpointAction,
+  revealSecretAction,
+  updateEndpointAction,
+  validateEndpointAction,
+} from "../actions";
+
+/** Runs an action with a pending state and keeps its result for the message line. */
+function useActionRunner<T>() {
+  const router = useRouter();
+  const [result, setResult] = useState<ActionResult<T> | null>(null);
+  const [pending, startTransition] = useTransition();
+  const run = (action: () => Promise<ActionResult<T>>, after?: (result: ActionResult<T>) => void) =>
+    startTransition(async () => {
+      const outcome = await action();
+      setResult(outcome);
+      after?.(outcome);
+      if (outcome.ok) router.refresh();
+    });
+  return { result, pending, run };
+}
+
+function validationMessage(validation: ValidationOutcome | null) {
+  if (!validation) return null;
+  return validation.ok ? "Validated: the endpoint is active." : `Validation failed: ${validation.reason}.`;
+}
+
+export function EndpointActions({ endpointId, status }: { endpointId: string; status: EndpointStatus }) {
+  const router = useRouter();
+  const validate = useActionRunner<ValidationOutcome>();
+  const toggle = useActionRunner<unknown>();
+  const remove = useActionRunner<null>();
+  const validated = validate.result?.ok ? validationMessage(validate.result.data) : null;
+  return (
+    <div className="flex flex-col items-end gap-2">
+      <div className="flex flex-wrap gap-2">
+        {status !== "paused" ? (
+          <button
+            type="button"
+            className={buttonClass("primary")}
+            disabled={validate.pending}
+            onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}
+          >
+            {validate.pending ? <Spinner /> : null}
+            {validate.pending ? "Validating…" : "Validate again"}
+          </button>
+        ) : null}
+        <button
+          type="button"
+          className={buttonClass("secondary")}
+          disabled={toggle.pending}
+          onClick={() =>
+            toggle.run(() => (status === "paused" ? resumeEndpointAction({ endpointId }) : pauseEndpointAction({ endpointId })))
+          }
+        >
+          {toggle.pending ? <Spinner /> : null}
+          {status === "paused" ? (toggle.pending ? "Resuming…" : "Resume") : toggle.pending ? "Pausing…" : "Pause"}
+        </button>
+        <ConfirmButton
+          label="Delete"
+          question="Delete this endpoint? Queued deliveries to it stop."
+          confirmLabel="Delete endpoint"
+          pendingLabel="Deleting…"
+          pending={remove.pending}
+          onConfirm={() =>
+            remove.run(
+              () => deleteEndpointAction({ endpointId }),
+              (outcome) => {
+                if (outcome.ok) router.push("/settings/webhooks");
+              },
+            )
+          }
+        />
+      </div>
+      {validated ? (
+        <p role="status" className="text-sm text-slate-700">
+          {validated}
+        </p>
+      ) : null}
+      {[validate.result, toggle.result, remove.result].map((result, index) =>
+        result && !result.ok ? <FormMessage key={index} state={result} /> : null,
+      )}
+    </div>
+  );
+}
+
+export function EditEndpointForm({ endpointId, url, description }: { endpointId: string; url: string; description: string }) {
+  const [state, formAction] = useActionState(
+    (_previous: FormState<{ validation: ValidationOutcome | null }>, form: FormData) => updateEndpointAction(form),
+    null,
+  );
+  const success = state?.ok ? (validationMessage(state.data.validation) ?? "Saved.") : undefined;
+  return (
+    <form action={formAction} className="space-y-4" noValidate>
+      <input type="hidden" name="endpointId" value={endpointId} />
+      <TextField
+        label="Endpoint URL"
+        name="url"
+        type="url"
+        defaultValue={url}
+        hint="Changing the URL validates it again; nothing is sent to the new URL until it passes."
+        errors={fieldErrors(state, "url")}
+        required
+      />
+      <TextField label="Description (optional)" name="description" defaultValue={description} errors={fieldErrors(state, "description")} />
+      <FormMessage state={state && !state.ok && !state.fieldErrors ? state : state?.ok ? state : null} success={success} />
+      <SubmitButton pendingLabel="Saving…">Save changes</SubmitButton>
+    </form>
+  );
+}
+
+export function SecretPanel({ endpointId }: { endpointId: string }) {
+  const reveal = useActionRunner<{ secret: string }>();
+  const secret = reveal.result?.ok ? reveal.result.data.secret : null;
+  return (
+    <div className="space-y-3">
+      <p className="text-sm text-slate-600">Use it to verify the signature of every request we send.</p>
+      <input
+        id="signing-secret"
+        readOnly
+        aria-label="Signing secret"
+        value={secret ?? "whsec_••••••••••••••••••••••••"}
+        className="w-full rounded-md border border-slate-300 bg-slate-50 px-2 py-1 font-mono text-xs"
+      />
+      <div className="flex gap-2">
+        {secret ? (
+          <CopyButton value={secret} label="Copy signing secret" />
+        ) : (
+          <button
+            type="button"
+            className={buttonClass("secondary")}
+            disabled={reveal.pending}
+            onClick={() => reveal.run(() => revealSecretAction({ endpointId }))}
+          >
+            {reveal.pending ? <Spinner /> : null}
+            {reveal.pending ? "Revealing…" : "Reveal"}
+          </button>
+        )}
+      </div>
+      {reveal.result && !reveal.result.ok ? <FormMessage state={reveal.result} /> : null}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { StatusBadge } from "@/components/webhooks/status-badge";
+import { VerifyPanel } from "@/components/webhooks/verify-panel";
+import { pageContext } from "@/lib/auth/context";
+import { can } from "@/lib/auth/permissions";
+import { AppError } from "@/lib/errors";
+import { getEndpointDetail } from "@/lib/webhooks/queries";
+import { EditEndpointForm, EndpointActions, SecretPanel } from "./endpoint-controls";
+
+export const metadata = { title: "Webhook endpoint" };
+
+export default async function EndpointPage({ params }: { params: Promise<{ endpointId: string }> }) {
+  const context = await pageContext();
+  const { endpointId } = await params;
+  const endpoint = await getEndpointDetail(context.team.id, endpointId).catch((error: unknown) => {
+    if (error instanceof AppError && error.code === "not_found") notFound();
+    throw error;
+  });
+  const manage = can(context.role, "webhooks:manage");
+  const reveal = can(context.role, "webhooks:reveal-secret");
+  const last = endpoint.validations[0];
+
+  return (
+    <>
+      <p className="mb-2 text-sm">
+        <Link href="/settings/webhooks" className="text-brand-700 underline">
+          ← Webhooks
+        </Link>
+      </p>
+      <PageHeader title="Webhook endpoint" description={endpoint.description ?? undefined}>
+        {manage ? <EndpointActions endpointId={endpoint.id} status={endpoint.status} /> : null}
+      </PageHeader>
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="space-y-6 lg:col-span-2">
+          <Card title="Endpoint">
+            <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
+              <dt className="text-slate-500">URL</dt>
+              <dd className="break-all font-mono">{endpoint.url}</dd>
+              <dt className="text-slate-500">Status</dt>
+              <dd>
+                <StatusBadge status={endpoint.status} />
+                {endpoint.statusReason && endpoint.status !== "active" ? (
+                  <span className="ml-2 text-red-700" data-testid="status-reason">
+                    {endpoint.statusReason}
+                  </span>
+                ) : null}
+              </dd>
+              <dt className="text-slate-500">Created</dt>
+              <dd>{formatDateTime(endpoint.createdAt)}</dd>
+              <dt className="text-slate-500">Activated</dt>
+              <dd>{formatDateTime(endpoint.activatedAt)}</dd>
+              <dt className="text-slate-500">Last validation</dt>
+              <dd>
+                {last
+                  ? `${formatDateTime(last.startedAt)}: ${last.ok ? `answered ${last.statusCode}` : last.reason}`
+                  : "never"}
+              </dd>
+            </dl>
+          </Card>
+          {manage ? (
+            <Card title="Edit">
+              <EditEndpointForm endpointId={endpoint.id} url={endpoint.url} description={endpoint.description ?? ""} />
+            </Card>
+          ) : null}
+          <Card title="Validation history">
+            {endpoint.validations.length === 0 ? (
+              <EmptyState title="No validation attempts yet" />
+            ) : (
+              <table className="w-full text-left text-sm">
+                <thead className="text-xs uppercase text-slate-500">
+                  <tr>
+                    <th scope="col" className="py-2">Time</th>
+                    <th scope="col">Result</th>
+                    <th scope="col">Status code</th>
+                    <th scope="col">Duration</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {endpoint.validations.map((attempt) => (
+                    <tr key={attempt.id}>
+                      <td className="py-2">{formatDateTime(attempt.startedAt)}</td>
+                      <td>{attempt.ok ? "Validated" : attempt.reason}</td>
+                      <td>{attempt.statusCode ?? "—"}</td>
+                      <td>{attempt.durationMs === null ? "—" : `${attempt.durationMs} ms`}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Card>
+        </div>
+        <div className="space-y-6">
+          <Card title="Signing secret">
+            {reveal ? (
+              <SecretPanel endpointId={endpoint.id} />
+            ) : (
+              <p className="text-sm text-slate-600">Your role cannot reveal the signing secret.</p>
+            )}
+          </Card>
+          <VerifyPanel />
+        </div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,61 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { defineAction } from "@/lib/actions/define-action";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  endpointIdSchema,
+  endpointSchema,
+  pauseEndpoint,
+  resumeEndpoint,
+  revalidate,
+  revealSecret,
+  updateEndpoint,
+  updateEndpointSchema,
+} from "@/lib/webhooks/endpoints";
+
+const refresh = (endpointId?: string) => {
+  revalidatePath("/settings/webhooks");
+  if (endpointId) revalidatePath(`/settings/webhooks/${endpointId}`);
+};
+
+export const createEndpointAction = defineAction("webhooks:manage", endpointSchema, async (input, context) => {
+  const result = await createEndpoint(context, input);
+  refresh(result.endpointId);
+  return result;
+});
+
+export const updateEndpointAction = defineAction("webhooks:manage", updateEndpointSchema, async (input, context) => {
+  const result = await updateEndpoint(context, input);
+  refresh(input.endpointId);
+  return result;
+});
+
+export const validateEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
+  const result = await revalidate(context, endpointId);
+  refresh(endpointId);
+  return result;
+});
+
+export const pauseEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
+  await pauseEndpoint(context, endpointId);
+  refresh(endpointId);
+  return null;
+});
+
+export const resumeEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
+  const validation = await resumeEndpoint(context, endpointId);
+  refresh(endpointId);
+  return { validation };
+});
+
+export const deleteEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
+  await deleteEndpoint(context, endpointId);
+  refresh();
+  return null;
+});
+
+export const revealSecretAction = defineAction("webhooks:reveal-secret", endpointIdSchema, async ({ endpointId }, context) => ({
+  secret: await revealSecret(context, endpointId),
+}));

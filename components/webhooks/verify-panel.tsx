@@ -1,0 +1,24 @@
+import { Card } from "@/components/ui";
+import { SIGNATURE_HEADER, verifySnippets } from "@/lib/webhooks/verify-snippets";
+
+export function VerifyPanel() {
+  return (
+    <Card title="How to verify our signature">
+      <div className="space-y-3 text-sm text-slate-700">
+        <p>
+          Every POST carries <code className="font-mono">{SIGNATURE_HEADER}</code>: the lowercase hex HMAC-SHA256 of the raw
+          request body, keyed with the signing secret exactly as shown (including <code>whsec_</code>). Compute it over the
+          bytes you received, before parsing JSON, and compare in constant time.
+        </p>
+        <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
+          <code>{verifySnippets.node}</code>
+        </pre>
+        <p>
+          We also send the Standard Webhooks headers <code>webhook-id</code>, <code>webhook-timestamp</code> and{" "}
+          <code>webhook-signature</code>, so the official <code>standardwebhooks</code> libraries verify our requests as they
+          are and reject replays.
+        </p>
+      </div>
+    </Card>
+  );
+}

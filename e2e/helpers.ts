@@ -1,0 +1,59 @@
+import crypto from "node:crypto";
+import { expect, type Browser, type Page } from "@playwright/test";
+
+export const PASSWORD = "a-long-enough-password";
+
+export const uniqueEmail = (who = "user") => `${who}-${crypto.randomBytes(4).toString("hex")}@example.test`;
+
+export type Account = { name: string; email: string; password: string; team: string };
+
+export function newAccount(who = "owner"): Account {
+  const id = crypto.randomBytes(3).toString("hex");
+  return { name: `${who} ${id}`, email: uniqueEmail(who), password: PASSWORD, team: `Team ${id}` };
+}
+
+export async function signUp(page: Page, account: Account, { invite = false } = {}) {
+  if (!invite) await page.goto("/signup");
+  await page.getByLabel("Your name").fill(account.name);
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  if (!invite) await page.getByLabel("Team name").fill(account.team);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+}
+
+export async function signIn(page: Page, email: string, password = PASSWORD) {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A fresh owner with their own team, signed in on a new page. */
+export async function ownerPage(browser: Browser, who = "owner") {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const account = newAccount(who);
+  await signUp(page, account);
+  return { page, account, context };
+}
+
+/** The owner creates an invite link with `role`; returns the link. */
+export async function createInviteLink(page: Page, role: string) {
+  await page.goto("/team");
+  await page.getByLabel("Role", { exact: true }).selectOption(role);
+  await page.getByRole("button", { name: "Create invite link" }).click();
+  const link = page.getByLabel("Invite link (single use, expires in 7 days)");
+  await expect(link).toHaveValue(/\/invite\//);
+  return link.inputValue();
+}
+
+/** A second person joins the owner's team through an invite, in their own browser context. */
+export async function joinWithInvite(browser: Browser, link: string, who: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const account = newAccount(who);
+  await page.goto(link);
+  await signUp(page, account, { invite: true });
+  return { page, account, context };
+}

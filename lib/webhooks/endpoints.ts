@@ -1,0 +1,181 @@
+// Endpoint lifecycle for a team member. Every query carries the caller's team id.
+import { z } from "zod";
+import type { TeamContext } from "@/lib/auth/context";
+import { audit } from "@/lib/audit";
+import { decrypt, encrypt } from "@/lib/crypto/encryption";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
+import { enforce, limits } from "@/lib/rate-limit";
+import { generateSecret } from "@/lib/webhooks/secret";
+import { BlockedDestinationError, checkDestination, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
+import { endpointUrlSchema } from "@/lib/webhooks/url";
+import { markValidationCrashed, validateEndpoint, type ValidationOutcome } from "@/lib/webhooks/validate";
+
+export const endpointSchema = z.object({
+  url: endpointUrlSchema,
+  description: z
+    .string()
+    .trim()
+    .max(500, "Use at most 500 characters.")
+    .optional()
+    .transform((value) => value || null),
+});
+export const endpointIdSchema = z.object({ endpointId: z.string().min(1).max(64) });
+export const updateEndpointSchema = endpointSchema.extend(endpointIdSchema.shape);
+
+const duplicateUrl = () =>
+  new AppError("conflict", "This team already has an endpoint with this URL.", {
+    url: ["This team already has an endpoint with this URL."],
+  });
+
+async function assertDestinationAllowed(url: string, policy: DestinationPolicy) {
+  try {
+    await checkDestination(new URL(url), policy);
+  } catch (error) {
+    if (error instanceof BlockedDestinationError || error instanceof SchemePolicyError) {
+      const message = `This URL ${error.message}.`;
+      throw new AppError("validation", message, { url: [message] });
+    }
+    throw error;
+  }
+}
+
+export async function findEndpoint(teamId: string, endpointId: string) {
+  const endpoint = await db.webhookEndpoint.findFirst({ where: { id: endpointId, teamId } });
+  if (!endpoint) throw notFound("That webhook endpoint does not exist.");
+  return endpoint;
+}
+
+/** Validation that always ends in a defined state, even if our own code throws. */
+async function runValidation(endpoint: { id: string; teamId: string; url: string }, policy: DestinationPolicy) {
+  try {
+    return await validateEndpoint(endpoint, policy);
+  } catch (error) {
+    console.error("[mon1tor] validation failed in our code:", error instanceof Error ? error.message : error);
+    await markValidationCrashed(endpoint.id, endpoint.teamId);
+    return { ok: false, reason: "internal error", statusCode: null } satisfies ValidationOutcome;
+  }
+}
+
+export async function createEndpoint(
+  context: TeamContext,
+  input: z.output<typeof endpointSchema>,
+  policy: DestinationPolicy = policyFromEnv(),
+) {
+  await assertDestinationAllowed(input.url, policy);
+  const max = env().MON1TOR_MAX_ENDPOINTS_PER_TEAM;
+  let endpoint;
+  try {
+    endpoint = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "Team" WHERE id = ${context.team.id} FOR UPDATE`;
+      const count = await tx.webhookEndpoint.count({ where: { teamId: context.team.id } });
+      if (count >= max) {
+        throw new AppError("conflict", `This team has reached its limit of ${max} webhook endpoints. Delete one to add another.`);
+      }
+      const created = await tx.webhookEndpoint.create({
+        data: {
+          teamId: context.team.id,
+          url: input.url,
+          description: input.description,
+          secretCiphertext: encrypt(generateSecret()),
+        },
+      });
+      await audit(tx, context, "endpoint.create", { type: "endpoint", id: created.id }, { url: created.url });
+      return created;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicateUrl();
+    throw error;
+  }
+  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
+  const validation = await runValidation(endpoint, policy);
+  return { endpointId: endpoint.id, validation };
+}
+
+export async function updateEndpoint(
+  context: TeamContext,
+  input: z.output<typeof updateEndpointSchema>,
+  policy: DestinationPolicy = policyFromEnv(),
+) {
+  const existing = await findEndpoint(context.team.id, input.endpointId);
+  const urlChanged = existing.url !== input.url;
+  if (urlChanged) await assertDestinationAllowed(input.url, policy);
+  try {
+    await db.$transaction(async (tx) => {
+      await tx.webhookEndpoint.updateMany({
+        where: { id: existing.id, teamId: context.team.id },
+        data: {
+          url: input.url,
+          description: input.description,
+          // A new URL must prove itself before anything is sent to it.
+          ...(urlChanged ? { status: "pending", statusReason: null, activatedAt: null } : {}),
+        },
+      });
+      await audit(tx, context, "endpoint.update", { type: "endpoint", id: existing.id }, {
+        ...(urlChanged ? { from: existing.url, to: input.url } : {}),
+        description: input.description,
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicateUrl();
+    throw error;
+  }
+  if (!urlChanged || existing.status === "paused") return { validation: null };
+  return { validation: await revalidate(context, existing.id, policy, false) };
+}
+
+export async function revalidate(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv(), log = true) {
+  const endpoint = await findEndpoint(context.team.id, endpointId);
+  if (endpoint.status === "paused") throw new AppError("conflict", "Resume the endpoint before validating it.");
+  await enforce(limits.validationPerEndpoint(endpoint.id), "validation attempts for this endpoint");
+  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
+  if (log) await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id });
+  await db.webhookEndpoint.updateMany({
+    where: { id: endpoint.id, teamId: context.team.id },
+    data: { status: "pending", statusReason: null },
+  });
+  return runValidation(endpoint, policy);
+}
+
+export async function pauseEndpoint(context: TeamContext, endpointId: string) {
+  const endpoint = await findEndpoint(context.team.id, endpointId);
+  if (endpoint.status === "paused") return;
+  await db.$transaction(async (tx) => {
+    await tx.webhookEndpoint.updateMany({
+      where: { id: endpoint.id, teamId: context.team.id },
+      data: { status: "paused", pausedAt: new Date() },
+    });
+    await audit(tx, context, "endpoint.pause", { type: "endpoint", id: endpoint.id });
+  });
+}
+
+/** Resuming a validated endpoint makes it active again; one never validated is validated now. */
+export async function resumeEndpoint(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv()) {
+  const endpoint = await findEndpoint(context.team.id, endpointId);
+  if (endpoint.status !== "paused") return null;
+  const validated = endpoint.activatedAt !== null;
+  await db.$transaction(async (tx) => {
+    await tx.webhookEndpoint.updateMany({
+      where: { id: endpoint.id, teamId: context.team.id },
+      data: { status: validated ? "active" : "pending", pausedAt: null },
+    });
+    await audit(tx, context, "endpoint.resume", { type: "endpoint", id: endpoint.id });
+  });
+  return validated ? null : runValidation(endpoint, policy);
+}
+
+export async function deleteEndpoint(context: TeamContext, endpointId: string) {
+  const endpoint = await findEndpoint(context.team.id, endpointId);
+  // Cascades to its deliveries, so queued retries stop with it.
+  await db.$transaction(async (tx) => {
+    await tx.webhookEndpoint.deleteMany({ where: { id: endpoint.id, teamId: context.team.id } });
+    await audit(tx, context, "endpoint.delete", { type: "endpoint", id: endpoint.id }, { url: endpoint.url });
+  });
+}
+
+export async function revealSecret(context: TeamContext, endpointId: string) {
+  const endpoint = await findEndpoint(context.team.id, endpointId);
+  await audit(db, context, "endpoint.secret_reveal", { type: "endpoint", id: endpoint.id });
+  return decrypt(endpoint.secretCiphertext);
+}

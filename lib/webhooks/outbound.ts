@@ -1,0 +1,141 @@
+// The one function that sends HTTP to customer endpoints, for validation and delivery
+// alike. It never follows redirects, enforces the destination policy at connect time,
+// and turns every outcome into a short reason a person can act on. It never throws.
+import http from "node:http";
+import { Agent, request } from "undici";
+import { BlockedDestinationError, checkLiteralHost, guardedLookup, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
+import pkg from "@/package.json" with { type: "json" };
+
+export const USER_AGENT = `mon1tor-webhooks/${pkg.version}`;
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+export const STORED_RESPONSE_BYTES = 4 * 1024;
+
+export type ErrorClass = "http_status" | "redirect" | "timeout" | "dns" | "refused" | "reset" | "tls" | "blocked" | "network" | "internal";
+
+export type OutboundRequest = {
+  method: "GET" | "POST";
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+};
+
+export type OutboundResult = {
+  ok: boolean;
+  statusCode: number | null;
+  errorClass: ErrorClass | null;
+  /** Human reason for anything but a 2xx, e.g. "answered 404 Not Found". */
+  reason: string | null;
+  durationMs: number;
+  responseExcerpt: string | null;
+  retryAfterSeconds: number | null;
+};
+
+// One agent per policy: undici keeps a separate keep-alive pool per origin inside it,
+// so one slow host only ever ties up its own connections.
+const agents = new WeakMap<DestinationPolicy, Agent>();
+function agentFor(policy: DestinationPolicy) {
+  let agent = agents.get(policy);
+  if (!agent) {
+    agent = new Agent({
+      connections: 64,
+      keepAliveTimeout: 10_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { lookup: guardedLookup(policy), timeout: 10_000 },
+    });
+    agents.set(policy, agent);
+  }
+  return agent;
+}
+
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return null;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+
+function causeChain(error: unknown): (Error & { code?: string })[] {
+  const chain: (Error & { code?: string })[] = [];
+  let current = error;
+  while (current instanceof Error && chain.length < 5) {
+    chain.push(current as Error & { code?: string });
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+export function describeError(error: unknown, timedOut: boolean, timeoutMs: number): { errorClass: ErrorClass; reason: string } {
+  const chain = causeChain(error);
+  const find = (test: (e: Error & { code?: string }) => boolean) => chain.find(test);
+  const blocked = find((e) => e instanceof BlockedDestinationError || e instanceof SchemePolicyError);
+  if (blocked) return { errorClass: "blocked", reason: blocked.message };
+  if (timedOut || find((e) => e.name === "TimeoutError" || /TIMEOUT/.test(e.code ?? ""))) {
+    return { errorClass: "timeout", reason: `timed out after ${timeoutMs / 1000} s` };
+  }
+  const coded = find((e) => typeof e.code === "string");
+  const code = coded?.code ?? "";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return { errorClass: "dns", reason: "could not resolve host" };
+  if (code === "ECONNREFUSED") return { errorClass: "refused", reason: "connection refused" };
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
+    return { errorClass: "reset", reason: "the connection was closed before a response" };
+  }
+  if (TLS_CODES.test(code)) return { errorClass: "tls", reason: `TLS certificate error: ${coded?.message ?? code}` };
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { errorClass: "network", reason: "host unreachable" };
+  return { errorClass: "network", reason: `network error${code ? ` (${code})` : ""}` };
+}
+
+export function describeStatus(statusCode: number): { ok: boolean; errorClass: ErrorClass | null; reason: string | null } {
+  if (statusCode >= 200 && statusCode < 300) return { ok: true, errorClass: null, reason: null };
+  if (statusCode >= 300 && statusCode < 400) {
+    return { ok: false, errorClass: "redirect", reason: `answered ${statusCode}: redirects are not followed` };
+  }
+  const text = http.STATUS_CODES[statusCode];
+  return { ok: false, errorClass: "http_status", reason: `answered ${statusCode}${text ? ` ${text}` : ""}` };
+}
+
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_RESPONSE_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, STORED_RESPONSE_BYTES).toString("utf8");
+}
+
+export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(outbound.timeoutMs);
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    checkLiteralHost(new URL(outbound.url), policy);
+    const response = await request(outbound.url, {
+      method: outbound.method,
+      headers: outbound.headers,
+      body: outbound.body,
+      dispatcher: agentFor(policy),
+      signal,
+    });
+    const excerpt = await readExcerpt(response.body);
+    const status = describeStatus(response.statusCode);
+    return {
+      ...status,
+      statusCode: response.statusCode,
+      durationMs: elapsed(),
+      responseExcerpt: excerpt || null,
+      retryAfterSeconds: parseRetryAfter(response.headers["retry-after"]),
+    };
+  } catch (error) {
+    const { errorClass, reason } = describeError(error, signal.aborted, outbound.timeoutMs);
+    return { ok: false, statusCode: null, errorClass, reason, durationMs: elapsed(), responseExcerpt: null, retryAfterSeconds: null };
+  }
+}

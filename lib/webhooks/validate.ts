@@ -1,0 +1,68 @@
+// Token validation: GET <url>/<fresh token>. Only a 2xx proves the endpoint; anything
+// else leaves it inactive with the reason. The endpoint always ends in a defined state.
+import { db } from "@/lib/db";
+import { randomToken } from "@/lib/crypto/tokens";
+import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
+import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
+import { withTokenSegment } from "@/lib/webhooks/url";
+
+export const VALIDATION_TIMEOUT_MS = 10_000;
+
+export type ValidationOutcome = { ok: boolean; reason: string | null; statusCode: number | null };
+
+/** Runs one validation attempt for an endpoint of `teamId`, records it and sets the status. */
+export async function validateEndpoint(
+  endpoint: { id: string; teamId: string; url: string },
+  policy: DestinationPolicy = policyFromEnv(),
+): Promise<ValidationOutcome> {
+  const token = randomToken(24);
+  const target = withTokenSegment(endpoint.url, token);
+  const startedAt = new Date();
+  let result: OutboundResult;
+  try {
+    result = await sendOutbound(
+      {
+        method: "GET",
+        url: target,
+        headers: { "user-agent": USER_AGENT, "x-mon1tor-validation-token": token },
+        timeoutMs: VALIDATION_TIMEOUT_MS,
+      },
+      policy,
+    );
+  } catch (error) {
+    console.error("[mon1tor] validation crashed:", error instanceof Error ? error.message : error);
+    result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };
+  }
+
+  await db.$transaction([
+    db.validationAttempt.create({
+      data: {
+        endpointId: endpoint.id,
+        url: target,
+        token,
+        startedAt,
+        durationMs: result.durationMs,
+        statusCode: result.statusCode,
+        errorClass: result.errorClass,
+        reason: result.reason,
+        ok: result.ok,
+      },
+    }),
+    // Only if the URL is still the one we checked, and nobody paused it meanwhile.
+    db.webhookEndpoint.updateMany({
+      where: { id: endpoint.id, teamId: endpoint.teamId, url: endpoint.url, status: { not: "paused" } },
+      data: result.ok
+        ? { status: "active", statusReason: null, activatedAt: new Date(), disabledAt: null, consecutiveFailures: 0 }
+        : { status: "failed", statusReason: result.reason },
+    }),
+  ]);
+  return { ok: result.ok, reason: result.reason, statusCode: result.statusCode };
+}
+
+/** For failures in our own code around a validation: never leave an endpoint pending. */
+export async function markValidationCrashed(endpointId: string, teamId: string) {
+  await db.webhookEndpoint.updateMany({
+    where: { id: endpointId, teamId, status: "pending" },
+    data: { status: "failed", statusReason: "internal error" },
+  });
+}

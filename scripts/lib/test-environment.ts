@@ -1,0 +1,17 @@
+// The environment every test process gets: fixed, throwaway secrets and the policy
+// switches that let receivers on 127.0.0.1 take part.
+export const TEMPLATE_DATABASE = "mon1tor_template";
+
+export function testEnvironment(adminUrl: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NEXT_TELEMETRY_DISABLED: "1",
+    TEST_PG_ADMIN_URL: adminUrl,
+    NEXTAUTH_SECRET: "test-nextauth-secret-0123456789abcdefghijklmnop",
+    NEXTAUTH_URL: "http://localhost:3100",
+    CRON_SECRET: "test-cron-secret-0123456789abcdefghij",
+    MON1TOR_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    MON1TOR_ALLOW_PRIVATE_URLS: "true",
+    MON1TOR_ALLOW_HTTP_URLS: "true",
+  };
+}

@@ -1,0 +1,63 @@
+// The committed migrations must build exactly the schema that schema.prisma describes.
+import pg from "pg";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { schemaDiffSql } from "./lib/prisma-cli";
+import { TEMPLATE_DATABASE } from "./lib/test-environment";
+
+const adminUrl = process.env.TEST_PG_ADMIN_URL!;
+const urlFor = (database: string) => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+};
+
+async function withClient<T>(database: string, fn: (client: pg.Client) => Promise<T>) {
+  const client = new pg.Client({ connectionString: urlFor(database) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Tables, columns, types, defaults, constraints, indexes and enums: what drift would change. */
+async function describeSchema(database: string) {
+  return withClient(database, async (client) => {
+    const q = async (sql: string) => (await client.query(sql)).rows.map((row) => JSON.stringify(row)).sort();
+    return {
+      columns: await q(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length
+                        FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`),
+      constraints: await q(`SELECT conrelid::regclass::text AS table, conname, pg_get_constraintdef(oid) AS def
+                            FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+                            AND conrelid::regclass::text <> '"_prisma_migrations"' AND conrelid::regclass::text <> '_prisma_migrations'`),
+      indexes: await q(`SELECT tablename, indexname, indexdef FROM pg_indexes
+                        WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`),
+      enums: await q(`SELECT t.typname, e.enumlabel, e.enumsortorder FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid`),
+    };
+  });
+}
+
+describe("migrations", () => {
+  it("build the same schema as schema.prisma (no drift)", async () => {
+    const fromSchema = `drift_${Date.now()}`;
+    await withClient("postgres", (client) => client.query(`CREATE DATABASE "${fromSchema}"`));
+    const sql = await schemaDiffSql(urlFor(fromSchema), null);
+    await withClient(fromSchema, (client) => client.query(sql));
+
+    const migrated = await describeSchema(TEMPLATE_DATABASE);
+    const direct = await describeSchema(fromSchema);
+    expect(migrated.columns.length).toBeGreaterThan(10);
+    expect(migrated).toEqual(direct);
+  }, 120_000);
+
+  it("has a lock file and one migration.sql per folder", () => {
+    const dir = path.resolve("prisma/migrations");
+    expect(fs.readFileSync(path.join(dir, "migration_lock.toml"), "utf8")).toContain('provider = "postgresql"');
+    const folders = fs.readdirSync(dir).filter((entry) => fs.statSync(path.join(dir, entry)).isDirectory());
+    expect(folders.length).toBeGreaterThan(0);
+    for (const folder of folders) expect(fs.existsSync(path.join(dir, folder, "migration.sql"))).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+// `npm test`: every suite against a throwaway embedded PostgreSQL — Vitest (unit and
+// integration), then a production build served to Playwright. Ends with one line
+// "N passed, N failed" totalling both.
+//   npm test                 everything
+//   npm test -- vitest [..]  only Vitest (extra args go to vitest)
+//   npm test -- e2e [..]     only Playwright (extra args go to playwright)
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { freePort, startEmbeddedPostgres } from "./lib/embedded-postgres";
+import { dataDir, migrate } from "./lib/local-config";
+import { testEnvironment, TEMPLATE_DATABASE } from "./lib/test-environment";
+
+const [only, ...extra] = process.argv.slice(2);
+const runVitest = !only || only === "vitest";
+const runE2e = !only || only === "e2e";
+const resultsDir = path.join(dataDir, "test-results");
+
+type Counts = { passed: number; failed: number; skipped: number };
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: "inherit" });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+function readJson(file: string): unknown {
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : null;
+}
+
+function vitestCounts(file: string, exitCode: number): Counts {
+  const report = readJson(file) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number } | null;
+  if (!report) return { passed: 0, failed: exitCode === 0 ? 0 : 1, skipped: 0 };
+  // A suite that fails to load has no failed test but a non-zero exit: count it.
+  const failed = report.numFailedTests || (exitCode === 0 ? 0 : 1);
+  return { passed: report.numPassedTests, failed, skipped: report.numPendingTests + report.numTodoTests };
+}
+
+function playwrightCounts(file: string, exitCode: number): Counts {
+  const report = readJson(file) as { stats: { expected: number; unexpected: number; flaky: number; skipped: number } } | null;
+  if (!report) return { passed: 0, failed: exitCode === 0 ? 0 : 1, skipped: 0 };
+  const { expected, unexpected, flaky, skipped } = report.stats;
+  return { passed: expected + flaky, failed: unexpected || (exitCode === 0 ? 0 : 1), skipped };
+}
+
+async function main() {
+  fs.rmSync(resultsDir, { recursive: true, force: true });
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const pgDir = path.join(dataDir, "test-postgres");
+  // Tests never touch the dev data: they get their own cluster, rebuilt every run.
+  fs.rmSync(pgDir, { recursive: true, force: true });
+  const database = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), password: "test" });
+  const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
+  try {
+    const templateUrl = await database.createDatabase(TEMPLATE_DATABASE, { recreate: true });
+    await migrate({ ...process.env, DATABASE_URL: templateUrl });
+    const env = testEnvironment(database.url("postgres"));
+
+    if (runVitest) {
+      const file = path.join(resultsDir, "vitest.json");
+      const code = await run(
+        "node_modules/.bin/vitest",
+        ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${file}`, ...(only ? extra : [])],
+        env,
+      );
+      add(totals, vitestCounts(file, code));
+    }
+    if (runE2e) {
+      const e2eUrl = await database.createDatabase("mon1tor_e2e", { template: TEMPLATE_DATABASE, recreate: true });
+      const build = await run("node_modules/.bin/next", ["build"], { ...env, DATABASE_URL: e2eUrl });
+      if (build !== 0) {
+        add(totals, { passed: 0, failed: 1, skipped: 0 });
+      } else {
+        const file = path.join(resultsDir, "playwright.json");
+        const code = await run("node_modules/.bin/playwright", ["test", ...(only ? extra : [])], {
+          ...env,
+          DATABASE_URL: e2eUrl,
+          PLAYWRIGHT_JSON_OUTPUT_NAME: file,
+        });
+        add(totals, playwrightCounts(file, code));
+      }
+    }
+  } finally {
+    await database.stop();
+  }
+  console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}`);
+  process.exit(totals.failed > 0 ? 1 : 0);
+}
+
+function add(totals: Counts, counts: Counts) {
+  totals.passed += counts.passed;
+  totals.failed += counts.failed;
+  totals.skipped += counts.skipped;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  console.log("\n0 passed, 1 failed");
+  process.exit(1);
+});
