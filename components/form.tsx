@@ -1,7 +1,31 @@
 "use client";
 
-import { useFormStatus } from "react-dom";
+import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/actions/define-action";
+
+/**
+ * Submits a form through `submit` with a pending state. Unlike `<form action>`, it does
+ * not reset the fields afterwards, so a refused submit keeps everything the person typed;
+ * a successful one clears the form only when `resetOnSuccess` asks for it.
+ */
+export function useFormSubmit<T>(
+  submit: (form: FormData) => Promise<ActionResult<T>>,
+  { resetOnSuccess = false }: { resetOnSuccess?: boolean } = {},
+) {
+  const [state, setState] = useState<ActionResult<T> | null>(null);
+  const [pending, startTransition] = useTransition();
+  const onSubmit = (event: React.FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const element = event.currentTarget;
+    const form = new FormData(element);
+    startTransition(async () => {
+      const result = await submit(form);
+      setState(result);
+      if (result.ok && resetOnSuccess) element.reset();
+    });
+  };
+  return { state, pending, onSubmit };
+}
 
 type FieldProps = {
   label: string;
@@ -81,21 +105,19 @@ export function buttonClass(variant: ButtonVariant = "primary") {
   return `inline-flex items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium shadow-sm disabled:cursor-not-allowed ${buttonStyles[variant]}`;
 }
 
-/** Submit button that shows its pending label (and is disabled) while the form's action runs. */
+/** Submit button that shows its pending label (and is disabled) while the submit runs. */
 export function SubmitButton({
   children,
   pendingLabel,
   variant = "primary",
-  pending: pendingOverride,
+  pending,
   ...button
 }: {
   children: React.ReactNode;
   pendingLabel: string;
   variant?: ButtonVariant;
-  pending?: boolean;
+  pending: boolean;
 } & React.ButtonHTMLAttributes<HTMLButtonElement>) {
-  const status = useFormStatus();
-  const pending = pendingOverride ?? status.pending;
   return (
     <button type="submit" disabled={pending} aria-disabled={pending} className={buttonClass(variant)} {...button}>
       {pending ? <Spinner /> : null}
@@ -113,9 +135,12 @@ export function Spinner() {
   );
 }
 
-/** The form-level result line: an alert for failures, a status for successes. */
+/**
+ * The form-level result line: an alert for failures, a status for successes. Failures tied
+ * to fields are shown next to those fields instead, not twice.
+ */
 export function FormMessage({ state, success }: { state: ActionResult<unknown> | null; success?: string }) {
-  if (!state) return <p aria-live="polite" className="sr-only" />;
+  if (!state || (!state.ok && state.fieldErrors)) return null;
   if (!state.ok) {
     return (
       <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">

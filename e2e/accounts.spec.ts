@@ -12,9 +12,9 @@ test("sign out, then sign in again; wrong credentials get one message that revea
   await expect(page).toHaveURL(/\/signin/);
 
   await signIn(page, account.email, "not-the-password");
-  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
   await signIn(page, "nobody-at-all@example.test", "whatever-password");
-  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
 
   await signIn(page, account.email);
   await expect(page.getByText(`${account.email} · owner`)).toBeVisible();
@@ -43,7 +43,7 @@ test("invite → join as viewer in a second browser; the invite link is single-u
   // Used once: a third person gets a clear message.
   const third = await browser.newPage();
   await third.goto(link);
-  await expect(third.getByRole("alert")).toHaveText("This invite has already been used. Ask for a new one.");
+  await expect(third.getByRole("main").getByRole("alert")).toHaveText("This invite has already been used. Ask for a new one.");
   // A viewer sees the team but no member controls.
   await viewer.page.goto("/team");
   await expect(viewer.page.getByRole("button", { name: "Create invite link" })).toHaveCount(0);
@@ -73,13 +73,13 @@ test("the owner changes a role; the last owner can be neither demoted nor remove
   await expect(member.page.getByText(`${member.account.email} · admin`)).toBeVisible();
 
   await owner.page.getByLabel(`Role for ${owner.account.email}`).selectOption("member");
-  await expect(owner.page.getByRole("alert")).toHaveText(
+  await expect(owner.page.getByRole("main").getByRole("alert")).toHaveText(
     "The team's last owner cannot be demoted. Make someone else an owner first.",
   );
   const ownerRow = owner.page.getByRole("row", { name: new RegExp(owner.account.email) });
   await ownerRow.getByRole("button", { name: "Leave team" }).click();
   await ownerRow.getByRole("button", { name: "Leave", exact: true }).click();
-  await expect(owner.page.getByRole("alert")).toHaveText(
+  await expect(owner.page.getByRole("main").getByRole("alert")).toHaveText(
     "The team's last owner cannot be removed. Make someone else an owner first.",
   );
   await owner.page.reload();
@@ -90,10 +90,11 @@ test("repeated failed sign-ins are limited with a clear message", async ({ page 
   const account = newAccount();
   await signUp(page, account);
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
   for (let attempt = 0; attempt < 5; attempt++) {
     await signIn(page, account.email, `wrong-password-${attempt}`);
-    await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+    await expect(page.getByRole("main").getByRole("alert")).toHaveText("Wrong email or password.");
   }
   await signIn(page, account.email);
-  await expect(page.getByRole("alert")).toHaveText(/^Too many failed sign-in attempts\. Try again in \d+ minutes?\.$/);
+  await expect(page.getByRole("main").getByRole("alert")).toHaveText(/^Too many failed sign-in attempts\. Try again in \d+ minutes?\.$/);
 });

@@ -18,7 +18,7 @@ test("the first visit of a new install offers sign-up, and the first user owns a
   await page.getByLabel("Team name").fill(account.team);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText(`${account.email} · owner`)).toBeVisible();
-  await page.getByRole("link", { name: "Team" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Team" }).click();
   await expect(page.getByRole("heading", { name: account.team })).toBeVisible();
   await expect(page.getByRole("row", { name: new RegExp(account.email) })).toContainText("owner");
 });

@@ -2,13 +2,12 @@
 
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
-import { useActionState } from "react";
-import { FormMessage, SubmitButton, TextField } from "@/components/form";
-import type { FormState } from "@/lib/actions/define-action";
+import { FormMessage, SubmitButton, TextField, useFormSubmit } from "@/components/form";
+import type { ActionResult } from "@/lib/actions/define-action";
 
 export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
   const router = useRouter();
-  const [state, formAction] = useActionState(async (_previous: FormState, form: FormData): Promise<FormState> => {
+  const { state, pending, onSubmit } = useFormSubmit(async (form): Promise<ActionResult<null>> => {
     const result = await signIn("credentials", {
       email: String(form.get("email") ?? ""),
       password: String(form.get("password") ?? ""),
@@ -21,14 +20,14 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
     router.push(callbackUrl);
     router.refresh();
     return { ok: true, data: null };
-  }, null);
+  });
 
   return (
-    <form action={formAction} className="space-y-4">
+    <form onSubmit={onSubmit} className="space-y-4">
       <TextField label="Email" name="email" type="email" autoComplete="email" required />
       <TextField label="Password" name="password" type="password" autoComplete="current-password" required />
       <FormMessage state={state} />
-      <SubmitButton pendingLabel="Signing in…" className="w-full">
+      <SubmitButton pending={pending} pendingLabel="Signing in…" className="w-full">
         Sign in
       </SubmitButton>
     </form>

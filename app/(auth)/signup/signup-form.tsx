@@ -2,16 +2,12 @@
 
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
-import { useActionState } from "react";
-import { fieldErrors, FormMessage, SubmitButton, TextField } from "@/components/form";
-import type { ActionResult, FormState } from "@/lib/actions/define-action";
+import { fieldErrors, FormMessage, SubmitButton, TextField, useFormSubmit } from "@/components/form";
 import { signUpAction } from "../actions";
-
-type Result = FormState<{ teamId: string }>;
 
 export function SignUpForm({ invite }: { invite?: string }) {
   const router = useRouter();
-  const [state, formAction] = useActionState(async (_previous: Result, form: FormData): Promise<Result> => {
+  const { state, pending, onSubmit } = useFormSubmit(async (form) => {
     const result = await signUpAction(form);
     if (!result.ok) return result;
     const signedIn = await signIn("credentials", {
@@ -20,15 +16,15 @@ export function SignUpForm({ invite }: { invite?: string }) {
       redirect: false,
     });
     if (signedIn?.error) {
-      return { ok: false, code: "internal", message: `Your account was created, but signing in failed: ${signedIn.error}` } satisfies ActionResult<never>;
+      return { ok: false as const, code: "internal" as const, message: `Your account was created, but signing in failed: ${signedIn.error}` };
     }
     router.push("/");
     router.refresh();
     return result;
-  }, null);
+  });
 
   return (
-    <form action={formAction} className="space-y-4" noValidate>
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
       {invite ? <input type="hidden" name="invite" value={invite} /> : null}
       <TextField label="Your name" name="name" autoComplete="name" required errors={fieldErrors(state, "name")} />
       <TextField label="Email" name="email" type="email" autoComplete="email" required errors={fieldErrors(state, "email")} />
@@ -41,11 +37,9 @@ export function SignUpForm({ invite }: { invite?: string }) {
         hint="At least 10 characters."
         errors={fieldErrors(state, "password")}
       />
-      {invite ? null : (
-        <TextField label="Team name" name="teamName" required errors={fieldErrors(state, "teamName")} />
-      )}
+      {invite ? null : <TextField label="Team name" name="teamName" required errors={fieldErrors(state, "teamName")} />}
       <FormMessage state={state} />
-      <SubmitButton pendingLabel="Creating account…" className="w-full">
+      <SubmitButton pending={pending} pendingLabel="Creating account…" className="w-full">
         Create account
       </SubmitButton>
     </form>

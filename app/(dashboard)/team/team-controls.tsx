@@ -1,25 +1,22 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useActionState, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, FormMessage, SelectField, SubmitButton } from "@/components/form";
-import type { ActionResult, FormState } from "@/lib/actions/define-action";
+import { buttonClass, FormMessage, SelectField, SubmitButton, useFormSubmit } from "@/components/form";
+import type { ActionResult } from "@/lib/actions/define-action";
 import type { Role } from "@/lib/generated/prisma/enums";
 import { changeRoleAction, createInviteAction, removeMemberAction, revokeInviteAction } from "./actions";
 
 export function InviteForm({ roles }: { roles: readonly Role[] }) {
-  const [state, formAction] = useActionState(
-    (_previous: FormState<{ token: string; expiresAt: string }>, form: FormData) => createInviteAction(form),
-    null,
-  );
+  const { state, pending, onSubmit } = useFormSubmit(createInviteAction);
   const link = state?.ok ? `${window.location.origin}/invite/${state.data.token}` : null;
   return (
-    <form action={formAction} className="space-y-3">
+    <form onSubmit={onSubmit} className="space-y-3">
       <div className="flex items-end gap-3">
         <SelectField label="Role" name="role" options={roles} defaultValue="member" id="invite-role" />
-        <SubmitButton pendingLabel="Creating link…">Create invite link</SubmitButton>
+        <SubmitButton pending={pending} pendingLabel="Creating link…">Create invite link</SubmitButton>
       </div>
       <FormMessage state={state} />
       {link ? (

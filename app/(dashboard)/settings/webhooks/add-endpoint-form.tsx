@@ -1,27 +1,13 @@
 "use client";
 
-import { useActionState, useRef } from "react";
-import { fieldErrors, FormMessage, SubmitButton, TextField } from "@/components/form";
-import type { FormState } from "@/lib/actions/define-action";
-import type { ValidationOutcome } from "@/lib/webhooks/validate";
+import { fieldErrors, FormMessage, SubmitButton, TextField, useFormSubmit } from "@/components/form";
 import { createEndpointAction } from "./actions";
 
-type Result = FormState<{ endpointId: string; validation: ValidationOutcome }>;
-
 export function AddEndpointForm() {
-  const formRef = useRef<HTMLFormElement>(null);
-  const [state, formAction] = useActionState(async (_previous: Result, form: FormData): Promise<Result> => {
-    const result = await createEndpointAction(form);
-    if (result.ok) formRef.current?.reset();
-    return result;
-  }, null);
-  const success = state?.ok
-    ? state.data.validation.ok
-      ? "Endpoint added and validated: it is active and will receive alerts."
-      : `Endpoint added, but validation failed: ${state.data.validation.reason}. Fix the receiver and press Validate again.`
-    : undefined;
+  const { state, pending, onSubmit } = useFormSubmit(createEndpointAction, { resetOnSuccess: true });
+  const validation = state?.ok ? state.data.validation : null;
   return (
-    <form ref={formRef} action={formAction} className="space-y-4" noValidate>
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
       <TextField
         label="Endpoint URL"
         name="url"
@@ -33,13 +19,17 @@ export function AddEndpointForm() {
         required
       />
       <TextField label="Description (optional)" name="description" errors={fieldErrors(state, "description")} maxLength={500} />
-      <FormMessage state={state && !state.ok && !state.fieldErrors ? state : null} />
-      {success ? (
-        <p role="status" className={`rounded-md px-3 py-2 text-sm ${state?.ok && state.data.validation.ok ? "bg-green-50 text-green-800" : "bg-amber-50 text-amber-900"}`}>
-          {success}
+      <FormMessage state={state && !state.ok ? state : null} />
+      {validation ? (
+        <p role="status" className={`rounded-md px-3 py-2 text-sm ${validation.ok ? "bg-green-50 text-green-800" : "bg-amber-50 text-amber-900"}`}>
+          {validation.ok
+            ? "Endpoint added and validated: it is active and will receive alerts."
+            : `Endpoint added, but validation failed: ${validation.reason}. Fix the receiver and press Validate again.`}
         </p>
       ) : null}
-      <SubmitButton pendingLabel="Adding and validating…">Add endpoint</SubmitButton>
+      <SubmitButton pending={pending} pendingLabel="Adding and validating…">
+        Add endpoint
+      </SubmitButton>
     </form>
   );
 }

@@ -1,26 +1,26 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useActionState } from "react";
-import { fieldErrors, FormMessage, SubmitButton, TextField } from "@/components/form";
-import type { FormState } from "@/lib/actions/define-action";
+import { fieldErrors, FormMessage, SubmitButton, TextField, useFormSubmit } from "@/components/form";
 import { createTeamAction } from "../../actions";
 
 export function CreateTeamForm() {
   const router = useRouter();
-  const [state, formAction] = useActionState(async (_previous: FormState<{ teamId: string }>, form: FormData) => {
+  const { state, pending, onSubmit } = useFormSubmit(async (form) => {
     const result = await createTeamAction(form);
     if (result.ok) {
       router.push("/team");
       router.refresh();
     }
     return result;
-  }, null);
+  });
   return (
-    <form action={formAction} className="space-y-4">
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
       <TextField label="Team name" name="name" required errors={fieldErrors(state, "name")} />
       <FormMessage state={state} />
-      <SubmitButton pendingLabel="Creating team…">Create team</SubmitButton>
+      <SubmitButton pending={pending} pendingLabel="Creating team…">
+        Create team
+      </SubmitButton>
     </form>
   );
 }

@@ -1,11 +1,11 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useActionState, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField } from "@/components/form";
-import type { ActionResult, FormState } from "@/lib/actions/define-action";
+import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useFormSubmit } from "@/components/form";
+import type { ActionResult } from "@/lib/actions/define-action";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
 import type { ValidationOutcome } from "@/lib/webhooks/validate";
 import {
@@ -97,13 +97,10 @@ export function EndpointActions({ endpointId, status }: { endpointId: string; st
 }
 
 export function EditEndpointForm({ endpointId, url, description }: { endpointId: string; url: string; description: string }) {
-  const [state, formAction] = useActionState(
-    (_previous: FormState<{ validation: ValidationOutcome | null }>, form: FormData) => updateEndpointAction(form),
-    null,
-  );
+  const { state, pending, onSubmit } = useFormSubmit(updateEndpointAction);
   const success = state?.ok ? (validationMessage(state.data.validation) ?? "Saved.") : undefined;
   return (
-    <form action={formAction} className="space-y-4" noValidate>
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
       <input type="hidden" name="endpointId" value={endpointId} />
       <TextField
         label="Endpoint URL"
@@ -115,8 +112,8 @@ export function EditEndpointForm({ endpointId, url, description }: { endpointId:
         required
       />
       <TextField label="Description (optional)" name="description" defaultValue={description} errors={fieldErrors(state, "description")} />
-      <FormMessage state={state && !state.ok && !state.fieldErrors ? state : state?.ok ? state : null} success={success} />
-      <SubmitButton pendingLabel="Saving…">Save changes</SubmitButton>
+      <FormMessage state={state} success={success} />
+      <SubmitButton pending={pending} pendingLabel="Saving…">Save changes</SubmitButton>
     </form>
   );
 }
