@@ -2,7 +2,9 @@
 import crypto from "node:crypto";
 import { hashPassword } from "@/lib/auth/password";
 import type { TeamContext } from "@/lib/auth/context";
+import { encrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
+import { generateSecret } from "@/lib/webhooks/secret";
 import type { Role } from "@/lib/generated/prisma/enums";
 
 export const TEST_PASSWORD = "correct horse battery staple";
@@ -25,4 +27,13 @@ export async function createMember(role: Role, team?: { id: string; name: string
   const user = await createUser(`${role} ${unique()}`);
   await db.membership.create({ data: { teamId: theTeam.id, userId: user.id, role } });
   return { user: { id: user.id, name: user.name, email: user.email }, team: { id: theTeam.id, name: theTeam.name }, role, ip: "127.0.0.1" };
+}
+
+/** An endpoint that is already active (validation is tested elsewhere), with its plain secret. */
+export async function createActiveEndpoint(teamId: string, url: string) {
+  const secret = generateSecret();
+  const endpoint = await db.webhookEndpoint.create({
+    data: { teamId, url, status: "active", activatedAt: new Date(), secretCiphertext: encrypt(secret) },
+  });
+  return { endpoint, secret };
 }

@@ -153,11 +153,20 @@ CREATE TABLE "Alert" (
     "dedupKey" TEXT,
     "startedAt" TIMESTAMP(3) NOT NULL,
     "resolvedAt" TIMESTAMP(3),
-    "idempotencyKey" TEXT,
-    "response" JSONB,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "Alert_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "IdempotencyRecord" (
+    "teamId" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "requestHash" TEXT NOT NULL,
+    "response" JSONB,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "IdempotencyRecord_pkey" PRIMARY KEY ("teamId","key")
 );
 
 -- CreateTable
@@ -237,7 +246,7 @@ CREATE UNIQUE INDEX "WebhookEndpoint_teamId_url_key" ON "WebhookEndpoint"("teamI
 CREATE INDEX "ValidationAttempt_endpointId_startedAt_idx" ON "ValidationAttempt"("endpointId", "startedAt");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "ApiKey_hash_key" ON "ApiKey"("hash");
+CREATE UNIQUE INDEX "ApiKey_prefix_key" ON "ApiKey"("prefix");
 
 -- CreateIndex
 CREATE INDEX "ApiKey_teamId_idx" ON "ApiKey"("teamId");
@@ -246,7 +255,10 @@ CREATE INDEX "ApiKey_teamId_idx" ON "ApiKey"("teamId");
 CREATE INDEX "Alert_teamId_createdAt_idx" ON "Alert"("teamId", "createdAt");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "Alert_teamId_idempotencyKey_key" ON "Alert"("teamId", "idempotencyKey");
+CREATE INDEX "Alert_teamId_dedupKey_idx" ON "Alert"("teamId", "dedupKey");
+
+-- CreateIndex
+CREATE INDEX "IdempotencyRecord_createdAt_idx" ON "IdempotencyRecord"("createdAt");
 
 -- CreateIndex
 CREATE INDEX "Event_teamId_createdAt_idx" ON "Event"("teamId", "createdAt");
@@ -292,6 +304,9 @@ ALTER TABLE "ApiKey" ADD CONSTRAINT "ApiKey_teamId_fkey" FOREIGN KEY ("teamId") 
 
 -- AddForeignKey
 ALTER TABLE "Alert" ADD CONSTRAINT "Alert_teamId_fkey" FOREIGN KEY ("teamId") REFERENCES "Team"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "IdempotencyRecord" ADD CONSTRAINT "IdempotencyRecord_teamId_fkey" FOREIGN KEY ("teamId") REFERENCES "Team"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "Event" ADD CONSTRAINT "Event_teamId_fkey" FOREIGN KEY ("teamId") REFERENCES "Team"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,118 @@
+// Alerts come in (API or test button) and leave as one event per alert, with one delivery
+// per active endpoint, all in the same transaction.
+import crypto from "node:crypto";
+import { z } from "zod";
+import { db, type Tx } from "@/lib/db";
+import { AppError } from "@/lib/errors";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import type { Alert } from "@/lib/generated/prisma/client";
+import { enqueueEvent } from "@/lib/webhooks/enqueue";
+import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const alertInputSchema = z.strictObject({
+  title: text(300),
+  severity: z.enum(["critical", "warning", "info"]).default("critical"),
+  status: z.enum(["triggered", "resolved"]).default("triggered"),
+  message: z.string().max(10_000).optional(),
+  monitor: z.strictObject({ id: text(200), name: text(300) }).optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  dedupKey: text(255).optional(),
+});
+
+export type AlertInput = z.infer<typeof alertInputSchema>;
+
+export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean };
+
+export function alertPayload(alert: Alert): AlertPayload {
+  return {
+    id: alert.id,
+    title: alert.title,
+    severity: alert.severity,
+    status: alert.status,
+    message: alert.message,
+    monitor: { id: alert.monitorId, name: alert.monitorName },
+    startedAt: alert.startedAt.toISOString(),
+    resolvedAt: alert.resolvedAt?.toISOString() ?? null,
+    url: dashboardUrl(`/alerts/${alert.id}`),
+  };
+}
+
+async function emit(tx: Tx, team: { id: string; name: string }, alert: Alert, type: EventType, now: Date) {
+  const eventId = newEventId();
+  const { deliveryIds } = await enqueueEvent(tx, { eventId, type, team, alert: alertPayload(alert), alertId: alert.id, now });
+  return { eventId, deliveryIds };
+}
+
+/**
+ * Records an alert and queues its deliveries. A triggered alert whose dedupKey matches an
+ * open alert adds nothing; a resolved one closes the open alert with that key.
+ */
+export async function ingestAlert(tx: Tx, team: { id: string; name: string }, input: AlertInput, now = new Date()): Promise<AlertAccepted> {
+  const at = input.occurredAt ? new Date(input.occurredAt) : now;
+  const open = input.dedupKey
+    ? await tx.alert.findFirst({
+        where: { teamId: team.id, dedupKey: input.dedupKey, status: "triggered" },
+        orderBy: { createdAt: "desc" },
+      })
+    : null;
+  if (open && input.status === "triggered") {
+    return { alertId: open.id, eventId: null, deliveriesQueued: 0, deliveryIds: [], deduplicated: true };
+  }
+  const alert = open
+    ? await tx.alert.update({ where: { id: open.id }, data: { status: "resolved", resolvedAt: at } })
+    : await tx.alert.create({
+        data: {
+          teamId: team.id,
+          title: input.title,
+          severity: input.severity,
+          status: input.status,
+          message: input.message ?? null,
+          monitorId: input.monitor?.id ?? null,
+          monitorName: input.monitor?.name ?? null,
+          dedupKey: input.dedupKey ?? null,
+          startedAt: at,
+          resolvedAt: input.status === "resolved" ? at : null,
+          createdAt: now,
+        },
+      });
+  const { eventId, deliveryIds } = await emit(tx, team, alert, input.status === "resolved" ? "alert.resolved" : "alert.triggered", now);
+  return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
+}
+
+export const requestHash = (body: string) => crypto.createHash("sha256").update(body).digest("hex");
+
+/**
+ * Runs `work` once per (team, Idempotency-Key): a retried request gets the first answer.
+ * The key row is inserted first, so a concurrent retry waits for the first to commit.
+ */
+export async function withIdempotency<T extends Prisma.InputJsonObject>(
+  teamId: string,
+  key: string | null,
+  body: string,
+  work: (tx: Tx) => Promise<T>,
+): Promise<{ response: T; replayed: boolean }> {
+  if (!key) return { response: await db.$transaction(work), replayed: false };
+  const hash = requestHash(body);
+  const fresh = await db.$transaction(async (tx) => {
+    const inserted = await tx.$executeRaw`
+      INSERT INTO "IdempotencyRecord" ("teamId", key, "requestHash", "createdAt") VALUES (${teamId}, ${key}, ${hash}, now())
+      ON CONFLICT DO NOTHING`;
+    if (inserted === 0) return null;
+    const response = await work(tx);
+    await tx.idempotencyRecord.update({ where: { teamId_key: { teamId, key } }, data: { response } });
+    return response;
+  });
+  if (fresh) return { response: fresh, replayed: false };
+  const record = await db.idempotencyRecord.findUnique({ where: { teamId_key: { teamId, key } } });
+  if (!record || record.response === null) {
+    throw new AppError("conflict", "A request with this Idempotency-Key is still being processed. Retry shortly.");
+  }
+  if (record.requestHash !== hash) {
+    throw new AppError("validation", "This Idempotency-Key was already used with a different request body.", {
+      "Idempotency-Key": ["already used with a different request body"],
+    });
+  }
+  return { response: record.response as T, replayed: true };
+}

@@ -1,0 +1,40 @@
+// The outbox: an event and one delivery per endpoint, written in the caller's transaction.
+// Nothing is sent before it commits; the NOTIFY wakes workers at commit time.
+import type { Tx } from "@/lib/db";
+import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
+
+export const DISPATCH_CHANNEL = "mon1tor_deliveries";
+
+export async function enqueueEvent(
+  tx: Tx,
+  input: {
+    eventId: string;
+    type: EventType;
+    team: { id: string; name: string };
+    alert: AlertPayload;
+    alertId: string | null;
+    /** Defaults to every active endpoint of the team. */
+    endpointIds?: string[];
+    now?: Date;
+  },
+): Promise<{ deliveryIds: string[]; body: string }> {
+  const now = input.now ?? new Date();
+  const endpointIds =
+    input.endpointIds ??
+    (await tx.webhookEndpoint.findMany({ where: { teamId: input.team.id, status: "active" }, select: { id: true } })).map((e) => e.id);
+  const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
+  await tx.event.create({ data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, body, createdAt: now } });
+  const deliveries = endpointIds.map((endpointId) => ({
+    id: newDeliveryId(),
+    teamId: input.team.id,
+    endpointId,
+    eventId: input.eventId,
+    nextAttemptAt: now,
+    createdAt: now,
+  }));
+  if (deliveries.length > 0) {
+    await tx.delivery.createMany({ data: deliveries });
+    await tx.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
+  }
+  return { deliveryIds: deliveries.map((d) => d.id), body };
+}
