@@ -1,5 +1,6 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import type { ActionResult } from "@/lib/actions/define-action";
 
@@ -91,6 +92,21 @@ export function SelectField({ label, name, options, id, ...select }: SelectProps
       </select>
     </div>
   );
+}
+
+/** Runs a server action from a button with a pending state; refreshes the page on success. */
+export function useAction<T>() {
+  const router = useRouter();
+  const [result, setResult] = useState<ActionResult<T> | null>(null);
+  const [pending, startTransition] = useTransition();
+  const run = (action: () => Promise<ActionResult<T>>, after?: (result: ActionResult<T>) => void) =>
+    startTransition(async () => {
+      const outcome = await action();
+      setResult(outcome);
+      after?.(outcome);
+      if (outcome.ok) router.refresh();
+    });
+  return { result, pending, run };
 }
 
 const buttonStyles = {

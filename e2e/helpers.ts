@@ -57,3 +57,30 @@ export async function joinWithInvite(browser: Browser, link: string, who: string
   await signUp(page, account, { invite: true });
   return { page, account, context };
 }
+
+/** Adds an endpoint through the form and waits until it is validated and active. */
+export async function addActiveEndpoint(page: Page, url: string) {
+  await page.goto("/settings/webhooks");
+  await page.getByLabel("Endpoint URL").fill(url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Endpoint added and validated" })).toBeVisible();
+  await page.getByRole("link", { name: url }).click();
+  await expect(page.getByRole("heading", { name: "Webhook endpoint" })).toBeVisible();
+}
+
+/** Creates an API key in the UI and returns it. */
+export async function createApiKey(page: Page, name = "E2E key") {
+  await page.goto("/settings/api-keys");
+  await page.getByLabel("Key name").fill(name);
+  await page.getByRole("button", { name: "Create key" }).click();
+  const field = page.getByLabel("New API key (shown once: copy it now)");
+  await expect(field).toHaveValue(/^mk_/);
+  return field.inputValue();
+}
+
+export async function revealSecret(page: Page) {
+  await page.getByRole("button", { name: "Reveal" }).click();
+  const box = page.getByRole("textbox", { name: "Signing secret" });
+  await expect(box).toHaveValue(/^whsec_/);
+  return box.inputValue();
+}

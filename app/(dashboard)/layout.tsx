@@ -17,6 +17,8 @@ export default async function DashboardLayout({ children }: { children: React.Re
   const items: NavItem[] = context
     ? [
         { href: "/settings/webhooks", label: "Webhooks" },
+        { href: "/alerts", label: "Alerts" },
+        ...(can(context.role, "api-keys:manage") ? [{ href: "/settings/api-keys", label: "API keys" }] : []),
         { href: "/team", label: "Team" },
       ]
     : [];

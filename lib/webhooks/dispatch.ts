@@ -106,7 +106,7 @@ export class Dispatcher {
         FOR UPDATE OF d SKIP LOCKED
       )
       UPDATE "Delivery" d
-      SET "nextAttemptAt" = ${leaseUntil}, attempts = d.attempts + 1, "updatedAt" = ${now}
+      SET "nextAttemptAt" = ${leaseUntil}, "leaseExpiresAt" = ${leaseUntil}, attempts = d.attempts + 1, "updatedAt" = ${now}
       FROM picked, "Event" ev, "WebhookEndpoint" e
       WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
       RETURNING d.id, d.attempts, d."endpointId", e.url, e."secretCiphertext", ev.body`;
@@ -175,7 +175,7 @@ export class Dispatcher {
         ON CONFLICT ("deliveryId", number) DO NOTHING`,
       this.db.$executeRaw`
         UPDATE "Delivery" d SET
-          status = u.status::"DeliveryStatus", "nextAttemptAt" = u.next, "lastStatusCode" = u.code, "lastError" = u.reason,
+          status = u.status::"DeliveryStatus", "nextAttemptAt" = u.next, "leaseExpiresAt" = NULL, "lastStatusCode" = u.code, "lastError" = u.reason,
           "lastLatencyMs" = u.duration, "deliveredAt" = CASE WHEN u.status = 'delivered' THEN ${now} ELSE d."deliveredAt" END,
           "updatedAt" = ${now}
         FROM unnest(${col((r) => r.id)}::text[], ${col((r) => r.attempts)}::int[], ${col((r) => r.status)}::text[],

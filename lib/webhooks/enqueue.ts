@@ -5,6 +5,11 @@ import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } f
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
 
+/** Wakes every listening worker when the transaction commits (NOTIFY is transactional). */
+export async function notifyWorkers(tx: Tx) {
+  await tx.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
+}
+
 export async function enqueueEvent(
   tx: Tx,
   input: {
@@ -34,7 +39,7 @@ export async function enqueueEvent(
   }));
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
-    await tx.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
+    await notifyWorkers(tx);
   }
   return { deliveryIds: deliveries.map((d) => d.id), body };
 }

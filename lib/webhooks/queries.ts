@@ -54,3 +54,71 @@ export async function getEndpointDetail(teamId: string, endpointId: string) {
 
 export type EndpointListItem = Awaited<ReturnType<typeof listEndpoints>>[number];
 export type EndpointDetail = Awaited<ReturnType<typeof getEndpointDetail>>;
+
+export const deliveryStatuses = ["pending", "retrying", "delivered", "failed"] as const;
+export type DeliveryStatusFilter = (typeof deliveryStatuses)[number];
+export const DELIVERY_PAGE_SIZE = 20;
+
+/** Newest first; `before` is the id of the last row of the previous page. */
+export async function listDeliveries(teamId: string, endpointId: string, filter: { status?: DeliveryStatusFilter; before?: string }) {
+  const cursor = filter.before
+    ? await db.delivery.findFirst({ where: { id: filter.before, teamId, endpointId }, select: { createdAt: true, id: true } })
+    : null;
+  const rows = await db.delivery.findMany({
+    where: {
+      teamId,
+      endpointId,
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: DELIVERY_PAGE_SIZE + 1,
+    select: {
+      id: true,
+      status: true,
+      attempts: true,
+      nextAttemptAt: true,
+      lastStatusCode: true,
+      lastError: true,
+      lastLatencyMs: true,
+      createdAt: true,
+      event: { select: { type: true } },
+    },
+  });
+  return { rows: rows.slice(0, DELIVERY_PAGE_SIZE), hasMore: rows.length > DELIVERY_PAGE_SIZE };
+}
+
+/** Attempts of the last 24 h by hour, and the share that got a 2xx. */
+export async function deliveryHealth(teamId: string, endpointId: string, now = new Date()) {
+  const since = new Date(now.getTime() - 24 * 3600 * 1000);
+  const rows = await db.$queryRaw<{ hour: Date; ok: number; failed: number }[]>`
+    SELECT date_trunc('hour', a."startedAt") AS hour,
+           count(*) FILTER (WHERE a."statusCode" BETWEEN 200 AND 299)::int AS ok,
+           count(*) FILTER (WHERE a."statusCode" IS NULL OR a."statusCode" NOT BETWEEN 200 AND 299)::int AS failed
+    FROM "DeliveryAttempt" a JOIN "Delivery" d ON d.id = a."deliveryId"
+    WHERE d."teamId" = ${teamId} AND d."endpointId" = ${endpointId} AND a."startedAt" >= ${since}
+    GROUP BY 1 ORDER BY 1`;
+  const ok = rows.reduce((sum, row) => sum + row.ok, 0);
+  const total = ok + rows.reduce((sum, row) => sum + row.failed, 0);
+  const byHour = new Map(rows.map((row) => [row.hour.getTime(), row]));
+  const start = Math.floor(since.getTime() / 3600_000) * 3600_000;
+  const hours = Array.from({ length: 25 }, (_, i) => {
+    const hour = start + i * 3600_000;
+    const row = byHour.get(hour);
+    return { hour: new Date(hour), ok: row?.ok ?? 0, failed: row?.failed ?? 0 };
+  });
+  return { total, ok, successRate: total ? ok / total : null, hours };
+}
+
+export async function getDeliveryDetail(teamId: string, endpointId: string, deliveryId: string) {
+  const delivery = await db.delivery.findFirst({
+    where: { id: deliveryId, teamId, endpointId },
+    include: {
+      event: { select: { id: true, type: true, body: true } },
+      endpoint: { select: { url: true, secretCiphertext: true } },
+      attemptLog: { orderBy: { number: "desc" } },
+    },
+  });
+  if (!delivery) throw notFound("That delivery does not exist.");
+  return delivery;
+}

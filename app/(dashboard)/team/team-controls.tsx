@@ -1,11 +1,8 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, FormMessage, SelectField, SubmitButton, useFormSubmit } from "@/components/form";
-import type { ActionResult } from "@/lib/actions/define-action";
+import { buttonClass, FormMessage, SelectField, SubmitButton, useAction, useFormSubmit } from "@/components/form";
 import type { Role } from "@/lib/generated/prisma/enums";
 import { changeRoleAction, createInviteAction, removeMemberAction, revokeInviteAction } from "./actions";
 
@@ -47,15 +44,7 @@ export function MemberControls({
   roles: readonly Role[];
   self: boolean;
 }) {
-  const router = useRouter();
-  const [result, setResult] = useState<ActionResult<null> | null>(null);
-  const [pending, startTransition] = useTransition();
-  const run = (action: () => Promise<ActionResult<null>>) =>
-    startTransition(async () => {
-      const outcome = await action();
-      setResult(outcome);
-      if (outcome.ok) router.refresh();
-    });
+  const { result, pending, run } = useAction<null>();
   return (
     <div className="flex flex-col items-end gap-2">
       <div className="flex items-center gap-2">
@@ -93,24 +82,11 @@ export function MemberControls({
 }
 
 export function RevokeInviteButton({ inviteId }: { inviteId: string }) {
-  const router = useRouter();
-  const [pending, startTransition] = useTransition();
-  const [result, setResult] = useState<ActionResult<null> | null>(null);
+  const { result, pending, run } = useAction<null>();
   return (
     <span className="flex items-center gap-2">
       {result && !result.ok ? <FormMessage state={result} /> : null}
-      <button
-        type="button"
-        className={buttonClass("secondary")}
-        disabled={pending}
-        onClick={() =>
-          startTransition(async () => {
-            const outcome = await revokeInviteAction({ inviteId });
-            setResult(outcome);
-            if (outcome.ok) router.refresh();
-          })
-        }
-      >
+      <button type="button" className={buttonClass("secondary")} disabled={pending} onClick={() => run(() => revokeInviteAction({ inviteId }))}>
         {pending ? "Revoking…" : "Revoke"}
       </button>
     </span>

@@ -190,6 +190,7 @@ CREATE TABLE "Delivery" (
     "status" "DeliveryStatus" NOT NULL DEFAULT 'pending',
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "nextAttemptAt" TIMESTAMP(3),
+    "leaseExpiresAt" TIMESTAMP(3),
     "lastStatusCode" INTEGER,
     "lastError" TEXT,
     "lastLatencyMs" INTEGER,

@@ -1,7 +1,9 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
+import { redeliver, sendTestEvent } from "@/lib/webhooks/deliveries";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -59,3 +61,19 @@ export const deleteEndpointAction = defineAction("webhooks:manage", endpointIdSc
 export const revealSecretAction = defineAction("webhooks:reveal-secret", endpointIdSchema, async ({ endpointId }, context) => ({
   secret: await revealSecret(context, endpointId),
 }));
+
+export const sendTestAlertAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
+  const result = await sendTestEvent(context, endpointId);
+  refresh(endpointId);
+  return result;
+});
+
+export const redeliverAction = defineAction(
+  "webhooks:manage",
+  z.object({ deliveryId: z.string().min(1).max(64) }),
+  async ({ deliveryId }, context) => {
+    await redeliver(context, deliveryId);
+    revalidatePath("/settings/webhooks", "layout");
+    return null;
+  },
+);

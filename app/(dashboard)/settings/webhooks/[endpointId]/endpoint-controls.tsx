@@ -1,36 +1,21 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useFormSubmit } from "@/components/form";
-import type { ActionResult } from "@/lib/actions/define-action";
+import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
 import type { ValidationOutcome } from "@/lib/webhooks/validate";
 import {
   deleteEndpointAction,
   pauseEndpointAction,
+  redeliverAction,
   resumeEndpointAction,
   revealSecretAction,
+  sendTestAlertAction,
   updateEndpointAction,
   validateEndpointAction,
 } from "../actions";
-
-/** Runs an action with a pending state and keeps its result for the message line. */
-function useActionRunner<T>() {
-  const router = useRouter();
-  const [result, setResult] = useState<ActionResult<T> | null>(null);
-  const [pending, startTransition] = useTransition();
-  const run = (action: () => Promise<ActionResult<T>>, after?: (result: ActionResult<T>) => void) =>
-    startTransition(async () => {
-      const outcome = await action();
-      setResult(outcome);
-      after?.(outcome);
-      if (outcome.ok) router.refresh();
-    });
-  return { result, pending, run };
-}
 
 function validationMessage(validation: ValidationOutcome | null) {
   if (!validation) return null;
@@ -39,9 +24,10 @@ function validationMessage(validation: ValidationOutcome | null) {
 
 export function EndpointActions({ endpointId, status }: { endpointId: string; status: EndpointStatus }) {
   const router = useRouter();
-  const validate = useActionRunner<ValidationOutcome>();
-  const toggle = useActionRunner<unknown>();
-  const remove = useActionRunner<null>();
+  const validate = useAction<ValidationOutcome>();
+  const toggle = useAction<unknown>();
+  const remove = useAction<null>();
+  const test = useAction<{ deliveryId: string; status: string; statusCode: number | null; error: string | null }>();
   const validated = validate.result?.ok ? validationMessage(validate.result.data) : null;
   return (
     <div className="flex flex-col items-end gap-2">
@@ -55,6 +41,17 @@ export function EndpointActions({ endpointId, status }: { endpointId: string; st
           >
             {validate.pending ? <Spinner /> : null}
             {validate.pending ? "Validating…" : "Validate again"}
+          </button>
+        ) : null}
+        {status === "active" ? (
+          <button
+            type="button"
+            className={buttonClass("secondary")}
+            disabled={test.pending}
+            onClick={() => test.run(() => sendTestAlertAction({ endpointId }))}
+          >
+            {test.pending ? <Spinner /> : null}
+            {test.pending ? "Sending…" : "Send test alert"}
           </button>
         ) : null}
         <button
@@ -89,7 +86,14 @@ export function EndpointActions({ endpointId, status }: { endpointId: string; st
           {validated}
         </p>
       ) : null}
-      {[validate.result, toggle.result, remove.result].map((result, index) =>
+      {test.result?.ok ? (
+        <p role="status" className="text-sm text-slate-700">
+          {test.result.data.status === "delivered"
+            ? `Test alert delivered: answered ${test.result.data.statusCode}.`
+            : `Test alert not delivered yet: ${test.result.data.error ?? "queued"}. It will be retried.`}
+        </p>
+      ) : null}
+      {[validate.result, toggle.result, remove.result, test.result].map((result, index) =>
         result && !result.ok ? <FormMessage key={index} state={result} /> : null,
       )}
     </div>
@@ -119,7 +123,7 @@ export function EditEndpointForm({ endpointId, url, description }: { endpointId:
 }
 
 export function SecretPanel({ endpointId }: { endpointId: string }) {
-  const reveal = useActionRunner<{ secret: string }>();
+  const reveal = useAction<{ secret: string }>();
   const secret = reveal.result?.ok ? reveal.result.data.secret : null;
   return (
     <div className="space-y-3">
@@ -147,6 +151,29 @@ export function SecretPanel({ endpointId }: { endpointId: string }) {
         )}
       </div>
       {reveal.result && !reveal.result.ok ? <FormMessage state={reveal.result} /> : null}
+    </div>
+  );
+}
+
+export function RedeliverButton({ deliveryId }: { deliveryId: string }) {
+  const redeliver = useAction<null>();
+  return (
+    <div className="flex flex-col items-end gap-2">
+      <button
+        type="button"
+        className={buttonClass("primary")}
+        disabled={redeliver.pending}
+        onClick={() => redeliver.run(() => redeliverAction({ deliveryId }))}
+      >
+        {redeliver.pending ? <Spinner /> : null}
+        {redeliver.pending ? "Queuing…" : "Redeliver"}
+      </button>
+      {redeliver.result?.ok ? (
+        <p role="status" className="text-sm text-slate-700">
+          Queued: a fresh attempt is on its way.
+        </p>
+      ) : null}
+      {redeliver.result && !redeliver.result.ok ? <FormMessage state={redeliver.result} /> : null}
     </div>
   );
 }

@@ -6,14 +6,28 @@ import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { AppError } from "@/lib/errors";
-import { getEndpointDetail } from "@/lib/webhooks/queries";
+import { deliveryStatuses, getEndpointDetail } from "@/lib/webhooks/queries";
+import { z } from "zod";
+import { DeliveriesCard } from "./deliveries-card";
 import { EditEndpointForm, EndpointActions, SecretPanel } from "./endpoint-controls";
 
 export const metadata = { title: "Webhook endpoint" };
 
-export default async function EndpointPage({ params }: { params: Promise<{ endpointId: string }> }) {
+const filterSchema = z.object({
+  status: z.enum(deliveryStatuses).optional().catch(undefined),
+  before: z.string().max(64).optional().catch(undefined),
+});
+
+export default async function EndpointPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ endpointId: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const context = await pageContext();
   const { endpointId } = await params;
+  const filter = filterSchema.parse(await searchParams);
   const endpoint = await getEndpointDetail(context.team.id, endpointId).catch((error: unknown) => {
     if (error instanceof AppError && error.code === "not_found") notFound();
     throw error;
@@ -59,6 +73,7 @@ export default async function EndpointPage({ params }: { params: Promise<{ endpo
               </dd>
             </dl>
           </Card>
+          <DeliveriesCard teamId={context.team.id} endpointId={endpoint.id} status={filter.status} before={filter.before} />
           {manage ? (
             <Card title="Edit">
               <EditEndpointForm endpointId={endpoint.id} url={endpoint.url} description={endpoint.description ?? ""} />

@@ -1,0 +1,81 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { LiveRefresh } from "@/components/live-refresh";
+import { Card, formatDateTime, PageHeader } from "@/components/ui";
+import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
+import { getAlert } from "@/lib/alerts/queries";
+import { pageContext } from "@/lib/auth/context";
+import { AppError } from "@/lib/errors";
+
+export const metadata = { title: "Alert" };
+
+export default async function AlertPage({ params }: { params: Promise<{ alertId: string }> }) {
+  const context = await pageContext();
+  const { alertId } = await params;
+  const alert = await getAlert(context.team.id, alertId).catch((error: unknown) => {
+    if (error instanceof AppError && error.code === "not_found") notFound();
+    throw error;
+  });
+  const inProgress = alert.events.some((e) => e.deliveries.some((d) => d.status === "pending"));
+  return (
+    <>
+      <LiveRefresh active={inProgress} />
+      <p className="mb-2 text-sm">
+        <Link href="/alerts" className="text-brand-700 underline">
+          ← Alerts
+        </Link>
+      </p>
+      <PageHeader title={alert.title} description={alert.message ?? undefined} />
+      <div className="space-y-6">
+        <Card title="Alert">
+          <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
+            <dt className="text-slate-500">Severity</dt>
+            <dd>{alert.severity}</dd>
+            <dt className="text-slate-500">Status</dt>
+            <dd>{alert.status}</dd>
+            <dt className="text-slate-500">Monitor</dt>
+            <dd>{alert.monitorName ?? "—"}</dd>
+            <dt className="text-slate-500">Started</dt>
+            <dd>{formatDateTime(alert.startedAt)}</dd>
+            <dt className="text-slate-500">Resolved</dt>
+            <dd>{formatDateTime(alert.resolvedAt)}</dd>
+          </dl>
+        </Card>
+        {alert.events.map((event) => (
+          <Card key={event.id} title={`${event.type} · ${formatDateTime(event.createdAt)}`}>
+            {event.deliveries.length === 0 ? (
+              <p className="text-sm text-slate-600">No endpoint was active, so nothing was sent.</p>
+            ) : (
+              <table className="w-full text-left text-sm" aria-label={`Deliveries of ${event.type}`}>
+                <thead className="text-xs uppercase text-slate-500">
+                  <tr>
+                    <th scope="col" className="py-2">Endpoint</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Last result</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {event.deliveries.map((delivery) => (
+                    <tr key={delivery.id}>
+                      <td className="py-2">
+                        <Link href={`/settings/webhooks/${delivery.endpointId}/deliveries/${delivery.id}`} className="break-all font-mono text-brand-700 underline">
+                          {delivery.endpoint.url}
+                        </Link>
+                      </td>
+                      <td>
+                        <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} />
+                      </td>
+                      <td>{delivery.attempts}</td>
+                      <td>{delivery.lastStatusCode ? `answered ${delivery.lastStatusCode}` : (delivery.lastError ?? "—")}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Card>
+        ))}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,61 @@
+import Link from "next/link";
+import { LiveRefresh } from "@/components/live-refresh";
+import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { listAlerts } from "@/lib/alerts/queries";
+import { pageContext } from "@/lib/auth/context";
+
+export const metadata = { title: "Alerts" };
+
+function summary(statuses: string[]) {
+  if (statuses.length === 0) return "no active endpoints";
+  const counts = new Map<string, number>();
+  for (const status of statuses) counts.set(status, (counts.get(status) ?? 0) + 1);
+  return [...counts].map(([status, count]) => `${count} ${status}`).join(", ");
+}
+
+export default async function AlertsPage() {
+  const context = await pageContext();
+  const alerts = await listAlerts(context.team.id);
+  const inProgress = alerts.some((a) => a.events.some((e) => e.deliveries.some((d) => d.status === "pending")));
+  return (
+    <>
+      <LiveRefresh active={inProgress} />
+      <PageHeader title="Alerts" description="Recent alerts received through the alert API, and where each was delivered." />
+      <Card>
+        {alerts.length === 0 ? (
+          <EmptyState title="No alerts yet">
+            Send one with an API key: <code className="font-mono">POST /api/v1/alerts</code>. See Settings → API keys.
+          </EmptyState>
+        ) : (
+          <table className="w-full text-left text-sm" aria-label="Alerts">
+            <thead className="text-xs uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="py-2">Alert</th>
+                <th scope="col">Severity</th>
+                <th scope="col">Status</th>
+                <th scope="col">Deliveries</th>
+                <th scope="col">Started</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {alerts.map((alert) => (
+                <tr key={alert.id}>
+                  <td className="py-2">
+                    <Link href={`/alerts/${alert.id}`} className="text-brand-700 underline">
+                      {alert.title}
+                    </Link>
+                    {alert.monitorName ? <span className="block text-xs text-slate-500">{alert.monitorName}</span> : null}
+                  </td>
+                  <td>{alert.severity}</td>
+                  <td>{alert.status}</td>
+                  <td>{summary(alert.events.flatMap((e) => e.deliveries.map((d) => d.status)))}</td>
+                  <td>{formatDateTime(alert.startedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}

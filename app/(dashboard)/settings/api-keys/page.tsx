@@ -1,0 +1,64 @@
+import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { pageContext } from "@/lib/auth/context";
+import { can } from "@/lib/auth/permissions";
+import { db } from "@/lib/db";
+import { CreateApiKeyForm, RevokeApiKeyButton } from "./api-key-controls";
+
+export const metadata = { title: "API keys" };
+
+export default async function ApiKeysPage() {
+  const context = await pageContext();
+  if (!can(context.role, "api-keys:manage")) {
+    return (
+      <>
+        <PageHeader title="API keys" />
+        <p role="alert" className="text-sm text-slate-700">
+          Only owners and admins manage API keys.
+        </p>
+      </>
+    );
+  }
+  const keys = await db.apiKey.findMany({
+    where: { teamId: context.team.id },
+    orderBy: { createdAt: "desc" },
+    select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  });
+  return (
+    <>
+      <PageHeader title="API keys" description="Keys let your monitors send alerts with POST /api/v1/alerts and Authorization: Bearer <key>." />
+      <div className="space-y-6">
+        <Card title="Create a key">
+          <CreateApiKeyForm />
+        </Card>
+        <Card title="Keys">
+          {keys.length === 0 ? (
+            <EmptyState title="No API keys yet">Create one above; it is shown once.</EmptyState>
+          ) : (
+            <table className="w-full text-left text-sm" aria-label="API keys">
+              <thead className="text-xs uppercase text-slate-500">
+                <tr>
+                  <th scope="col" className="py-2">Name</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col"><span className="sr-only">Actions</span></th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {keys.map((key) => (
+                  <tr key={key.id}>
+                    <td className="py-2">{key.name}</td>
+                    <td className="font-mono text-xs">mk_{key.prefix}_…</td>
+                    <td>{formatDateTime(key.createdAt)}</td>
+                    <td>{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never"}</td>
+                    <td className="text-right">{key.revokedAt ? `Revoked ${formatDateTime(key.revokedAt)}` : <RevokeApiKeyButton apiKeyId={key.id} name={key.name} />}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,102 @@
+import Link from "next/link";
+import { LiveRefresh } from "@/components/live-refresh";
+import { Card, EmptyState, formatDateTime } from "@/components/ui";
+import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
+import { HealthChart } from "@/components/webhooks/health-chart";
+import { deliveryHealth, deliveryStatuses, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
+
+export async function DeliveriesCard({
+  teamId,
+  endpointId,
+  status,
+  before,
+}: {
+  teamId: string;
+  endpointId: string;
+  status?: DeliveryStatusFilter;
+  before?: string;
+}) {
+  const [{ rows, hasMore }, health] = await Promise.all([
+    listDeliveries(teamId, endpointId, { status, before }),
+    deliveryHealth(teamId, endpointId),
+  ]);
+  const base = `/settings/webhooks/${endpointId}`;
+  const filterHref = (value?: string) => (value ? `${base}?status=${value}#deliveries` : `${base}#deliveries`);
+  return (
+    <Card title="Deliveries">
+      <LiveRefresh active={rows.some((row) => row.status === "pending")} />
+      <div id="deliveries" className="mb-4 grid gap-4 sm:grid-cols-[max-content_1fr] sm:items-center">
+        <p className="text-sm">
+          <span className="block text-2xl font-semibold" data-testid="success-rate">
+            {health.successRate === null ? "—" : `${(health.successRate * 100).toFixed(1)}%`}
+          </span>
+          <span className="text-slate-500">success, last 24 h ({health.total} attempts)</span>
+        </p>
+        <HealthChart hours={health.hours} />
+      </div>
+      <nav aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
+        {[undefined, ...deliveryStatuses].map((value) => (
+          <Link
+            key={value ?? "all"}
+            href={filterHref(value)}
+            aria-current={status === value ? "page" : undefined}
+            className={`rounded-full px-3 py-1 ring-1 ring-slate-200 ${status === value ? "bg-brand-50 text-brand-700" : "text-slate-600"}`}
+          >
+            {value ? value[0]!.toUpperCase() + value.slice(1) : "All"}
+          </Link>
+        ))}
+      </nav>
+      {rows.length === 0 ? (
+        <EmptyState title={status ? `No ${status} deliveries` : "No deliveries yet"}>
+          Alerts sent to this endpoint appear here. Try “Send test alert”.
+        </EmptyState>
+      ) : (
+        <table className="w-full text-left text-sm" aria-label="Deliveries">
+          <thead className="text-xs uppercase text-slate-500">
+            <tr>
+              <th scope="col" className="py-2">Event</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Last code</th>
+              <th scope="col">Latency</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {rows.map((delivery) => (
+              <tr key={delivery.id}>
+                <td className="py-2">
+                  <Link href={`${base}/deliveries/${delivery.id}`} className="font-mono text-brand-700 underline">
+                    {delivery.event.type}
+                  </Link>
+                </td>
+                <td>
+                  <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} />
+                </td>
+                <td>{delivery.attempts}</td>
+                <td>{delivery.lastStatusCode ?? (delivery.lastError ? "—" : "")}</td>
+                <td>{delivery.lastLatencyMs === null ? "—" : `${delivery.lastLatencyMs} ms`}</td>
+                <td>{formatDateTime(delivery.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="mt-3 flex gap-3 text-sm">
+        {before ? (
+          <Link href={filterHref(status)} className="text-brand-700 underline">
+            Newest
+          </Link>
+        ) : null}
+        {hasMore ? (
+          <Link
+            href={`${base}?${new URLSearchParams({ ...(status ? { status } : {}), before: rows.at(-1)!.id })}#deliveries`}
+            className="text-brand-700 underline"
+          >
+            Older
+          </Link>
+        ) : null}
+      </div>
+    </Card>
+  );
+}

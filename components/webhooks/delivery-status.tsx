@@ -1,0 +1,23 @@
+import type { DeliveryStatus } from "@/lib/generated/prisma/enums";
+import { formatDateTime } from "@/components/ui";
+
+const labels: Record<DeliveryStatus, string> = { pending: "Pending", retrying: "Retrying", delivered: "Delivered", failed: "Failed" };
+const tones: Record<DeliveryStatus, string> = {
+  pending: "bg-amber-50 text-amber-800 ring-amber-200",
+  retrying: "bg-orange-50 text-orange-800 ring-orange-200",
+  delivered: "bg-green-50 text-green-800 ring-green-200",
+  failed: "bg-red-50 text-red-800 ring-red-200",
+};
+
+export function DeliveryStatusBadge({ status, nextAttemptAt }: { status: DeliveryStatus; nextAttemptAt?: Date | null }) {
+  return (
+    <span className="inline-flex flex-col">
+      <span data-testid="delivery-status" className={`inline-flex w-fit rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${tones[status]}`}>
+        {labels[status]}
+      </span>
+      {status === "retrying" && nextAttemptAt ? (
+        <span className="text-xs text-slate-500">next attempt {formatDateTime(nextAttemptAt)}</span>
+      ) : null}
+    </span>
+  );
+}

@@ -1,0 +1,76 @@
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { createApiKey, ownerPage } from "./helpers";
+
+let key: string;
+let revokedKey: string;
+
+test.beforeAll(async ({ browser }) => {
+  const { page, context } = await ownerPage(browser, "api");
+  key = await createApiKey(page, "live");
+  revokedKey = await createApiKey(page, "old");
+  await page.getByRole("row", { name: /old/ }).getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("button", { name: "Revoke key" }).click();
+  await expect(page.getByRole("row", { name: /old/ })).toContainText("Revoked");
+  await context.close();
+});
+
+const post = (request: APIRequestContext, options: { key?: string | null; contentType?: string; body?: string; headers?: Record<string, string> }) =>
+  request.post("/api/v1/alerts", {
+    headers: {
+      ...(options.key === null ? {} : { authorization: `Bearer ${options.key ?? key}` }),
+      "content-type": options.contentType ?? "application/json",
+      ...options.headers,
+    },
+    // A Buffer goes out byte for byte; a string would be JSON-encoded again.
+    data: Buffer.from(options.body ?? JSON.stringify({ title: "Ping failed" })),
+  });
+
+async function expectError(response: Awaited<ReturnType<APIRequestContext["post"]>>, status: number, code: string) {
+  expect(response.status()).toBe(status);
+  const body = (await response.json()) as { error: { code: string; message: string; fields?: Record<string, string[]> } };
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe("string");
+  return body.error;
+}
+
+test("401 without a key, or with an unknown one; 403 for a revoked key", async ({ request }) => {
+  await expectError(await post(request, { key: null }), 401, "unauthorized");
+  await expectError(await post(request, { key: "mk_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }), 401, "unauthorized");
+  await expectError(await post(request, { key: "not-a-key" }), 401, "unauthorized");
+  const revoked = await expectError(await post(request, { key: revokedKey }), 403, "forbidden");
+  expect(revoked.message).toBe("This API key has been revoked.");
+});
+
+test("400 malformed JSON, 415 wrong content type, 413 too large, 422 naming the field", async ({ request }) => {
+  await expectError(await post(request, { body: "{not json" }), 400, "bad_request");
+  await expectError(await post(request, { contentType: "text/plain" }), 415, "unsupported_media_type");
+  await expectError(await post(request, { body: JSON.stringify({ title: "x", message: "a".repeat(70_000) }) }), 413, "payload_too_large");
+  const missing = await expectError(await post(request, { body: JSON.stringify({ severity: "critical" }) }), 422, "validation");
+  expect(missing.message).toMatch(/^Invalid field 'title'/);
+  expect(missing.fields).toHaveProperty("title");
+  const severity = await expectError(await post(request, { body: JSON.stringify({ title: "x", severity: "apocalyptic" }) }), 422, "validation");
+  expect(severity.fields).toHaveProperty("severity");
+  const nested = await expectError(await post(request, { body: JSON.stringify({ title: "x", monitor: { id: "m" } }) }), 422, "validation");
+  expect(nested.fields).toHaveProperty(["monitor.name"]);
+});
+
+test("202 with the alert id; a retried Idempotency-Key returns the first result", async ({ request }) => {
+  const body = JSON.stringify({ title: "Checkout down", severity: "critical", status: "triggered", dedupKey: `checkout-${Date.now()}` });
+  const headers = { "idempotency-key": `retry-${Date.now()}` };
+  const first = await post(request, { body, headers });
+  expect(first.status()).toBe(202);
+  const accepted = await first.json();
+  expect(accepted).toMatchObject({ id: expect.any(String), eventId: expect.stringMatching(/^evt_/), deliveriesQueued: 0, deduplicated: false });
+
+  const again = await post(request, { body, headers });
+  expect(again.status()).toBe(202);
+  expect(again.headers()["idempotent-replayed"]).toBe("true");
+  expect(await again.json()).toEqual(accepted);
+
+  // The same key with another body is a client bug, and is refused.
+  await expectError(await post(request, { body: JSON.stringify({ title: "Something else" }), headers }), 422, "validation");
+
+  // Without the key, the same dedupKey while the alert is open adds nothing new.
+  const duplicate = await post(request, { body });
+  expect(await duplicate.json()).toMatchObject({ id: accepted.id, deliveriesQueued: 0, deduplicated: true });
+});

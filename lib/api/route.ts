@@ -1,0 +1,38 @@
+import "server-only";
+import { NextResponse } from "next/server";
+import { safeEqual } from "@/lib/crypto/tokens";
+import { env } from "@/lib/env";
+import { AppError, httpStatus } from "@/lib/errors";
+
+export function errorResponse(error: AppError) {
+  const response = NextResponse.json(
+    { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } },
+    { status: httpStatus[error.code] },
+  );
+  if (error.retryAfterSeconds) response.headers.set("retry-after", String(error.retryAfterSeconds));
+  return response;
+}
+
+/** Every route handler's outer layer: AppErrors become their JSON status, anything else a bare 500. */
+export function apiRoute<Args extends unknown[]>(handler: (request: Request, ...args: Args) => Promise<Response>) {
+  return async (request: Request, ...args: Args): Promise<Response> => {
+    try {
+      return await handler(request, ...args);
+    } catch (error) {
+      if (error instanceof AppError) return errorResponse(error);
+      console.error("[mon1tor] route failed:", error instanceof Error ? error.stack : error);
+      return errorResponse(new AppError("internal", "Something went wrong on our side. Please retry."));
+    }
+  };
+}
+
+/** Cron callers prove themselves with `Authorization: Bearer $CRON_SECRET`, compared in constant time. */
+export function cronRoute(handler: (request: Request) => Promise<Response>) {
+  return apiRoute(async (request: Request) => {
+    const given = request.headers.get("authorization") ?? "";
+    if (!safeEqual(given, `Bearer ${env().CRON_SECRET}`)) {
+      throw new AppError("unauthorized", "This endpoint is for the scheduler: send Authorization: Bearer $CRON_SECRET.");
+    }
+    return handler(request);
+  });
+}
