@@ -74,3 +74,12 @@ test("202 with the alert id; a retried Idempotency-Key returns the first result"
   const duplicate = await post(request, { body });
   expect(await duplicate.json()).toMatchObject({ id: accepted.id, deliveriesQueued: 0, deduplicated: true });
 });
+
+test("the cron route wants the bearer secret, then drains due deliveries", async ({ request }) => {
+  const denied = await request.get("/api/cron/dispatch");
+  await expectError(denied, 401, "unauthorized");
+  await expectError(await request.get("/api/cron/dispatch", { headers: { authorization: "Bearer wrong" } }), 401, "unauthorized");
+  const ok = await request.get("/api/cron/dispatch", { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
+  expect(ok.status()).toBe(200);
+  expect(await ok.json()).toEqual({ attempted: expect.any(Number), delivered: expect.any(Number), failed: expect.any(Number) });
+});

@@ -47,7 +47,7 @@ async function main() {
   const next = path.resolve("node_modules/.bin/next");
   const children: ChildProcess[] = [
     spawn(next, [production ? "start" : "dev", "--port", port], { env, stdio: "inherit" }),
-    spawn(path.resolve("node_modules/.bin/tsx"), ["scripts/worker.ts"], { env, stdio: "inherit" }),
+    spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], { env, stdio: "inherit" }),
   ];
   say(`mon1tor is starting at http://localhost:${port}`);
 

@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import { hashPassword } from "@/lib/auth/password";
 import type { TeamContext } from "@/lib/auth/context";
 import { encrypt } from "@/lib/crypto/encryption";
-import { db } from "@/lib/db";
+import { db, type Db } from "@/lib/db";
 import { generateSecret } from "@/lib/webhooks/secret";
 import type { Role } from "@/lib/generated/prisma/enums";
 
@@ -30,9 +30,9 @@ export async function createMember(role: Role, team?: { id: string; name: string
 }
 
 /** An endpoint that is already active (validation is tested elsewhere), with its plain secret. */
-export async function createActiveEndpoint(teamId: string, url: string) {
+export async function createActiveEndpoint(teamId: string, url: string, client: Db = db) {
   const secret = generateSecret();
-  const endpoint = await db.webhookEndpoint.create({
+  const endpoint = await client.webhookEndpoint.create({
     data: { teamId, url, status: "active", activatedAt: new Date(), secretCiphertext: encrypt(secret) },
   });
   return { endpoint, secret };

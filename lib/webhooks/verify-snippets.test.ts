@@ -1,0 +1,51 @@
+// The verification snippets we publish must accept our signature and reject a forgery.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { generateSecret } from "@/lib/webhooks/secret";
+import { mon1torSignature } from "@/lib/webhooks/sign";
+import { verifySnippets } from "@/lib/webhooks/verify-snippets";
+
+const secret = generateSecret();
+const body = JSON.stringify({ id: "evt_1", type: "alert.triggered", data: { alert: { title: "Ünïcødé ✓" } } });
+const good = mon1torSignature(secret, body);
+const bad = good.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-snippets-"));
+
+describe("verification snippets", () => {
+  it("Node: accepts our signature, rejects a wrong one", () => {
+    const file = path.join(dir, "verify.mjs");
+    fs.writeFileSync(
+      file,
+      `${verifySnippets.node}
+const [body, good, bad, secret] = JSON.parse(process.argv[2]);
+console.log(JSON.stringify([verifyMon1torSignature(Buffer.from(body), good, secret), verifyMon1torSignature(Buffer.from(body), bad, secret), verifyMon1torSignature(Buffer.from(body), undefined, secret)]));`,
+    );
+    const out = execFileSync(process.execPath, [file, JSON.stringify([body, good, bad, secret])], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([true, false, false]);
+  });
+
+  it("Python (python3): accepts our signature, rejects a wrong one", () => {
+    const file = path.join(dir, "verify.py");
+    fs.writeFileSync(
+      file,
+      `${verifySnippets.python}
+
+import json, sys
+body, good, bad, secret = json.loads(sys.argv[1])
+raw = body.encode()
+print(json.dumps([verify_mon1tor_signature(raw, good, secret), verify_mon1tor_signature(raw, bad, secret), verify_mon1tor_signature(raw, "", secret)]))
+`,
+    );
+    const out = execFileSync("python3", [file, JSON.stringify([body, good, bad, secret])], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([true, false, false]);
+  });
+
+  it("Go: the snippet uses the same construction (not compiled here: no Go toolchain is assumed)", () => {
+    expect(verifySnippets.go).toContain("hmac.New(sha256.New, []byte(secret))");
+    expect(verifySnippets.go).toContain("hex.EncodeToString");
+    expect(verifySnippets.go).toContain("hmac.Equal");
+  });
+});
