@@ -18,6 +18,17 @@ export type DestinationPolicy = {
 export const systemResolver: Resolver = async (hostname) =>
   (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
+/**
+ * The addresses a host name stands for. A trailing dot is the same name to DNS, and
+ * localhost (with any subdomain) is loopback by definition (RFC 6761), whatever a
+ * resolver says.
+ */
+async function resolveHost(hostname: string, policy: DestinationPolicy): Promise<string[]> {
+  const name = hostname.replace(/\.+$/, "").toLowerCase();
+  if (name === "localhost" || name.endsWith(".localhost")) return ["127.0.0.1", "::1"];
+  return policy.resolve(name);
+}
+
 let fromEnv: DestinationPolicy | undefined;
 
 export function policyFromEnv(): DestinationPolicy {
@@ -51,7 +62,8 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
   const parts = address.parts;
   const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
   if (address.isIPv4MappedAddress()) return address.toIPv4Address();
-  if (parts.slice(0, 6).every((part) => part === 0)) return v4(parts[6]!, parts[7]!); // ::a.b.c.d
+  // ::a.b.c.d (but not :: or ::1, which are themselves)
+  if (parts.slice(0, 6).every((part) => part === 0) && parts[6] !== 0) return v4(parts[6]!, parts[7]!);
   if (parts[0] === 0x64 && parts[1] === 0xff9b && parts.slice(2, 6).every((p) => p === 0)) return v4(parts[6]!, parts[7]!);
   if (parts[0] === 0x2002) return v4(parts[1]!, parts[2]!); // 6to4
   return null;
@@ -123,7 +135,7 @@ export async function checkDestination(url: URL, policy: DestinationPolicy): Pro
   if (literal) return assertAddressAllowed(literal, policy, true);
   let addresses: string[];
   try {
-    addresses = await policy.resolve(url.hostname);
+    addresses = await resolveHost(url.hostname, policy);
   } catch {
     return;
   }
@@ -133,8 +145,7 @@ export async function checkDestination(url: URL, policy: DestinationPolicy): Pro
 /** The connect-time check, as a net lookup function: resolve, check all, connect to those. */
 export function guardedLookup(policy: DestinationPolicy): LookupFunction {
   return (hostname, options, callback) => {
-    policy
-      .resolve(hostname)
+    resolveHost(hostname, policy)
       .then((addresses) => {
         if (addresses.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
         for (const address of addresses) assertAddressAllowed(address, policy);
