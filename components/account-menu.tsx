@@ -5,7 +5,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useTransition } from "react";
 import { switchTeamAction } from "@/app/(dashboard)/actions";
-import { buttonClass, Spinner } from "@/components/form";
+import { buttonClass } from "@/components/ui";
+import { Spinner } from "@/components/form";
 
 type Team = { id: string; name: string };
 

@@ -1,7 +1,8 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { buttonClass, Spinner } from "@/components/form";
+import { buttonClass } from "@/components/ui";
+import { Spinner } from "@/components/form";
 
 /** A destructive button that asks first, inline; focus moves to the confirm step and back. */
 export function ConfirmButton({

@@ -1,3 +1,16 @@
+const buttonStyles = {
+  primary: "bg-brand-600 text-white hover:bg-brand-700 disabled:bg-brand-500/60",
+  secondary: "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400",
+  danger: "bg-red-600 text-white hover:bg-red-700 disabled:bg-red-400",
+} as const;
+
+export type ButtonVariant = keyof typeof buttonStyles;
+
+export function buttonClass(variant: ButtonVariant = "primary") {
+  return `inline-flex items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-medium shadow-sm disabled:cursor-not-allowed ${buttonStyles[variant]}`;
+}
+
+
 export function PageHeader({ title, description, children }: { title: string; description?: string; children?: React.ReactNode }) {
   return (
     <div className="mb-6 flex flex-wrap items-end justify-between gap-4">

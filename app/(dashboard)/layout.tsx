@@ -20,6 +20,7 @@ export default async function DashboardLayout({ children }: { children: React.Re
         { href: "/alerts", label: "Alerts" },
         ...(can(context.role, "api-keys:manage") ? [{ href: "/settings/api-keys", label: "API keys" }] : []),
         { href: "/team", label: "Team" },
+        ...(can(context.role, "audit:view") ? [{ href: "/settings/audit-log", label: "Audit log" }] : []),
       ]
     : [];
   return (

@@ -2,7 +2,8 @@
 
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, FormMessage, SelectField, SubmitButton, useAction, useFormSubmit } from "@/components/form";
+import { buttonClass } from "@/components/ui";
+import { FormMessage, SelectField, SubmitButton, useAction, useFormSubmit } from "@/components/form";
 import type { Role } from "@/lib/generated/prisma/enums";
 import { changeRoleAction, createInviteAction, removeMemberAction, revokeInviteAction } from "./actions";
 

@@ -3,7 +3,8 @@
 import { useRouter } from "next/navigation";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass, fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { buttonClass } from "@/components/ui";
+import { fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
 import type { ValidationOutcome } from "@/lib/webhooks/validate";
 import {

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { buttonClass } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { auditActions } from "@/lib/audit";
+import { pageContext } from "@/lib/auth/context";
+import { can } from "@/lib/auth/permissions";
+import { db } from "@/lib/db";
+
+export const metadata = { title: "Audit log" };
+
+const filterSchema = z.object({ action: z.enum(auditActions).optional().catch(undefined) });
+
+export default async function AuditLogPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const context = await pageContext();
+  if (!can(context.role, "audit:view")) {
+    return (
+      <>
+        <PageHeader title="Audit log" />
+        <p role="alert" className="text-sm text-slate-700">
+          Only owners and admins can see the audit log.
+        </p>
+      </>
+    );
+  }
+  const { action } = filterSchema.parse(await searchParams);
+  const rows = await db.auditLog.findMany({
+    where: { teamId: context.team.id, ...(action ? { action } : {}) },
+    orderBy: { createdAt: "desc" },
+    take: 200,
+  });
+  return (
+    <>
+      <PageHeader title="Audit log" description="Every change to this team: who, what, when and from where. The latest 200 entries." />
+      <Card>
+        <form method="get" className="mb-4 flex items-end gap-3">
+          <div>
+            <label htmlFor="audit-action" className="block text-sm font-medium text-slate-700">
+              Action
+            </label>
+            <select id="audit-action" name="action" defaultValue={action ?? ""} className="mt-1 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm">
+              <option value="">All actions</option>
+              {auditActions.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" className={buttonClass("secondary")}>
+            Filter
+          </button>
+        </form>
+        {rows.length === 0 ? (
+          <EmptyState title={action ? `No ${action} entries` : "Nothing recorded yet"} />
+        ) : (
+          <table className="w-full text-left text-sm" aria-label="Audit log">
+            <thead className="text-xs uppercase text-slate-500">
+              <tr>
+                <th scope="col" className="py-2">Time</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">IP</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {rows.map((row) => (
+                <tr key={row.id}>
+                  <td className="py-2 whitespace-nowrap">{formatDateTime(row.createdAt)}</td>
+                  <td>{row.actorLabel}</td>
+                  <td className="font-mono text-xs">{row.action}</td>
+                  <td className="break-all font-mono text-xs">
+                    {row.targetType}
+                    {row.targetId ? ` ${row.targetId}` : ""}
+                  </td>
+                  <td className="font-mono text-xs">{row.ip ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}
