@@ -26,7 +26,7 @@ describe("rate limiter (PostgreSQL fixed window)", () => {
     await enforce(limit, "test sends");
     await expect(enforce(limit, "test sends")).rejects.toMatchObject({
       code: "rate_limited",
-      message: expect.stringMatching(/^Too many test sends: the limit is 1 per 60 minutes\. Try again in \d+ minutes?\.$/),
+      message: expect.stringMatching(/^Too many test sends: the limit is 1 per hour\. Try again in \d+ minutes?\.$/),
     });
   });
 });

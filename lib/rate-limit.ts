@@ -48,13 +48,19 @@ export function describeWait(seconds: number) {
   return `${minutes} minute${minutes === 1 ? "" : "s"}`;
 }
 
+function describeWindow(seconds: number) {
+  if (seconds === 60) return "minute";
+  if (seconds === 3600) return "hour";
+  return describeWait(seconds);
+}
+
 /** Counts the event; throws a rate_limited AppError with a clear message when over. */
 export async function enforce(limit: Limit, what: string, now = new Date()) {
   const state = await hit(limit, now);
   if (!state.allowed) {
     throw new AppError(
       "rate_limited",
-      `Too many ${what}: the limit is ${limit.limit} per ${describeWait(limit.windowSeconds)}. Try again in ${describeWait(state.retryAfterSeconds)}.`,
+      `Too many ${what}: the limit is ${limit.limit} per ${describeWindow(limit.windowSeconds)}. Try again in ${describeWait(state.retryAfterSeconds)}.`,
       undefined,
       state.retryAfterSeconds,
     );

@@ -1,4 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+
+// sendTestEvent sends inline; `after` is only used for redelivery. Outside a Next request, run it now.
+vi.mock("next/server", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("next/server")>()),
+  after: (task: () => unknown) => void Promise.resolve().then(task),
+}));
 import { decrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { createMember } from "@/lib/testing/factories";
@@ -14,6 +20,7 @@ import {
   updateEndpoint,
 } from "@/lib/webhooks/endpoints";
 import { USER_AGENT } from "@/lib/webhooks/outbound";
+import { sendTestEvent } from "@/lib/webhooks/deliveries";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -179,5 +186,30 @@ describe("endpoint lifecycle", () => {
     expect(await db.webhookEndpoint.findUnique({ where: { id: endpoint.id } })).toBeNull();
     const actions = (await db.auditLog.findMany({ where: { teamId: owner.team.id }, orderBy: { createdAt: "asc" } })).map((a) => a.action);
     expect(actions).toEqual(["endpoint.create", "endpoint.pause", "endpoint.resume", "endpoint.delete"]);
+  });
+});
+
+describe("rate limits on validation and test sends", () => {
+  it("validating one endpoint again trips at 10 an hour, with a clear message", async () => {
+    receiver.respond(() => ({ status: 204 }));
+    const { owner, endpoint } = await add(`${receiver.url}/limited`);
+    for (let i = 0; i < 10; i++) await revalidate(owner, endpoint.id);
+    const error = await revalidate(owner, endpoint.id).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "rate_limited",
+      message: expect.stringMatching(/^Too many validation attempts for this endpoint: the limit is 10 per hour\. Try again in \d+ minutes?\.$/),
+    });
+    expect(await db.validationAttempt.count({ where: { endpointId: endpoint.id } })).toBe(11);
+  });
+
+  it("test alerts trip at 10 a minute per endpoint", async () => {
+    receiver.respond(() => ({ status: 204 }));
+    const { owner, endpoint } = await add(`${receiver.url}/test-limit`);
+    for (let i = 0; i < 10; i++) await sendTestEvent(owner, endpoint.id);
+    await expect(sendTestEvent(owner, endpoint.id)).rejects.toMatchObject({
+      code: "rate_limited",
+      message: expect.stringMatching(/^Too many test alerts for this endpoint: the limit is 10 per minute\. Try again in (\d+ seconds?|1 minute)\.$/),
+    });
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id } })).toBe(10);
   });
 });
