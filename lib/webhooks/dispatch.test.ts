@@ -175,3 +175,22 @@ describe("dispatch", () => {
     expect(await db.delivery.count({ where: { endpointId: endpoint.id } })).toBe(0);
   });
 });
+
+describe("dispatch limits", () => {
+  it("drains everything even when one endpoint is held at its in-flight cap", async () => {
+    const clock = new TestClock(new Date());
+    receiver.respond(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return { status: 200 };
+    });
+    const team = await createTeam();
+    const { endpoint } = await createActiveEndpoint(team.id, `${receiver.url}/capped`);
+    const ids: string[] = [];
+    await db.$transaction(async (tx) => {
+      for (let i = 0; i < 30; i++) ids.push(...(await ingestAlert(tx, team, { title: `a${i}`, severity: "info", status: "triggered" }, clock.now())).deliveryIds);
+    });
+    const stats = await new Dispatcher({ clock, perEndpoint: 3, concurrency: 8, batchSize: 4 }).drain({ ids });
+    expect(stats).toEqual({ attempted: 30, delivered: 30, failed: 0 });
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(30);
+  });
+});

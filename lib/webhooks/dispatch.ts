@@ -253,19 +253,24 @@ export class Dispatcher {
     const tasks = new Set<Promise<void>>();
     // When the last claim found nothing; claims are not retried more often than every 50 ms.
     let emptyAt = 0;
+    // An empty claim proves the queue is drained only if no endpoint was held back as busy.
+    let emptyWhileIdle = false;
     const flushTimer = setInterval(() => void this.flush(), 25);
     try {
       while (!signal?.aborted) {
         const now = performance.now();
         const free = this.concurrency - this.running;
         if (free > 0 && now < deadline && (!emptyAt || now - emptyAt >= 50)) {
+          const idle = this.running === 0;
           const claimed = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
+          emptyWhileIdle = claimed.length === 0 && idle;
           for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
           if (claimed.length > 0) continue;
         }
         if (tasks.size === 0) {
-          if (emptyAt || performance.now() >= deadline) break;
+          if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;
+          emptyAt = 0;
           continue;
         }
         await Promise.race([...tasks, new Promise((resolve) => setTimeout(resolve, 50))]);

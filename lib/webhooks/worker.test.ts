@@ -3,7 +3,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { createDbClient, db, type Db } from "@/lib/db";
@@ -11,6 +10,7 @@ import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { spawnWorker, stopProcess, waitUntil } from "@/lib/testing/worker-process";
 import { freePort, startEmbeddedPostgres } from "@/scripts/lib/embedded-postgres";
+import { applyMigrationsSql } from "@/scripts/lib/migrations";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -88,12 +88,7 @@ describe("worker process", () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-restart-"));
     const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "restart" });
     const url = await cluster.createDatabase("restart");
-    const setup = new pg.Client({ connectionString: url });
-    await setup.connect();
-    for (const dir of fs.readdirSync("prisma/migrations").filter((d) => /^\d/.test(d)).sort()) {
-      await setup.query(fs.readFileSync(path.join("prisma/migrations", dir, "migration.sql"), "utf8"));
-    }
-    await setup.end();
+    await applyMigrationsSql(url);
     const client = createDbClient(url);
     const prefix = `restart-${Date.now()}`;
     receiver.respond(async (r) => {
