@@ -2,7 +2,7 @@
 // a fresh embedded PostgreSQL and a signature-checking receiver in its own process.
 //   BENCH_ONLY=raw,dispatch,pgboss,latency,isolation   run a subset
 //   BENCH_ALERTS=2000 BENCH_ENDPOINTS=10               size of the throughput runs
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -16,6 +16,8 @@ const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const TOTAL = ALERTS * ENDPOINTS;
 const CONCURRENCY = 256;
+const BOSS_WORKERS = Number(process.env.BENCH_BOSS_WORKERS ?? 1);
+const BOSS_BATCH = Number(process.env.BENCH_BOSS_BATCH ?? 256);
 const say = (line: string) => console.log(line);
 const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -23,7 +25,15 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionD
 type ReceiverStats = { received: number; invalid: number; duplicates: number; byPrefix: Record<string, { count: number; first: number; last: number }>; arrivals: [string, number][] };
 
 function child(file: string, env: Record<string, string> = {}): ChildProcess {
-  return fork(path.resolve(file), [], { execArgv: ["--import", "tsx", ...(process.env.BENCH_PROFILE && file.includes("worker") ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : [])], env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  return fork(path.resolve(file), [], { execArgv: [...(file.endsWith(".ts") ? ["--import", "tsx"] : []), ...profile], env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+/** The dispatch worker runs bundled on plain node, as `npm run build` ships it to production. */
+function bundleWorker(): string {
+  const out = path.resolve(".data/bench/dispatch-worker.mjs");
+  execFileSync("node_modules/.bin/esbuild", ["bench/dispatch-worker.ts", "--bundle", "--platform=node", "--format=esm", "--packages=external", "--target=node20", `--outfile=${out}`, "--log-level=warning"]);
+  return out;
 }
 
 function ask<T>(proc: ChildProcess, message: unknown, key: string): Promise<T> {
@@ -58,6 +68,7 @@ async function main() {
   const { createActiveEndpoint } = await import("../lib/testing/factories");
   const { deliveryHeaders } = await import("../lib/webhooks/sign");
 
+  const workerFile = bundleWorker();
   const receiver = child("bench/receiver.ts");
   const { port } = await ask<{ port: number }>(receiver, undefined, "port");
   const base = `http://127.0.0.1:${port}`;
@@ -123,7 +134,7 @@ async function main() {
       const { team } = await endpoints("ep", ENDPOINTS);
       const enqueueMs = await enqueue(team, ALERTS);
       say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
-      const worker = child("bench/dispatch-worker.ts");
+      const worker = child(workerFile);
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "ready");
       const run = await ask<{ elapsedMs: number; stats: { delivered: number }; maxRssMb: number }>(worker, "drain", "elapsedMs");
@@ -142,7 +153,7 @@ async function main() {
 
     // (3) pg-boss: the same POSTs as pg-boss jobs, in the same PostgreSQL.
     if (only.has("pgboss")) {
-      say(`\n(3) pg-boss 10: the same ${fmt(TOTAL)} signed POSTs as jobs, one process`);
+      say(`\n(3) pg-boss 10: the same ${fmt(TOTAL)} signed POSTs as jobs, one process, ${BOSS_WORKERS} poller(s) × batches of ${BOSS_BATCH} (${BOSS_WORKERS * BOSS_BATCH} in flight at most; ours: ${CONCURRENCY})`);
       const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/boss/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
       await ask(receiver, { secrets }, "ok");
       const { default: PgBoss } = await import("pg-boss");
@@ -157,9 +168,9 @@ async function main() {
       let done = 0;
       const started = performance.now();
       const finished = new Promise<void>((resolve) => {
-        // Four pollers of 64 jobs each: the same 256 in flight as our worker.
-        for (let w = 0; w < 4; w++) {
-          void boss.work<{ n: number; prefix: string }>("deliveries", { batchSize: 64, pollingIntervalSeconds: 0.5 }, async (batch) => {
+        // One poller fetching 256 jobs at a time: the same 256 in flight as our worker.
+        for (let w = 0; w < BOSS_WORKERS; w++) {
+          void boss.work<{ n: number; prefix: string }>("deliveries", { batchSize: BOSS_BATCH, pollingIntervalSeconds: 0.5 }, async (batch) => {
             await Promise.all(
               batch.map(async (job) => {
                 const headers = deliveryHeaders(secrets[job.data.prefix]!, `msg_boss_${job.data.n}`, Math.floor(Date.now() / 1000), body);
@@ -212,6 +223,7 @@ async function main() {
       await ask(receiver, { trackArrivals: true }, "ok");
       const agent = new Agent({ connections: 32 });
       const sent = new Map<string, number>();
+      const apiTimes: number[] = [];
       const send = async (i: number) => {
         const at = Date.now();
         const response = await request(api, {
@@ -222,11 +234,13 @@ async function main() {
         });
         const json = (await response.body.json()) as { id: string };
         sent.set(json.id, at);
+        apiTimes.push(Date.now() - at);
       };
       // Warm up the routes before measuring.
       for (let i = 0; i < 20; i++) await send(-i);
       await reset();
       sent.clear();
+      apiTimes.length = 0;
       const inFlight: Promise<void>[] = [];
       const started = Date.now();
       for (let i = 0; i < seconds * perSecond; i++) {
@@ -245,6 +259,8 @@ async function main() {
       }
       const latencies = s.arrivals.filter(([id]) => sent.has(id)).map(([id, t]) => t - sent.get(id)!).sort((a, b) => a - b);
       const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+      apiTimes.sort((a, b) => a - b);
+      say(`    API response time p50 ${fmt(apiTimes[Math.floor(apiTimes.length / 2)] ?? NaN)} ms, p99 ${fmt(apiTimes[Math.floor(apiTimes.length * 0.99)] ?? NaN)} ms`);
       results.p50 = pct(50);
       results.p99 = pct(99);
       say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99)} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
@@ -267,10 +283,15 @@ async function main() {
         const last = Math.max(...entries.map((e) => e.last));
         return rate(count, last - first);
       };
+      // The hanging endpoint is another host (its own port), as a customer's broken server would be.
+      const hanging = child("bench/receiver.ts");
+      const hangingPort = (await ask<{ port: number }>(hanging, undefined, "port")).port;
+      await ask(hanging, { hang: ["/iso-hang/9"] }, "ok");
+      cleanup.push(async () => hanging.kill());
       const runWith = async (tag: string, count: number) => {
-        const { team } = await endpoints(tag, count);
+        const { team } = await endpoints(tag, count, (i) => (i === 9 ? `http://127.0.0.1:${hangingPort}/${tag}/${i}` : `${base}/${tag}/${i}`));
         await enqueue(team, perEndpoint);
-        const worker = child("bench/dispatch-worker.ts", { BENCH_TIMEOUT_MS: String(timeoutMs) });
+        const worker = child(workerFile, { BENCH_TIMEOUT_MS: String(timeoutMs) });
         await ask(worker, undefined, "ready");
         await ask(worker, "drain", "elapsedMs");
         worker.kill();
@@ -279,7 +300,6 @@ async function main() {
         return nineRate(s, tag);
       };
       const alone = await runWith("iso-alone", 9);
-      await ask(receiver, { hang: ["/iso-hang/9"] }, "ok");
       const beside = await runWith("iso-hang", 10);
       results.isolation = beside / alone;
       say(`    nine alone ${fmt(alone)} deliveries/s; beside the hanging one ${fmt(beside)} deliveries/s; fraction ${fmt(results.isolation, 2)}`);

@@ -1,6 +1,7 @@
 // `npm run dev` / `npm start`: database (embedded unless DATABASE_URL is set), migrations,
 // then the web app and the dispatch worker side by side. Ctrl-C stops all of them.
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { EnvError, parseServerEnv } from "../lib/env";
 import {
@@ -12,6 +13,7 @@ import {
 } from "./lib/local-config";
 
 const production = process.env.NODE_ENV === "production";
+const bundledWorker = path.resolve("dist/worker.mjs");
 const port = process.env.PORT ?? "3000";
 const say = (line: string) => console.log(`[mon1tor] ${line}`);
 
@@ -47,7 +49,8 @@ async function main() {
   const next = path.resolve("node_modules/.bin/next");
   const children: ChildProcess[] = [
     spawn(next, [production ? "start" : "dev", "--port", port], { env, stdio: "inherit" }),
-    spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], { env, stdio: "inherit" }),
+    // In production the bundled worker (npm run build) runs on plain node: no TypeScript loader in memory.
+    spawn(process.execPath, production && fs.existsSync(bundledWorker) ? [bundledWorker] : ["--import", "tsx", "scripts/worker.ts"], { env, stdio: "inherit" }),
   ];
   say(`mon1tor is starting at http://localhost:${port}`);
 

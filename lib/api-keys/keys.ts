@@ -49,9 +49,11 @@ export async function authenticateApiKey(authorization: string | null): Promise<
   if (!row || !safeEqual(row.hash, sha256Hex(key))) throw new AppError("unauthorized", "This API key is not valid.");
   if (row.revokedAt) throw new AppError("forbidden", "This API key has been revoked.");
   // At most one write a minute per key for the "last used" column.
-  await db.apiKey.updateMany({
-    where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(Date.now() - 60_000) } }] },
-    data: { lastUsedAt: new Date() },
-  });
+  if (!row.lastUsedAt || row.lastUsedAt.getTime() < Date.now() - 60_000) {
+    await db.apiKey.updateMany({
+      where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(Date.now() - 60_000) } }] },
+      data: { lastUsedAt: new Date() },
+    });
+  }
   return { id: row.id, team: row.team };
 }

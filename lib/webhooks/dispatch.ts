@@ -260,7 +260,9 @@ export class Dispatcher {
       while (!signal?.aborted) {
         const now = performance.now();
         const free = this.concurrency - this.running;
-        if (free > 0 && now < deadline && (!emptyAt || now - emptyAt >= 50)) {
+        // Claim in batches: a round trip per freed slot would cost more than the sends.
+        const worthClaiming = free >= Math.min(this.batchSize, this.concurrency / 4) || tasks.size === 0;
+        if (free > 0 && worthClaiming && now < deadline && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
           const claimed = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;

@@ -38,7 +38,9 @@ function agentFor(policy: DestinationPolicy) {
   let agent = agents.get(policy);
   if (!agent) {
     agent = new Agent({
-      connections: 64,
+      // Per origin. Above the per-endpoint in-flight cap (64), so one hanging endpoint
+      // cannot take every connection to a host it shares with others.
+      connections: 128,
       keepAliveTimeout: 10_000,
       headersTimeout: 0,
       bodyTimeout: 0,
