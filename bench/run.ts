@@ -208,7 +208,8 @@ async function main() {
         spawn("node_modules/.bin/next", ["build"], { stdio: "ignore", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("next build failed")))),
       );
       const webPort = await freePort();
-      const web = spawn("node_modules/.bin/next", ["start", "--port", String(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}` } });
+      const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      const web = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", "start", "--port", String(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}` } });
       const worker = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], { stdio: "ignore", env: process.env });
       cleanup.push(async () => web.kill(), async () => worker.kill());
       const api = `http://127.0.0.1:${webPort}/api/v1/alerts`;
@@ -266,8 +267,9 @@ async function main() {
       say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99)} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
       await ask(receiver, { trackArrivals: false }, "ok");
       await agent.close();
-      web.kill();
+      web.kill("SIGINT");
       worker.kill();
+      await new Promise((resolve) => web.once("exit", resolve));
       await reset();
     }
 

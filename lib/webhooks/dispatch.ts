@@ -6,8 +6,8 @@
 // when the lease runs out; results are only written where `attempts` still matches, so a
 // late writer can never overwrite a newer attempt.
 import { decrypt } from "@/lib/crypto/encryption";
-import { db as defaultDb, type Db } from "@/lib/db";
-import { Prisma } from "@/lib/generated/prisma/client";
+import type pg from "pg";
+import { pool as defaultPool } from "@/lib/db";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/outbound";
 import { retryDelayMs } from "@/lib/webhooks/retry";
 import { deliveryHeaders } from "@/lib/webhooks/sign";
@@ -17,7 +17,7 @@ export type Clock = { now(): Date };
 export const systemClock: Clock = { now: () => new Date() };
 
 export type DispatcherOptions = {
-  db?: Db;
+  pool?: pg.Pool;
   clock?: Clock;
   random?: () => number;
   policy?: DestinationPolicy;
@@ -49,7 +49,7 @@ export type DrainStats = { attempted: number; delivered: number; failed: number 
 const GONE_REASON = "endpoint answered 410 Gone";
 
 export class Dispatcher {
-  private readonly db: Db;
+  private readonly pool: pg.Pool;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly policy: DestinationPolicy;
@@ -63,7 +63,7 @@ export class Dispatcher {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DispatcherOptions = {}) {
-    this.db = options.db ?? defaultDb;
+    this.pool = options.pool ?? defaultPool;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.policy = options.policy ?? policyFromEnv();
@@ -88,28 +88,33 @@ export class Dispatcher {
     const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
     const saturated = [...this.inFlight].filter(([, count]) => count >= this.perEndpoint).map(([id]) => id);
-    const onlyIds = ids ? Prisma.sql`AND d.id = ANY(${ids}::text[])` : Prisma.empty;
-    return this.db.$queryRaw<Claimed[]>`
-      WITH candidates AS (
-        SELECT d.id, d."endpointId", d."nextAttemptAt"
-        FROM "Delivery" d
-        JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
-        WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY(${saturated}::text[])) ${onlyIds}
-        ORDER BY d."nextAttemptAt"
-        LIMIT ${limit * 4}
-      ), ranked AS (
-        SELECT id, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank FROM candidates
-      ), picked AS (
-        SELECT d.id FROM "Delivery" d JOIN ranked r ON r.id = d.id
-        WHERE r.rank <= ${this.perEndpoint} AND d."nextAttemptAt" <= ${now}
-        LIMIT ${limit}
-        FOR UPDATE OF d SKIP LOCKED
-      )
-      UPDATE "Delivery" d
-      SET "nextAttemptAt" = ${leaseUntil}, "leaseExpiresAt" = ${leaseUntil}, attempts = d.attempts + 1, "updatedAt" = ${now}
-      FROM picked, "Event" ev, "WebhookEndpoint" e
-      WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
-      RETURNING d.id, d.attempts, d."endpointId", e.url, e."secretCiphertext", ev.body`;
+    // Timestamps travel as ISO text read as UTC: pg would otherwise send JS Dates in local time.
+    const result = await this.pool.query<Claimed>(
+      `WITH candidates AS (
+         SELECT d.id, d."endpointId", d."nextAttemptAt"
+         FROM "Delivery" d
+         JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
+         WHERE d."nextAttemptAt" <= ($1::timestamptz AT TIME ZONE 'UTC') AND NOT (d."endpointId" = ANY($2::text[]))
+           AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))
+         ORDER BY d."nextAttemptAt"
+         LIMIT $4
+       ), ranked AS (
+         SELECT id, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank FROM candidates
+       ), picked AS (
+         SELECT d.id FROM "Delivery" d JOIN ranked r ON r.id = d.id
+         WHERE r.rank <= $5 AND d."nextAttemptAt" <= ($1::timestamptz AT TIME ZONE 'UTC')
+         LIMIT $6
+         FOR UPDATE OF d SKIP LOCKED
+       )
+       UPDATE "Delivery" d
+       SET "nextAttemptAt" = ($7::timestamptz AT TIME ZONE 'UTC'), "leaseExpiresAt" = ($7::timestamptz AT TIME ZONE 'UTC'),
+           attempts = d.attempts + 1, "updatedAt" = ($1::timestamptz AT TIME ZONE 'UTC')
+       FROM picked, "Event" ev, "WebhookEndpoint" e
+       WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+       RETURNING d.id, d.attempts, d."endpointId", e.url, e."secretCiphertext", ev.body`,
+      [now.toISOString(), saturated, ids ?? null, limit * 4, this.perEndpoint, limit, leaseUntil.toISOString()],
+    );
+    return result.rows;
   }
 
   private secretOf(ciphertext: string): string {
@@ -163,38 +168,67 @@ export class Dispatcher {
       endpointDelta.set(row.endpointId, entry);
     }
     const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
-    await this.db.$transaction([
-      this.db.$executeRaw`
-        INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
-        SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started, u.duration, u.code, u.class, u.reason, u.excerpt
-        FROM unnest(${col((r) => r.id)}::text[], ${col((r) => r.attempts)}::int[], ${col((r) => r.startedAt)}::timestamp[],
-                    ${col((r) => r.result.durationMs)}::int[], ${col((r) => r.result.statusCode)}::int[], ${col((r) => r.result.errorClass)}::text[],
-                    ${col((r) => r.result.reason)}::text[], ${col((r) => r.result.responseExcerpt)}::text[])
-          AS u(id, number, started, duration, code, class, reason, excerpt)
-        WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
-        ON CONFLICT ("deliveryId", number) DO NOTHING`,
-      this.db.$executeRaw`
-        UPDATE "Delivery" d SET
-          status = u.status::"DeliveryStatus", "nextAttemptAt" = u.next, "leaseExpiresAt" = NULL, "lastStatusCode" = u.code, "lastError" = u.reason,
-          "lastLatencyMs" = u.duration, "deliveredAt" = CASE WHEN u.status = 'delivered' THEN ${now} ELSE d."deliveredAt" END,
-          "updatedAt" = ${now}
-        FROM unnest(${col((r) => r.id)}::text[], ${col((r) => r.attempts)}::int[], ${col((r) => r.status)}::text[],
-                    ${col((r) => r.nextAttemptAt)}::timestamp[], ${col((r) => r.result.statusCode)}::int[], ${col((r) => r.result.reason)}::text[],
-                    ${col((r) => r.result.durationMs)}::int[])
-          AS u(id, attempts, status, next, code, reason, duration)
-        WHERE d.id = u.id AND d.attempts = u.attempts`,
-      this.db.$executeRaw`
-        UPDATE "WebhookEndpoint" e SET
-          "consecutiveFailures" = CASE WHEN u.success THEN 0 ELSE e."consecutiveFailures" + u.failures END,
-          status = CASE WHEN u.gone THEN 'disabled'::"EndpointStatus" ELSE e.status END,
-          "statusReason" = CASE WHEN u.gone THEN ${GONE_REASON} ELSE e."statusReason" END,
-          "disabledAt" = CASE WHEN u.gone THEN ${now} ELSE e."disabledAt" END,
-          "updatedAt" = ${now}
-        FROM unnest(${[...endpointDelta.keys()]}::text[], ${[...endpointDelta.values()].map((v) => v.success)}::boolean[],
-                    ${[...endpointDelta.values()].map((v) => v.failures)}::int[], ${[...endpointDelta.values()].map((v) => v.gone)}::boolean[])
-          AS u(id, success, failures, gone)
-        WHERE e.id = u.id`,
-    ]);
+    const utc = (date: Date | null) => date?.toISOString() ?? null;
+    const deltas = [...endpointDelta];
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(
+        `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
+         SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
+         FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
+           AS u(id, number, started, duration, code, class, reason, excerpt)
+         WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
+         ON CONFLICT ("deliveryId", number) DO NOTHING`,
+        [
+          col((r) => r.id),
+          col((r) => r.attempts),
+          col((r) => r.startedAt.toISOString()),
+          col((r) => r.result.durationMs),
+          col((r) => r.result.statusCode),
+          col((r) => r.result.errorClass),
+          col((r) => r.result.reason),
+          col((r) => r.result.responseExcerpt),
+        ],
+      );
+      await client.query(
+        `UPDATE "Delivery" d SET
+           status = u.status::"DeliveryStatus", "nextAttemptAt" = u.next AT TIME ZONE 'UTC', "leaseExpiresAt" = NULL,
+           "lastStatusCode" = u.code, "lastError" = u.reason, "lastLatencyMs" = u.duration,
+           "deliveredAt" = CASE WHEN u.status = 'delivered' THEN ($8::timestamptz AT TIME ZONE 'UTC') ELSE d."deliveredAt" END,
+           "updatedAt" = ($8::timestamptz AT TIME ZONE 'UTC')
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[], $7::int[])
+           AS u(id, attempts, status, next, code, reason, duration)
+         WHERE d.id = u.id AND d.attempts = u.attempts`,
+        [
+          col((r) => r.id),
+          col((r) => r.attempts),
+          col((r) => r.status),
+          col((r) => utc(r.nextAttemptAt)),
+          col((r) => r.result.statusCode),
+          col((r) => r.result.reason),
+          col((r) => r.result.durationMs),
+          now.toISOString(),
+        ],
+      );
+      await client.query(
+        `UPDATE "WebhookEndpoint" e SET
+           "consecutiveFailures" = CASE WHEN u.success THEN 0 ELSE e."consecutiveFailures" + u.failures END,
+           status = CASE WHEN u.gone THEN 'disabled'::"EndpointStatus" ELSE e.status END,
+           "statusReason" = CASE WHEN u.gone THEN $5 ELSE e."statusReason" END,
+           "disabledAt" = CASE WHEN u.gone THEN ($6::timestamptz AT TIME ZONE 'UTC') ELSE e."disabledAt" END,
+           "updatedAt" = ($6::timestamptz AT TIME ZONE 'UTC')
+         FROM unnest($1::text[], $2::boolean[], $3::int[], $4::boolean[]) AS u(id, success, failures, gone)
+         WHERE e.id = u.id`,
+        [deltas.map(([id]) => id), deltas.map(([, v]) => v.success), deltas.map(([, v]) => v.failures), deltas.map(([, v]) => v.gone), GONE_REASON, now.toISOString()],
+      );
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   private launch(delivery: Claimed, stats: DrainStats, tasks: Set<Promise<void>>): Promise<void> {

@@ -1,11 +1,19 @@
-import type { Db } from "@/lib/db";
+import type pg from "pg";
 
 /** Deletes delivery history (and events left without deliveries) older than `days`. */
-export async function purgeHistory(db: Db, days: number, now = new Date()) {
-  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
+export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()) {
+  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000).toISOString();
+  const dayAgo = new Date(now.getTime() - 24 * 3600 * 1000).toISOString();
   // Only finished deliveries: one still retrying is not history yet.
-  const deliveries = await db.delivery.deleteMany({ where: { createdAt: { lt: cutoff }, nextAttemptAt: null } });
-  const events = await db.event.deleteMany({ where: { createdAt: { lt: cutoff }, deliveries: { none: {} } } });
-  const idempotency = await db.idempotencyRecord.deleteMany({ where: { createdAt: { lt: new Date(now.getTime() - 24 * 3600 * 1000) } } });
-  return { deliveries: deliveries.count, events: events.count, idempotencyKeys: idempotency.count };
+  const deliveries = await pool.query(
+    `DELETE FROM "Delivery" WHERE "createdAt" < ($1::timestamptz AT TIME ZONE 'UTC') AND "nextAttemptAt" IS NULL`,
+    [cutoff],
+  );
+  const events = await pool.query(
+    `DELETE FROM "Event" ev WHERE ev."createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')
+       AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id)`,
+    [cutoff],
+  );
+  const idempotency = await pool.query(`DELETE FROM "IdempotencyRecord" WHERE "createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')`, [dayAgo]);
+  return { deliveries: deliveries.rowCount ?? 0, events: events.rowCount ?? 0, idempotencyKeys: idempotency.rowCount ?? 0 };
 }

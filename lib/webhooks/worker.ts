@@ -2,7 +2,7 @@
 // commit, polls every second as a fallback, purges old history, and survives the database
 // going away and coming back.
 import pg from "pg";
-import { db as defaultDb, type Db } from "@/lib/db";
+import { pool as defaultPool } from "@/lib/db";
 import { Dispatcher, type DispatcherOptions } from "@/lib/webhooks/dispatch";
 import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
 import { purgeHistory } from "@/lib/webhooks/retention";
@@ -13,14 +13,13 @@ const PURGE_EVERY_MS = 60 * 60 * 1000;
 export type WorkerOptions = DispatcherOptions & {
   databaseUrl: string;
   retentionDays: number;
-  db?: Db;
   log?: (line: string) => void;
 };
 
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
-  const db = options.db ?? defaultDb;
-  const dispatcher = new Dispatcher({ ...options, db });
+  const pool = options.pool ?? defaultPool;
+  const dispatcher = new Dispatcher({ ...options, pool });
   let wake: () => void = () => {};
   let listener: pg.Client | null = null;
 
@@ -43,7 +42,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     try {
       if (!listener) await listen();
       if (Date.now() - lastPurge > PURGE_EVERY_MS) {
-        const purged = await purgeHistory(db, options.retentionDays);
+        const purged = await purgeHistory(pool, options.retentionDays);
         if (purged.deliveries > 0) log(`purged ${purged.deliveries} deliveries older than ${options.retentionDays} days`);
         lastPurge = Date.now();
       }
