@@ -68,7 +68,7 @@ export class Dispatcher {
     this.random = options.random ?? Math.random;
     this.policy = options.policy ?? policyFromEnv();
     this.timeoutMs = options.timeoutMs ?? Number(process.env.MON1TOR_DELIVERY_TIMEOUT_MS ?? 15_000);
-    this.concurrency = options.concurrency ?? 256;
+    this.concurrency = options.concurrency ?? 512;
     this.perEndpoint = options.perEndpoint ?? 64;
     this.batchSize = options.batchSize ?? 500;
   }
