@@ -171,6 +171,11 @@ export class Dispatcher {
     const utc = (date: Date | null) => date?.toISOString() ?? null;
     const deltas = [...endpointDelta];
     const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: without one, a server shutdown
+    // between two statements would be an unhandled 'error' event and end the process.
+    const onError = (error: Error) => (broken = error);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       await client.query(
@@ -225,9 +230,12 @@ export class Dispatcher {
       await client.query("COMMIT");
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
+      // A connection that failed (say, the database restarted) must not go back to the pool.
+      broken = error instanceof Error ? error : new Error(String(error));
       throw error;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   }
 
