@@ -45,3 +45,18 @@ export function formatDateTime(date: Date | null | undefined) {
   if (!date) return "—";
   return date.toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
+
+/** A table's header row; an empty column name is read out as `hidden` for screen readers only. */
+export function TableHead({ columns }: { columns: (string | { hidden: string })[] }) {
+  return (
+    <thead className="text-xs uppercase text-slate-500">
+      <tr>
+        {columns.map((column, index) => (
+          <th key={index} scope="col" className={index === 0 ? "py-2" : undefined}>
+            {typeof column === "string" ? column : <span className="sr-only">{column.hidden}</span>}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { listAlerts } from "@/lib/alerts/queries";
 import { pageContext } from "@/lib/auth/context";
 
@@ -28,15 +28,7 @@ export default async function AlertsPage() {
           </EmptyState>
         ) : (
           <table className="w-full text-left text-sm" aria-label="Alerts">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Alert</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Status</th>
-                <th scope="col">Deliveries</th>
-                <th scope="col">Started</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Alert", "Severity", "Status", "Deliveries", "Started"]} />
             <tbody className="divide-y divide-slate-100">
               {alerts.map((alert) => (
                 <tr key={alert.id}>

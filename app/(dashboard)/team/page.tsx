@@ -1,4 +1,4 @@
-import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { pageContext } from "@/lib/auth/context";
 import { can, roles } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
@@ -30,15 +30,7 @@ export default async function TeamPage() {
       <div className="space-y-6">
         <Card title="Members">
           <table className="w-full text-left text-sm">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Joined</th>
-                {manage ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} />
             <tbody className="divide-y divide-slate-100">
               {members.map((member) => (
                 <tr key={member.id}>

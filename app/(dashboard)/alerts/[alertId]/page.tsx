@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, formatDateTime, PageHeader } from "@/components/ui";
+import { Card, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { getAlert } from "@/lib/alerts/queries";
 import { pageContext } from "@/lib/auth/context";
@@ -47,14 +47,7 @@ export default async function AlertPage({ params }: { params: Promise<{ alertId:
               <p className="text-sm text-slate-600">No endpoint was active, so nothing was sent.</p>
             ) : (
               <table className="w-full text-left text-sm" aria-label={`Deliveries of ${event.type}`}>
-                <thead className="text-xs uppercase text-slate-500">
-                  <tr>
-                    <th scope="col" className="py-2">Endpoint</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Attempts</th>
-                    <th scope="col">Last result</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Endpoint", "Status", "Attempts", "Last result"]} />
                 <tbody className="divide-y divide-slate-100">
                   {event.deliveries.map((delivery) => (
                     <tr key={delivery.id}>

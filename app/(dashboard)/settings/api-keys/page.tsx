@@ -1,4 +1,4 @@
-import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
@@ -35,15 +35,7 @@ export default async function ApiKeysPage() {
             <EmptyState title="No API keys yet">Create one above; it is shown once.</EmptyState>
           ) : (
             <table className="w-full text-left text-sm" aria-label="API keys">
-              <thead className="text-xs uppercase text-slate-500">
-                <tr>
-                  <th scope="col" className="py-2">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col"><span className="sr-only">Actions</span></th>
-                </tr>
-              </thead>
+              <TableHead columns={["Name", "Key", "Created", "Last used", { hidden: "Actions" }]} />
               <tbody className="divide-y divide-slate-100">
                 {keys.map((key) => (
                   <tr key={key.id}>

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { buttonClass } from "@/components/ui";
+import { buttonClass, TableHead } from "@/components/ui";
 import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
 import { auditActions } from "@/lib/audit";
 import { pageContext } from "@/lib/auth/context";
@@ -54,15 +54,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           <EmptyState title={action ? `No ${action} entries` : "Nothing recorded yet"} />
         ) : (
           <table className="w-full text-left text-sm" aria-label="Audit log">
-            <thead className="text-xs uppercase text-slate-500">
-              <tr>
-                <th scope="col" className="py-2">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">IP</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Time", "Actor", "Action", "Target", "IP"]} />
             <tbody className="divide-y divide-slate-100">
               {rows.map((row) => (
                 <tr key={row.id}>

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, EmptyState, formatDateTime } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, TableHead } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { HealthChart } from "@/components/webhooks/health-chart";
 import { deliveryHealth, deliveryStatuses, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
@@ -52,16 +52,7 @@ export async function DeliveriesCard({
         </EmptyState>
       ) : (
         <table className="w-full text-left text-sm" aria-label="Deliveries">
-          <thead className="text-xs uppercase text-slate-500">
-            <tr>
-              <th scope="col" className="py-2">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last code</th>
-              <th scope="col">Latency</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Event", "Status", "Attempts", "Last code", "Latency", "Created"]} />
           <tbody className="divide-y divide-slate-100">
             {rows.map((delivery) => (
               <tr key={delivery.id}>

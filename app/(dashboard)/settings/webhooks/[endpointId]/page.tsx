@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
@@ -84,14 +84,7 @@ export default async function EndpointPage({
               <EmptyState title="No validation attempts yet" />
             ) : (
               <table className="w-full text-left text-sm">
-                <thead className="text-xs uppercase text-slate-500">
-                  <tr>
-                    <th scope="col" className="py-2">Time</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Status code</th>
-                    <th scope="col">Duration</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Time", "Result", "Status code", "Duration"]} />
                 <tbody className="divide-y divide-slate-100">
                   {endpoint.validations.map((attempt) => (
                     <tr key={attempt.id}>
