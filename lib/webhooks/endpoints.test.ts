@@ -21,6 +21,7 @@ import {
 } from "@/lib/webhooks/endpoints";
 import { USER_AGENT } from "@/lib/webhooks/outbound";
 import { sendTestEvent } from "@/lib/webhooks/deliveries";
+import { hit, limits } from "@/lib/rate-limit";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -200,6 +201,16 @@ describe("rate limits on validation and test sends", () => {
       message: expect.stringMatching(/^Too many validation attempts for this endpoint: the limit is 10 per hour\. Try again in \d+ minutes?\.$/),
     });
     expect(await db.validationAttempt.count({ where: { endpointId: endpoint.id } })).toBe(11);
+  });
+
+  it("a team over its validation limit gets a clear refusal, and no endpoint is left pending", async () => {
+    const owner = await createMember("owner");
+    for (let i = 0; i < 100; i++) await hit(limits.validationPerTeam(owner.team.id));
+    await expect(createEndpoint(owner, { url: `${receiver.url}/team-limit`, description: null })).rejects.toMatchObject({
+      code: "rate_limited",
+      message: expect.stringMatching(/^Too many validation attempts for this team: the limit is 100 per hour\./),
+    });
+    expect(await db.webhookEndpoint.count({ where: { teamId: owner.team.id } })).toBe(0);
   });
 
   it("test alerts trip at 10 a minute per endpoint", async () => {

@@ -64,6 +64,8 @@ export async function createEndpoint(
   policy: DestinationPolicy = policyFromEnv(),
 ) {
   await assertDestinationAllowed(input.url, policy);
+  // Counted before anything is written: a refusal must not leave an endpoint stuck pending.
+  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
   const max = env().MON1TOR_MAX_ENDPOINTS_PER_TEAM;
   let endpoint;
   try {
@@ -88,7 +90,6 @@ export async function createEndpoint(
     if (isUniqueViolation(error)) throw duplicateUrl();
     throw error;
   }
-  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
   const validation = await runValidation(endpoint, policy);
   return { endpointId: endpoint.id, validation };
 }
@@ -100,7 +101,9 @@ export async function updateEndpoint(
 ) {
   const existing = await findEndpoint(context.team.id, input.endpointId);
   const urlChanged = existing.url !== input.url;
+  const validateNow = urlChanged && existing.status !== "paused";
   if (urlChanged) await assertDestinationAllowed(input.url, policy);
+  if (validateNow) await countValidation(context, existing.id);
   try {
     await db.$transaction(async (tx) => {
       await tx.webhookEndpoint.updateMany({
@@ -121,16 +124,20 @@ export async function updateEndpoint(
     if (isUniqueViolation(error)) throw duplicateUrl();
     throw error;
   }
-  if (!urlChanged || existing.status === "paused") return { validation: null };
-  return { validation: await revalidate(context, existing.id, policy, false) };
+  if (!validateNow) return { validation: null };
+  return { validation: await runValidation({ id: existing.id, teamId: context.team.id, url: input.url }, policy) };
 }
 
-export async function revalidate(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv(), log = true) {
+async function countValidation(context: TeamContext, endpointId: string) {
+  await enforce(limits.validationPerEndpoint(endpointId), "validation attempts for this endpoint");
+  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
+}
+
+export async function revalidate(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv()) {
   const endpoint = await findEndpoint(context.team.id, endpointId);
   if (endpoint.status === "paused") throw new AppError("conflict", "Resume the endpoint before validating it.");
-  await enforce(limits.validationPerEndpoint(endpoint.id), "validation attempts for this endpoint");
-  await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
-  if (log) await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id });
+  await countValidation(context, endpoint.id);
+  await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id });
   await db.webhookEndpoint.updateMany({
     where: { id: endpoint.id, teamId: context.team.id },
     data: { status: "pending", statusReason: null },
