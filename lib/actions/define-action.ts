@@ -8,9 +8,6 @@ export type ActionResult<T = null> =
   | { ok: true; data: T }
   | { ok: false; code: ErrorCode; message: string; fieldErrors?: Record<string, string[]> };
 
-/** What a form holds before its first submit. */
-export type FormState<T = null> = ActionResult<T> | null;
-
 export type ActionInput = FormData | Record<string, unknown>;
 
 type Access = "public" | "user" | Permission;

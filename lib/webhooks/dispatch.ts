@@ -274,10 +274,6 @@ export class Dispatcher {
     return this.flushing;
   }
 
-  get pendingResults() {
-    return this.buffer.length;
-  }
-
   private lastReport = 0;
   reportError(what: string, error: unknown) {
     if (Date.now() - this.lastReport < 1_000) return;

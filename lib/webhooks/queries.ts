@@ -52,9 +52,6 @@ export async function getEndpointDetail(teamId: string, endpointId: string) {
   return endpoint;
 }
 
-export type EndpointListItem = Awaited<ReturnType<typeof listEndpoints>>[number];
-export type EndpointDetail = Awaited<ReturnType<typeof getEndpointDetail>>;
-
 export const deliveryStatuses = ["pending", "retrying", "delivered", "failed"] as const;
 export type DeliveryStatusFilter = (typeof deliveryStatuses)[number];
 export const DELIVERY_PAGE_SIZE = 20;

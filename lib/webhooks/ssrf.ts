@@ -130,9 +130,8 @@ const literalHost = (hostname: string) => {
  * does not resolve is left to validation, which reports it as such.
  */
 export async function checkDestination(url: URL, policy: DestinationPolicy): Promise<void> {
-  if (policy.requireHttps && url.protocol !== "https:") throw new SchemePolicyError();
-  const literal = literalHost(url.hostname);
-  if (literal) return assertAddressAllowed(literal, policy, true);
+  checkLiteralHost(url, policy);
+  if (literalHost(url.hostname)) return;
   let addresses: string[];
   try {
     addresses = await resolveHost(url.hostname, policy);

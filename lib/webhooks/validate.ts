@@ -2,7 +2,7 @@
 // else leaves it inactive with the reason. The endpoint always ends in a defined state.
 import { db } from "@/lib/db";
 import { randomToken } from "@/lib/crypto/tokens";
-import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
+import { sendOutbound, USER_AGENT } from "@/lib/webhooks/outbound";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { withTokenSegment } from "@/lib/webhooks/url";
 
@@ -18,21 +18,15 @@ export async function validateEndpoint(
   const token = randomToken(24);
   const target = withTokenSegment(endpoint.url, token);
   const startedAt = new Date();
-  let result: OutboundResult;
-  try {
-    result = await sendOutbound(
-      {
-        method: "GET",
-        url: target,
-        headers: { "user-agent": USER_AGENT, "x-mon1tor-validation-token": token },
-        timeoutMs: VALIDATION_TIMEOUT_MS,
-      },
-      policy,
-    );
-  } catch (error) {
-    console.error("[mon1tor] validation crashed:", error instanceof Error ? error.message : error);
-    result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };
-  }
+  const result = await sendOutbound(
+    {
+      method: "GET",
+      url: target,
+      headers: { "user-agent": USER_AGENT, "x-mon1tor-validation-token": token },
+      timeoutMs: VALIDATION_TIMEOUT_MS,
+    },
+    policy,
+  );
 
   await db.$transaction([
     db.validationAttempt.create({

@@ -1,21 +1,17 @@
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { LiveRefresh } from "@/components/live-refresh";
 import { Card, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { getAlert } from "@/lib/alerts/queries";
 import { pageContext } from "@/lib/auth/context";
-import { AppError } from "@/lib/errors";
+import { orNotFound } from "@/lib/page";
 
 export const metadata = { title: "Alert" };
 
 export default async function AlertPage({ params }: { params: Promise<{ alertId: string }> }) {
   const context = await pageContext();
   const { alertId } = await params;
-  const alert = await getAlert(context.team.id, alertId).catch((error: unknown) => {
-    if (error instanceof AppError && error.code === "not_found") notFound();
-    throw error;
-  });
+  const alert = await orNotFound(getAlert(context.team.id, alertId));
   const inProgress = alert.events.some((e) => e.deliveries.some((d) => d.status === "pending"));
   return (
     <>

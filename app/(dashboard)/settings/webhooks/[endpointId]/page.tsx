@@ -1,11 +1,10 @@
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
-import { AppError } from "@/lib/errors";
+import { orNotFound } from "@/lib/page";
 import { deliveryStatuses, getEndpointDetail } from "@/lib/webhooks/queries";
 import { z } from "zod";
 import { DeliveriesCard } from "./deliveries-card";
@@ -28,10 +27,7 @@ export default async function EndpointPage({
   const context = await pageContext();
   const { endpointId } = await params;
   const filter = filterSchema.parse(await searchParams);
-  const endpoint = await getEndpointDetail(context.team.id, endpointId).catch((error: unknown) => {
-    if (error instanceof AppError && error.code === "not_found") notFound();
-    throw error;
-  });
+  const endpoint = await orNotFound(getEndpointDetail(context.team.id, endpointId));
   const manage = can(context.role, "webhooks:manage");
   const reveal = can(context.role, "webhooks:reveal-secret");
   const last = endpoint.validations[0];

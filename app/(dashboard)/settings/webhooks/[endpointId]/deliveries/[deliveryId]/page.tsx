@@ -1,11 +1,10 @@
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { Card, formatDateTime, PageHeader } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { decrypt } from "@/lib/crypto/encryption";
-import { AppError } from "@/lib/errors";
+import { orNotFound } from "@/lib/page";
 import { deliveryHeaders } from "@/lib/webhooks/sign";
 import { getDeliveryDetail } from "@/lib/webhooks/queries";
 import { RedeliverButton } from "../../endpoint-controls";
@@ -23,10 +22,7 @@ function prettyJson(body: string) {
 export default async function DeliveryPage({ params }: { params: Promise<{ endpointId: string; deliveryId: string }> }) {
   const context = await pageContext();
   const { endpointId, deliveryId } = await params;
-  const delivery = await getDeliveryDetail(context.team.id, endpointId, deliveryId).catch((error: unknown) => {
-    if (error instanceof AppError && error.code === "not_found") notFound();
-    throw error;
-  });
+  const delivery = await orNotFound(getDeliveryDetail(context.team.id, endpointId, deliveryId));
   const latest = delivery.attemptLog[0];
   // The headers of the latest attempt, recomputed: the signatures are shown, the secret never is.
   const timestamp = Math.floor((latest?.startedAt ?? delivery.createdAt).getTime() / 1000);
