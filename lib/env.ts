@@ -34,6 +34,17 @@ export const serverEnvSchema = z.object({
   MON1TOR_MAX_ENDPOINTS_PER_TEAM: z.coerce.number().int().positive().default(50),
   MON1TOR_DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   MON1TOR_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  /** Consecutive failed deliveries at which owners and admins are told; comma-separated. */
+  MON1TOR_FAILURE_NOTIFY_AT: z
+    .string()
+    .default("5,10,15")
+    .transform((v) => v.split(",").map((n) => n.trim()).filter(Boolean).map(Number))
+    .pipe(z.array(z.number().int().positive()).max(10)),
+  MON1TOR_FAILURE_DISABLE_AFTER: z.coerce.number().int().positive().default(20),
+  MON1TOR_FAILURE_DISABLE_DAYS: z.coerce.number().positive().default(5),
+  /** smtp:// or smtps:// URL for notification emails; unset means in-app notifications only. */
+  MON1TOR_SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional().or(z.literal("").transform(() => undefined)),
+  MON1TOR_SMTP_FROM: z.string().default("mon1tor <notifications@mon1tor.localhost>"),
 });
 
 export type ServerEnv = z.infer<typeof serverEnvSchema>;

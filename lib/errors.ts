@@ -10,6 +10,7 @@ export type ErrorCode =
   | "rate_limited"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "unavailable"
   | "internal";
 
 export const httpStatus: Record<ErrorCode, number> = {
@@ -23,6 +24,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   validation: 422,
   rate_limited: 429,
   internal: 500,
+  unavailable: 503,
 };
 
 export class AppError extends Error {
@@ -43,3 +45,28 @@ export const notFound = (what = "Not found") => new AppError("not_found", what);
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
+
+// Connection-level failures: the database is down, restarting or unreachable. Class 08 is
+// "connection exception", 57P01-57P03 are shutdowns and "cannot connect now"; P1001/P1002/
+// P1017 are Prisma's names for the same.
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "P1001", "P1002", "P1017"]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection error|terminating connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|Can't reach database server|ECONNREFUSED/i;
+
+/** True when `error` (or anything in its cause chain) means the database cannot be reached right now. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (typeof current !== "object") return false;
+    const { code, message, cause, originalCode } = current as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown };
+    for (const value of [code, originalCode]) {
+      if (typeof value === "string" && (UNAVAILABLE_CODES.has(value) || value.startsWith("08"))) return true;
+    }
+    if (typeof message === "string" && UNAVAILABLE_MESSAGES.test(message)) return true;
+    current = cause;
+  }
+  return false;
+}
+
+/** Shown when PostgreSQL is down: retry later, nothing accepted was lost. */
+export const databaseUnavailable = () =>
+  new AppError("unavailable", "mon1tor's database is unavailable right now. Nothing you sent before was lost; retry shortly.", undefined, 5);

@@ -1,5 +1,6 @@
 // Fixed-window counters in PostgreSQL, so every web instance and worker sees the same
 // numbers. One limiter serves sign-in, validation, test sends and the alert API.
+import type pg from "pg";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 
@@ -76,3 +77,15 @@ export const limits = {
   redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
   alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: 6000, windowSeconds: 60 }),
 };
+
+/** The longest window of any limit: a row whose window started before that is dead. */
+const LONGEST_WINDOW_SECONDS = Math.max(...Object.values(limits).map((limitFor) => limitFor("").windowSeconds));
+
+/** Deletes counters whose window is over, so the table stays as small as the live windows. */
+export async function purgeExpiredRateLimits(pool: pg.Pool, now: Date | null = null): Promise<number> {
+  const result = await pool.query(
+    `DELETE FROM "RateLimit" WHERE "windowStart" < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2)`,
+    [now?.toISOString() ?? null, LONGEST_WINDOW_SECONDS],
+  );
+  return result.rowCount ?? 0;
+}

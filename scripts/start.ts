@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { EnvError, parseServerEnv } from "../lib/env";
+import { supervise } from "./lib/supervise";
 import {
   applyLocalDefaults,
   loadOrCreateLocalSecrets,
@@ -47,11 +48,19 @@ async function main() {
   await migrate(env);
 
   const next = path.resolve("node_modules/.bin/next");
-  const children: ChildProcess[] = [
-    spawn(next, [production ? "start" : "dev", "--port", port], { env, stdio: "inherit" }),
+  const web: ChildProcess = spawn(next, [production ? "start" : "dev", "--port", port], { env, stdio: "inherit" });
+  // The worker is supervised: if it dies it comes back, and the web server keeps serving.
+  const worker = supervise({
+    name: "worker",
     // In production the bundled worker (npm run build) runs on plain node: no TypeScript loader in memory.
-    spawn(process.execPath, production && fs.existsSync(bundledWorker) ? [bundledWorker] : ["--import", "tsx", "scripts/worker.ts"], { env, stdio: "inherit" }),
-  ];
+    start: () =>
+      spawn(process.execPath, production && fs.existsSync(bundledWorker) ? [bundledWorker] : ["--import", "tsx", "scripts/worker.ts"], { env, stdio: "inherit" }),
+    log: say,
+    onGiveUp: (message) => {
+      console.error(`[mon1tor] ${message} Fix the cause (see the worker's output above) and start again.`);
+      void stop(1);
+    },
+  });
   say(`mon1tor is starting at http://localhost:${port}`);
 
   let stopping = false;
@@ -59,20 +68,18 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say("stopping…");
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.kill("SIGTERM");
-          }),
-      ),
-    );
+    await Promise.all([
+      worker.stop(),
+      new Promise<void>((resolve) => {
+        if (web.exitCode !== null || web.signalCode !== null) return resolve();
+        web.once("exit", () => resolve());
+        web.kill("SIGTERM");
+      }),
+    ]);
     await stopDatabase();
     process.exit(code);
   };
-  for (const child of children) child.on("exit", (code) => void stop(code ?? 1));
+  web.on("exit", (code) => void stop(code ?? 1));
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 }

@@ -4,16 +4,19 @@ import { Nav, type NavItem } from "@/components/nav";
 import { currentTeam, currentUser } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
+import { orUnavailable } from "@/lib/page";
 
 export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
-  const user = await currentUser();
+  const user = await orUnavailable(currentUser());
   if (!user) redirect("/signin");
-  const context = await currentTeam(user);
-  const teams = await db.team.findMany({
-    where: { memberships: { some: { userId: user.user.id } } },
-    select: { id: true, name: true },
-    orderBy: { name: "asc" },
-  });
+  const context = await orUnavailable(currentTeam(user));
+  const teams = await orUnavailable(
+    db.team.findMany({
+      where: { memberships: { some: { userId: user.user.id } } },
+      select: { id: true, name: true },
+      orderBy: { name: "asc" },
+    }),
+  );
   const items: NavItem[] = context
     ? [
         { href: "/settings/webhooks", label: "Webhooks" },

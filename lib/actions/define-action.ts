@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { requestIp, requireTeam, requireUser, type TeamContext, type UserContext } from "@/lib/auth/context";
 import type { Permission } from "@/lib/auth/permissions";
-import { AppError, type ErrorCode } from "@/lib/errors";
+import { AppError, databaseUnavailable, isDatabaseUnavailable, type ErrorCode } from "@/lib/errors";
 
 export type ActionResult<T = null> =
   | { ok: true; data: T }
@@ -18,6 +18,7 @@ const toObject = (input: ActionInput) =>
   input instanceof FormData ? Object.fromEntries(input.entries()) : input;
 
 export function toFailure(error: unknown): ActionResult<never> {
+  if (isDatabaseUnavailable(error)) error = databaseUnavailable();
   if (error instanceof AppError) {
     return { ok: false, code: error.code, message: error.message, fieldErrors: error.fields };
   }

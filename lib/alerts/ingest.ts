@@ -9,13 +9,15 @@ import type { Alert } from "@/lib/generated/prisma/client";
 import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+// PostgreSQL text cannot hold NUL: refuse it by name rather than fail the insert.
+const storable = (schema: z.ZodString) => schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters");
+const text = (max: number) => storable(z.string().trim().min(1).max(max));
 
 export const alertInputSchema = z.strictObject({
   title: text(300),
   severity: z.enum(["critical", "warning", "info"]).default("critical"),
   status: z.enum(["triggered", "resolved"]).default("triggered"),
-  message: z.string().max(10_000).optional(),
+  message: storable(z.string().max(10_000)).optional(),
   monitor: z.strictObject({ id: text(200), name: text(300) }).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
   dedupKey: text(255).optional(),
@@ -51,15 +53,30 @@ async function emit(tx: Tx, team: { id: string; name: string }, alert: Alert, ty
  */
 export async function ingestAlert(tx: Tx, team: { id: string; name: string }, input: AlertInput, now = new Date()): Promise<AlertAccepted> {
   const at = input.occurredAt ? new Date(input.occurredAt) : now;
+  if (input.dedupKey && input.status === "triggered") {
+    // The partial unique index on open alerts decides between concurrent triggers: the
+    // loser's insert does nothing (it waits for the winner's commit), and it reports the winner's alert.
+    const [inserted] = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO "Alert" (id, "teamId", title, severity, status, message, "monitorId", "monitorName", "dedupKey", "startedAt", "createdAt")
+      VALUES (${newAlertId()}, ${team.id}, ${input.title}, ${input.severity}::"Severity", 'triggered', ${input.message ?? null},
+              ${input.monitor?.id ?? null}, ${input.monitor?.name ?? null}, ${input.dedupKey},
+              (${at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), (${now.toISOString()}::timestamptz AT TIME ZONE 'UTC'))
+      ON CONFLICT ("teamId", "dedupKey") WHERE status = 'triggered' AND "dedupKey" IS NOT NULL DO NOTHING
+      RETURNING id`;
+    if (!inserted) {
+      const open = await tx.alert.findFirstOrThrow({ where: { teamId: team.id, dedupKey: input.dedupKey, status: "triggered" }, select: { id: true } });
+      return { alertId: open.id, eventId: null, deliveriesQueued: 0, deliveryIds: [], deduplicated: true };
+    }
+    const alert = await tx.alert.findUniqueOrThrow({ where: { id: inserted.id } });
+    const { eventId, deliveryIds } = await emit(tx, team, alert, "alert.triggered", now);
+    return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
+  }
   const open = input.dedupKey
     ? await tx.alert.findFirst({
         where: { teamId: team.id, dedupKey: input.dedupKey, status: "triggered" },
         orderBy: { createdAt: "desc" },
       })
     : null;
-  if (open && input.status === "triggered") {
-    return { alertId: open.id, eventId: null, deliveriesQueued: 0, deliveryIds: [], deduplicated: true };
-  }
   const alert = open
     ? await tx.alert.update({ where: { id: open.id }, data: { status: "resolved", resolvedAt: at } })
     : await tx.alert.create({
@@ -80,6 +97,8 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
   const { eventId, deliveryIds } = await emit(tx, team, alert, input.status === "resolved" ? "alert.resolved" : "alert.triggered", now);
   return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
 }
+
+const newAlertId = () => `alt_${crypto.randomBytes(12).toString("base64url")}`;
 
 export const requestHash = (body: string) => crypto.createHash("sha256").update(body).digest("hex");
 

@@ -2,7 +2,7 @@ import "server-only";
 import { NextResponse } from "next/server";
 import { safeEqual } from "@/lib/crypto/tokens";
 import { env } from "@/lib/env";
-import { AppError, httpStatus } from "@/lib/errors";
+import { AppError, databaseUnavailable, httpStatus, isDatabaseUnavailable } from "@/lib/errors";
 
 export function errorResponse(error: AppError) {
   const response = NextResponse.json(
@@ -13,13 +13,15 @@ export function errorResponse(error: AppError) {
   return response;
 }
 
-/** Every route handler's outer layer: AppErrors become their JSON status, anything else a bare 500. */
+/** Every route handler's outer layer: AppErrors become their JSON status, a database outage 503, anything else a bare 500. */
 export function apiRoute<Args extends unknown[]>(handler: (request: Request, ...args: Args) => Promise<Response>) {
   return async (request: Request, ...args: Args): Promise<Response> => {
     try {
       return await handler(request, ...args);
     } catch (error) {
       if (error instanceof AppError) return errorResponse(error);
+      // A monitor that gets 503 with Retry-After retries; a 500 tells it we are broken.
+      if (isDatabaseUnavailable(error)) return errorResponse(databaseUnavailable());
       console.error("[mon1tor] route failed:", error instanceof Error ? error.stack : error);
       return errorResponse(new AppError("internal", "Something went wrong on our side. Please retry."));
     }

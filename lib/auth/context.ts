@@ -7,6 +7,7 @@ import { can, type Permission } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import type { Role } from "@/lib/generated/prisma/enums";
+import { orUnavailable } from "@/lib/page";
 
 export const TEAM_COOKIE = "mon1tor-team";
 
@@ -57,9 +58,9 @@ export async function requireTeam(permission: Permission): Promise<TeamContext> 
 
 /** For server components: redirect instead of throwing. */
 export async function pageContext(): Promise<TeamContext> {
-  const user = await currentUser();
+  const user = await orUnavailable(currentUser());
   if (!user) redirect("/signin");
-  const context = await currentTeam(user);
+  const context = await orUnavailable(currentTeam(user));
   if (!context) redirect("/teams/new");
   return context;
 }

@@ -115,7 +115,13 @@ describe("dispatch", () => {
     await dispatcher.drain();
     const delivery = await deliveryOf(endpoint.id);
     expect(delivery).toMatchObject({ status: "failed", attempts: 8, nextAttemptAt: null });
-    expect((await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).consecutiveFailures).toBe(8);
+    expect(delivery.attemptLog).toHaveLength(8);
+    // One delivery that failed, however many times it was retried, counts once.
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).toMatchObject({
+      consecutiveFailures: 1,
+      lastFailureReason: "answered 500 Internal Server Error",
+      status: "active",
+    });
   });
 
   it("honours 429 + Retry-After beyond the backoff", async () => {

@@ -64,7 +64,7 @@ describe("token validation against a real receiver", () => {
   it("each attempt uses a fresh token", async () => {
     receiver.respond(() => ({ status: 200 }));
     const { owner, endpoint } = await add(`${receiver.url}/fresh`);
-    await revalidate(owner, endpoint.id);
+    await revalidate(owner, { endpointId: endpoint.id });
     const tokens = (await db.validationAttempt.findMany({ where: { endpointId: endpoint.id } })).map((a) => a.token);
     expect(tokens).toHaveLength(2);
     expect(new Set(tokens).size).toBe(2);
@@ -111,7 +111,7 @@ describe("token validation against a real receiver", () => {
     const { owner, endpoint } = await add(`${receiver.url}/flaky`);
     expect(endpoint.statusReason).toBe("answered 500 Internal Server Error");
     receiver.respond(() => ({ status: 200 }));
-    expect((await revalidate(owner, endpoint.id)).ok).toBe(true);
+    expect((await revalidate(owner, { endpointId: endpoint.id })).ok).toBe(true);
     expect((await endpointRow(endpoint.id)).status).toBe("active");
   });
 
@@ -120,7 +120,7 @@ describe("token validation against a real receiver", () => {
     const broken = await db.webhookEndpoint.create({
       data: { teamId: owner.team.id, url: "not a url at all", secretCiphertext: "x" },
     });
-    const outcome = await revalidate(owner, broken.id);
+    const outcome = await revalidate(owner, { endpointId: broken.id });
     expect(outcome).toEqual({ ok: false, reason: "internal error", statusCode: null });
     expect(await endpointRow(broken.id)).toMatchObject({ status: "failed", statusReason: "internal error" });
   });
@@ -180,8 +180,8 @@ describe("endpoint lifecycle", () => {
     const { owner, endpoint } = await add(`${receiver.url}/pause`);
     await pauseEndpoint(owner, endpoint.id);
     expect((await endpointRow(endpoint.id)).status).toBe("paused");
-    await expect(revalidate(owner, endpoint.id)).rejects.toMatchObject({ code: "conflict" });
-    await resumeEndpoint(owner, endpoint.id);
+    await expect(revalidate(owner, { endpointId: endpoint.id })).rejects.toMatchObject({ code: "conflict" });
+    await resumeEndpoint(owner, { endpointId: endpoint.id });
     expect((await endpointRow(endpoint.id)).status).toBe("active");
     await deleteEndpoint(owner, endpoint.id);
     expect(await db.webhookEndpoint.findUnique({ where: { id: endpoint.id } })).toBeNull();
@@ -194,8 +194,8 @@ describe("rate limits on validation and test sends", () => {
   it("validating one endpoint again trips at 10 an hour, with a clear message", async () => {
     receiver.respond(() => ({ status: 204 }));
     const { owner, endpoint } = await add(`${receiver.url}/limited`);
-    for (let i = 0; i < 10; i++) await revalidate(owner, endpoint.id);
-    const error = await revalidate(owner, endpoint.id).catch((e: unknown) => e);
+    for (let i = 0; i < 10; i++) await revalidate(owner, { endpointId: endpoint.id });
+    const error = await revalidate(owner, { endpointId: endpoint.id }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: "rate_limited",
       message: expect.stringMatching(/^Too many validation attempts for this endpoint: the limit is 10 per hour\. Try again in \d+ minutes?\.$/),

@@ -7,6 +7,7 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
+import { applyBacklogChoice, missedBacklog, type BacklogChoice } from "@/lib/webhooks/backlog";
 import { generateSecret } from "@/lib/webhooks/secret";
 import { BlockedDestinationError, checkDestination, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { endpointUrlSchema } from "@/lib/webhooks/url";
@@ -23,6 +24,8 @@ export const endpointSchema = z.object({
 });
 export const endpointIdSchema = z.object({ endpointId: z.string().min(1).max(64) });
 export const updateEndpointSchema = endpointSchema.extend(endpointIdSchema.shape);
+/** Coming back from paused, disabled or failed: what to do with the alerts missed meanwhile. */
+export const reactivateSchema = endpointIdSchema.extend({ backlog: z.enum(["replay", "fresh"]).optional() });
 
 const duplicateUrl = () =>
   new AppError("conflict", "This team already has an endpoint with this URL.", {
@@ -48,9 +51,13 @@ export async function findEndpoint(teamId: string, endpointId: string) {
 }
 
 /** Validation that always ends in a defined state, even if our own code throws. */
-async function runValidation(endpoint: { id: string; teamId: string; url: string }, policy: DestinationPolicy) {
+async function runValidation(
+  endpoint: { id: string; teamId: string; url: string },
+  policy: DestinationPolicy,
+  onActivated?: Parameters<typeof validateEndpoint>[2],
+) {
   try {
-    return await validateEndpoint(endpoint, policy);
+    return await validateEndpoint(endpoint, policy, onActivated);
   } catch (error) {
     console.error("[mon1tor] validation failed in our code:", error instanceof Error ? error.message : error);
     await markValidationCrashed(endpoint.id, endpoint.teamId);
@@ -111,8 +118,9 @@ export async function updateEndpoint(
         data: {
           url: input.url,
           description: input.description,
-          // A new URL must prove itself before anything is sent to it.
-          ...(urlChanged ? { status: "pending", statusReason: null, activatedAt: null } : {}),
+          // A new URL must prove itself before anything is sent to it; a paused endpoint stays
+          // paused, and validates when it is resumed.
+          ...(urlChanged ? { status: existing.status === "paused" ? "paused" : "pending", statusReason: null, activatedAt: null } : {}),
         },
       });
       await audit(tx, context, "endpoint.update", { type: "endpoint", id: existing.id }, {
@@ -133,43 +141,83 @@ async function countValidation(context: TeamContext, endpointId: string) {
   await enforce(limits.validationPerTeam(context.team.id), "validation attempts for this team");
 }
 
-export async function revalidate(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv()) {
-  const endpoint = await findEndpoint(context.team.id, endpointId);
+type Endpoint = Awaited<ReturnType<typeof findEndpoint>>;
+
+/** The owner must say what happens to missed alerts before an inactive endpoint comes back. */
+async function backlogChoice(context: TeamContext, endpoint: Endpoint, choice: BacklogChoice | undefined): Promise<BacklogChoice> {
+  if (choice) return choice;
+  const backlog = await missedBacklog(context.team.id, endpoint);
+  if (backlog.count === 0) return "fresh";
+  const message = `${backlog.count} alert${backlog.count === 1 ? " was" : "s were"} missed meanwhile: choose "Replay" or "Start fresh".`;
+  throw new AppError("validation", message, { backlog: [message] });
+}
+
+/**
+ * Validates again. For a disabled or validation-failed endpoint this is how it is
+ * re-enabled: it becomes active only on a 2xx, and then `backlog` decides about the
+ * alerts it missed.
+ */
+export async function revalidate(
+  context: TeamContext,
+  input: { endpointId: string; backlog?: BacklogChoice },
+  policy: DestinationPolicy = policyFromEnv(),
+) {
+  const endpoint = await findEndpoint(context.team.id, input.endpointId);
   if (endpoint.status === "paused") throw new AppError("conflict", "Resume the endpoint before validating it.");
+  const coming = endpoint.status === "disabled" || endpoint.status === "failed";
+  const choice = coming ? await backlogChoice(context, endpoint, input.backlog) : null;
   await countValidation(context, endpoint.id);
-  await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id });
+  await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id }, choice ? { backlog: choice } : undefined);
   await db.webhookEndpoint.updateMany({
     where: { id: endpoint.id, teamId: context.team.id },
     data: { status: "pending", statusReason: null },
   });
-  return runValidation(endpoint, policy);
+  return runValidation(endpoint, policy, choice ? (tx) => applyBacklogChoice(tx, context.team.id, endpoint, choice) : undefined);
 }
 
+/** Only an active or pending endpoint can be paused: a disabled one comes back by re-enabling (validating) it. */
 export async function pauseEndpoint(context: TeamContext, endpointId: string) {
   const endpoint = await findEndpoint(context.team.id, endpointId);
   if (endpoint.status === "paused") return;
+  if (endpoint.status === "disabled" || endpoint.status === "failed") {
+    throw new AppError("conflict", "This endpoint already receives nothing. Use “Re-enable” to validate it and turn it back on.");
+  }
+  const now = new Date();
   await db.$transaction(async (tx) => {
     await tx.webhookEndpoint.updateMany({
       where: { id: endpoint.id, teamId: context.team.id },
-      data: { status: "paused", pausedAt: new Date() },
+      data: { status: "paused", pausedAt: now, inactiveSince: endpoint.inactiveSince ?? now },
     });
     await audit(tx, context, "endpoint.pause", { type: "endpoint", id: endpoint.id });
   });
 }
 
-/** Resuming a validated endpoint makes it active again; one never validated is validated now. */
-export async function resumeEndpoint(context: TeamContext, endpointId: string, policy: DestinationPolicy = policyFromEnv()) {
-  const endpoint = await findEndpoint(context.team.id, endpointId);
+/**
+ * Resuming an endpoint that was active when paused makes it active again; one that was
+ * never validated (or whose URL changed while paused) is validated now. Either way
+ * `backlog` decides about the alerts missed while paused.
+ */
+export async function resumeEndpoint(
+  context: TeamContext,
+  input: { endpointId: string; backlog?: BacklogChoice },
+  policy: DestinationPolicy = policyFromEnv(),
+) {
+  const endpoint = await findEndpoint(context.team.id, input.endpointId);
   if (endpoint.status !== "paused") return null;
+  const choice = await backlogChoice(context, endpoint, input.backlog);
   const validated = endpoint.activatedAt !== null;
+  if (!validated) await countValidation(context, endpoint.id);
   await db.$transaction(async (tx) => {
     await tx.webhookEndpoint.updateMany({
       where: { id: endpoint.id, teamId: context.team.id },
-      data: { status: validated ? "active" : "pending", pausedAt: null },
+      data: validated
+        ? { status: "active", pausedAt: null, inactiveSince: null, consecutiveFailures: 0, failingSince: null }
+        : { status: "pending", pausedAt: null },
     });
-    await audit(tx, context, "endpoint.resume", { type: "endpoint", id: endpoint.id });
+    if (validated) await applyBacklogChoice(tx, context.team.id, endpoint, choice);
+    await audit(tx, context, "endpoint.resume", { type: "endpoint", id: endpoint.id }, { backlog: choice });
   });
-  return validated ? null : runValidation(endpoint, policy);
+  return validated ? null : runValidation(endpoint, policy, (tx) => applyBacklogChoice(tx, context.team.id, endpoint, choice));
 }
 
 export async function deleteEndpoint(context: TeamContext, endpointId: string) {

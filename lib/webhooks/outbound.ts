@@ -4,13 +4,24 @@
 import http from "node:http";
 import { Agent, request } from "undici";
 import { BlockedDestinationError, checkLiteralHost, guardedLookup, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
+import { responseExcerpt } from "@/lib/webhooks/response-excerpt";
 import pkg from "@/package.json" with { type: "json" };
 
 export const USER_AGENT = `mon1tor-webhooks/${pkg.version}`;
 export const MAX_RESPONSE_BYTES = 64 * 1024;
-export const STORED_RESPONSE_BYTES = 4 * 1024;
 
-export type ErrorClass = "http_status" | "redirect" | "timeout" | "dns" | "refused" | "reset" | "tls" | "blocked" | "network" | "internal";
+export type ErrorClass =
+  | "http_status"
+  | "redirect"
+  | "timeout"
+  | "dns"
+  | "refused"
+  | "reset"
+  | "tls"
+  | "blocked"
+  | "protocol"
+  | "network"
+  | "internal";
 
 export type OutboundRequest = {
   method: "GET" | "POST";
@@ -86,6 +97,10 @@ export function describeError(error: unknown, timedOut: boolean, timeoutMs: numb
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
     return { errorClass: "reset", reason: "the connection was closed before a response" };
   }
+  if (code === "UND_ERR_HEADERS_OVERFLOW") return { errorClass: "protocol", reason: "sent response headers larger than 16 KB" };
+  if (code.startsWith("HPE_") || code === "UND_ERR_INFO") {
+    return { errorClass: "protocol", reason: `sent an invalid HTTP response (${code})` };
+  }
   if (TLS_CODES.test(code)) return { errorClass: "tls", reason: `TLS certificate error: ${coded?.message ?? code}` };
   if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { errorClass: "network", reason: "host unreachable" };
   return { errorClass: "network", reason: `network error${code ? ` (${code})` : ""}` };
@@ -100,7 +115,8 @@ export function describeStatus(statusCode: number): { ok: boolean; errorClass: E
   return { ok: false, errorClass: "http_status", reason: `answered ${statusCode}${text ? ` ${text}` : ""}` };
 }
 
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+/** Reads the body up to MAX_RESPONSE_BYTES; the request's signal bounds how long that may take. */
+async function readBody(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<{ bytes: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -108,16 +124,20 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): P
     size += chunk.length;
     if (size >= MAX_RESPONSE_BYTES) {
       body.destroy();
-      break;
+      return { bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true };
     }
   }
-  return Buffer.concat(chunks).subarray(0, STORED_RESPONSE_BYTES).toString("utf8");
+  return { bytes: Buffer.concat(chunks), truncated: false };
 }
+
+const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(", ") : value);
 
 export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
   const started = performance.now();
   const signal = AbortSignal.timeout(outbound.timeoutMs);
   const elapsed = () => Math.round(performance.now() - started);
+  // Known once the status line arrived: a failure after it happened while reading the body.
+  let statusCode: number | null = null;
   try {
     checkLiteralHost(new URL(outbound.url), policy);
     const response = await request(outbound.url, {
@@ -127,17 +147,27 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
       dispatcher: agentFor(policy),
       signal,
     });
-    const excerpt = await readExcerpt(response.body);
+    statusCode = response.statusCode;
+    // The timeout covers the whole exchange: a body that trickles in is cut off by the same signal.
+    const body = await readBody(response.body);
     const status = describeStatus(response.statusCode);
     return {
       ...status,
       statusCode: response.statusCode,
       durationMs: elapsed(),
-      responseExcerpt: excerpt || null,
+      responseExcerpt: responseExcerpt(body.bytes, { encoding: headerText(response.headers["content-encoding"]), truncated: body.truncated }),
       retryAfterSeconds: parseRetryAfter(response.headers["retry-after"]),
     };
   } catch (error) {
     const { errorClass, reason } = describeError(error, signal.aborted, outbound.timeoutMs);
-    return { ok: false, statusCode: null, errorClass, reason, durationMs: elapsed(), responseExcerpt: null, retryAfterSeconds: null };
+    return {
+      ok: false,
+      statusCode,
+      errorClass,
+      reason: statusCode === null ? reason : `answered ${statusCode}, then the response body failed: ${reason}`,
+      durationMs: elapsed(),
+      responseExcerpt: null,
+      retryAfterSeconds: null,
+    };
   }
 }

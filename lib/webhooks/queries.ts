@@ -52,7 +52,7 @@ export async function getEndpointDetail(teamId: string, endpointId: string) {
   return endpoint;
 }
 
-export const deliveryStatuses = ["pending", "retrying", "delivered", "failed"] as const;
+export const deliveryStatuses = ["pending", "retrying", "delivered", "failed", "expired"] as const;
 export type DeliveryStatusFilter = (typeof deliveryStatuses)[number];
 export const DELIVERY_PAGE_SIZE = 20;
 

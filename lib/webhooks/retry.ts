@@ -22,3 +22,6 @@ export function retryDelayMs(
   }
   return backoff;
 }
+
+/** From a delivery's creation to its last possible attempt, jitter included. */
+export const RETRY_WINDOW_MS = Math.ceil(RETRY_DELAYS_SECONDS.reduce((sum, seconds) => sum + seconds, 0) * 1000 * 1.1);

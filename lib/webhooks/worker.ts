@@ -1,14 +1,33 @@
 // The long-running dispatch worker: drains due deliveries, wakes at once on NOTIFY from a
-// commit, polls every second as a fallback, purges old history, and survives the database
-// going away and coming back.
+// commit, polls every second as a fallback, runs housekeeping every minute, and survives
+// the database going away and coming back.
 import pg from "pg";
 import { pool as defaultPool } from "@/lib/db";
+import { runHousekeeping } from "@/lib/housekeeping";
 import { Dispatcher, type DispatcherOptions } from "@/lib/webhooks/dispatch";
 import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
-import { purgeHistory } from "@/lib/webhooks/retention";
 
 const POLL_MS = 1_000;
-const PURGE_EVERY_MS = 60 * 60 * 1000;
+const HOUSEKEEPING_EVERY_MS = 60 * 1000;
+
+/**
+ * Waits `ms`, or until `wake` is called or `signal` aborts. The abort listener is removed
+ * every round: a worker polls ~86,400 times a day and must not keep one per round.
+ */
+export function pause(ms: number, signal: AbortSignal, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      setWake(() => {});
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    setWake(done);
+    if (signal.aborted) done();
+  });
+}
 
 export type WorkerOptions = DispatcherOptions & {
   databaseUrl: string;
@@ -35,16 +54,17 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     listener = client;
   };
 
-  let lastPurge = 0;
+  let lastHousekeeping = 0;
   let backoff = 0;
   log(`started (timeout ${dispatcher.timeoutMs} ms, lease ${dispatcher.leaseMs} ms)`);
   while (!signal.aborted) {
     try {
       if (!listener) await listen();
-      if (Date.now() - lastPurge > PURGE_EVERY_MS) {
-        const purged = await purgeHistory(pool, options.retentionDays);
-        if (purged.deliveries > 0) log(`purged ${purged.deliveries} deliveries older than ${options.retentionDays} days`);
-        lastPurge = Date.now();
+      if (Date.now() - lastHousekeeping > HOUSEKEEPING_EVERY_MS) {
+        const report = await runHousekeeping(pool, options.retentionDays);
+        if (report.deliveriesPurged > 0) log(`purged ${report.deliveriesPurged} deliveries older than ${options.retentionDays} days`);
+        if (report.deliveriesExpired > 0) log(`expired ${report.deliveriesExpired} deliveries of inactive endpoints`);
+        lastHousekeeping = Date.now();
       }
       const stats = await dispatcher.drain({ signal });
       if (stats.attempted > 0) log(`sent ${stats.attempted}: ${stats.delivered} delivered, ${stats.failed} failed`);
@@ -53,15 +73,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
       dispatcher.reportError("dispatch", error);
       backoff = Math.min(5_000, backoff ? backoff * 2 : 250);
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, backoff || POLL_MS);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      signal.addEventListener("abort", wake, { once: true });
-    });
-    wake = () => {};
+    await pause(backoff || POLL_MS, signal, (next) => (wake = next));
   }
   await (listener as pg.Client | null)?.end().catch(() => {});
   log("stopped");

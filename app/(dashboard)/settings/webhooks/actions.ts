@@ -10,6 +10,7 @@ import {
   endpointIdSchema,
   endpointSchema,
   pauseEndpoint,
+  reactivateSchema,
   resumeEndpoint,
   revalidate,
   revealSecret,
@@ -34,9 +35,9 @@ export const updateEndpointAction = defineAction("webhooks:manage", updateEndpoi
   return result;
 });
 
-export const validateEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
-  const result = await revalidate(context, endpointId);
-  refresh(endpointId);
+export const validateEndpointAction = defineAction("webhooks:manage", reactivateSchema, async (input, context) => {
+  const result = await revalidate(context, input);
+  refresh(input.endpointId);
   return result;
 });
 
@@ -46,9 +47,9 @@ export const pauseEndpointAction = defineAction("webhooks:manage", endpointIdSch
   return null;
 });
 
-export const resumeEndpointAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
-  const validation = await resumeEndpoint(context, endpointId);
-  refresh(endpointId);
+export const resumeEndpointAction = defineAction("webhooks:manage", reactivateSchema, async (input, context) => {
+  const validation = await resumeEndpoint(context, input);
+  refresh(input.endpointId);
   return { validation };
 });
 

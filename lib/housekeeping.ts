@@ -1,0 +1,29 @@
+// Everything besides sending that keeps an installation clean and honest. The worker runs
+// it every minute and the cron route on every call, so a deployment with only the cron
+// (serverless) gets all of it too.
+import type pg from "pg";
+import { sendPendingNotificationEmails } from "@/lib/notifications/email";
+import { purgeExpiredRateLimits } from "@/lib/rate-limit";
+import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
+import { purgeHistory } from "@/lib/webhooks/retention";
+
+export type HousekeepingReport = {
+  deliveriesPurged: number;
+  eventsPurged: number;
+  idempotencyKeysPurged: number;
+  rateLimitsPurged: number;
+  deliveriesExpired: number;
+  emailsSent: number;
+};
+
+export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Promise<HousekeepingReport> {
+  const purged = await purgeHistory(pool, retentionDays);
+  return {
+    deliveriesPurged: purged.deliveries,
+    eventsPurged: purged.events,
+    idempotencyKeysPurged: purged.idempotencyKeys,
+    rateLimitsPurged: await purgeExpiredRateLimits(pool),
+    deliveriesExpired: await expireStaleDeliveries(pool),
+    emailsSent: await sendPendingNotificationEmails(pool),
+  };
+}

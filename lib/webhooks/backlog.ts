@@ -1,0 +1,78 @@
+// Deliveries an endpoint missed while it was not active (paused, disabled, validation
+// failed). They never wait forever: at the end of the retry window they expire, with the
+// reason. When the endpoint comes back, its owner chooses: replay what was missed since it
+// stopped, or start fresh (what Svix calls recover).
+import type pg from "pg";
+import type { Tx } from "@/lib/db";
+import { db } from "@/lib/db";
+import { notifyWorkers } from "@/lib/webhooks/enqueue";
+import { MAX_ATTEMPTS, RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
+
+export type BacklogChoice = "replay" | "fresh";
+export type Backlog = { count: number; since: Date | null };
+
+const utc = (date: Date) => date.toISOString();
+
+/** Expires queued deliveries of endpoints that have not been active for the whole retry window. */
+export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = null) {
+  const result = await pool.query(
+    `UPDATE "Delivery" d SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
+       "lastError" = 'expired: the endpoint was ' || e.status || ' for the whole retry window',
+       "updatedAt" = (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')
+     FROM "WebhookEndpoint" e
+     WHERE e.id = d."endpointId" AND e.status <> 'active' AND d."nextAttemptAt" IS NOT NULL
+       AND d."createdAt" < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2::double precision / 1000)`,
+    [now ? utc(now) : null, RETRY_WINDOW_MS],
+  );
+  return result.rowCount ?? 0;
+}
+
+// The events one endpoint missed: its queued or (since `since`) expired deliveries, and the
+// team's alert events since `since` that never got a delivery to it.
+const missedEventsSql = (client: Tx | typeof db, teamId: string, endpointId: string, since: Date | null) =>
+  client.$queryRaw<{ eventId: string; deliveryId: string | null }[]>`
+    SELECT d."eventId", d.id AS "deliveryId" FROM "Delivery" d
+    WHERE d."endpointId" = ${endpointId} AND d."teamId" = ${teamId}
+      AND (d."nextAttemptAt" IS NOT NULL
+           OR (d.status = 'expired' AND ${since ? utc(since) : null}::timestamptz IS NOT NULL
+               AND d."createdAt" >= (${since ? utc(since) : null}::timestamptz AT TIME ZONE 'UTC')))
+    UNION ALL
+    SELECT ev.id, NULL FROM "Event" ev
+    WHERE ev."teamId" = ${teamId} AND ${since ? utc(since) : null}::timestamptz IS NOT NULL
+      AND ev."createdAt" >= (${since ? utc(since) : null}::timestamptz AT TIME ZONE 'UTC')
+      AND ev.type <> 'webhook.test'
+      AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id AND d."endpointId" = ${endpointId})`;
+
+/** What an inactive endpoint would get on "Replay": the number of events, and since when. */
+export async function missedBacklog(teamId: string, endpoint: { id: string; inactiveSince: Date | null }): Promise<Backlog> {
+  const rows = await missedEventsSql(db, teamId, endpoint.id, endpoint.inactiveSince);
+  return { count: new Set(rows.map((row) => row.eventId)).size, since: endpoint.inactiveSince };
+}
+
+/** Applies the owner's choice as the endpoint becomes active again, in the same transaction. */
+export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id: string; inactiveSince: Date | null }, choice: BacklogChoice) {
+  if (choice === "fresh") {
+    await tx.$executeRaw`
+      UPDATE "Delivery" SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
+        "lastError" = 'skipped: the endpoint came back with "Start fresh"', "updatedAt" = (now() AT TIME ZONE 'UTC')
+      WHERE "endpointId" = ${endpoint.id} AND "teamId" = ${teamId} AND "nextAttemptAt" IS NOT NULL`;
+    return 0;
+  }
+  const missed = await missedEventsSql(tx, teamId, endpoint.id, endpoint.inactiveSince);
+  const deliveryIds = missed.flatMap((row) => (row.deliveryId ? [row.deliveryId] : []));
+  const eventIds = missed.filter((row) => !row.deliveryId).map((row) => row.eventId);
+  // A replay gets a fresh retry schedule; the oldest event goes first.
+  await tx.$executeRaw`
+    UPDATE "Delivery" SET status = CASE WHEN status = 'expired' THEN 'pending'::"DeliveryStatus" ELSE status END,
+      "nextAttemptAt" = (now() AT TIME ZONE 'UTC'), "leaseExpiresAt" = NULL, "maxAttempts" = attempts + ${MAX_ATTEMPTS},
+      "updatedAt" = (now() AT TIME ZONE 'UTC')
+    WHERE id = ANY(${deliveryIds}::text[]) AND "teamId" = ${teamId}`;
+  await tx.$executeRaw`
+    INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", status, "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT 'msg_' || substr(md5(random()::text || ev.id || clock_timestamp()::text), 1, 16), ${teamId}, ${endpoint.id}, ev.id, 'pending',
+      (now() AT TIME ZONE 'UTC') + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
+      (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
+    FROM "Event" ev WHERE ev.id = ANY(${eventIds}::text[]) AND ev."teamId" = ${teamId}`;
+  if (missed.length > 0) await notifyWorkers(tx);
+  return new Set(missed.map((row) => row.eventId)).size;
+}

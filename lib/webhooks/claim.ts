@@ -1,0 +1,84 @@
+// Claiming due deliveries: FOR UPDATE SKIP LOCKED, and the claim itself pushes
+// nextAttemptAt forward by a lease and counts the attempt. A worker that dies leaves its
+// deliveries to be claimed again when the lease runs out. Time is PostgreSQL's own
+// (`now()`), so clock skew between machines cannot make two workers hold one delivery;
+// tests may pass an explicit time instead.
+import type pg from "pg";
+
+export type Claimed = {
+  id: string;
+  /** This attempt's number (1-based): the claim already counted it. */
+  attempts: number;
+  maxAttempts: number;
+  endpointId: string;
+  url: string;
+  secretCiphertext: string;
+  body: string;
+  /** Already failed before: a further failure is not a new failed delivery. */
+  wasRetrying: boolean;
+};
+
+export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and the last one's result was never recorded";
+
+/** The time a statement runs at: the explicit one (tests), else the database's clock. */
+export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
+
+export async function claimDeliveries(
+  pool: pg.Pool,
+  options: {
+    now: Date | null;
+    limit: number;
+    leaseMs: number;
+    /** Endpoints already at their in-flight cap in this process. */
+    saturated: string[];
+    perEndpoint: number;
+    ids?: string[];
+  },
+): Promise<Claimed[]> {
+  const now = dbNow(1);
+  // Rows at their attempt cap are never sent again: the same statement marks them failed.
+  const result = await pool.query<Claimed>(
+    `WITH candidates AS (
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+       FROM "Delivery" d
+       JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
+       WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY($2::text[]))
+         AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))
+       ORDER BY d."nextAttemptAt"
+       LIMIT $4
+     ), exhausted AS (
+       UPDATE "Delivery" d
+       SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}
+       FROM candidates c
+       WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       RETURNING d.id
+     ), ranked AS (
+       SELECT id, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
+       FROM candidates WHERE attempts < "maxAttempts"
+     ), picked AS (
+       SELECT d.id FROM "Delivery" d JOIN ranked r ON r.id = d.id
+       WHERE r.rank <= $5 AND d."nextAttemptAt" <= ${now} AND d.attempts < d."maxAttempts"
+       LIMIT $6
+       FOR UPDATE OF d SKIP LOCKED
+     )
+     UPDATE "Delivery" d
+     SET "nextAttemptAt" = ${now} + make_interval(secs => $7::double precision / 1000),
+         "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
+         attempts = d.attempts + 1, "updatedAt" = ${now}
+     FROM picked, "Event" ev, "WebhookEndpoint" e
+     WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext", ev.body,
+               d.status = 'retrying' AS "wasRetrying"`,
+    [
+      options.now?.toISOString() ?? null,
+      options.saturated,
+      options.ids ?? null,
+      options.limit * 4,
+      options.perEndpoint,
+      options.limit,
+      options.leaseMs,
+      EXHAUSTED_REASON,
+    ],
+  );
+  return result.rows;
+}

@@ -1,0 +1,172 @@
+// Writing attempt outcomes: attempt rows, delivery states, endpoint counters and the
+// failure policy, one transaction per batch.
+//
+// Poison-proof: whatever a receiver sends back is stored as text PostgreSQL can hold. If a
+// batch still fails for a reason other than the database being away, it is written again
+// row by row, so one bad row cannot fail its neighbours; a row that cannot be written even
+// alone is quarantined (the delivery is marked failed with the reason) and never re-sent
+// silently. Results are only written where `attempts` still matches the claim, so a late
+// writer can never overwrite a newer attempt.
+import type pg from "pg";
+import { isDatabaseUnavailable } from "@/lib/errors";
+import type { Claimed } from "@/lib/webhooks/claim";
+import { dbNow } from "@/lib/webhooks/claim";
+import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/failure";
+import type { OutboundResult } from "@/lib/webhooks/outbound";
+import { storableText } from "@/lib/webhooks/response-excerpt";
+import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/retry";
+
+export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
+
+export type RecordOptions = { policy: FailurePolicy; now: Date | null; random: () => number };
+
+/** Runs `work` in a transaction on its own client; a broken connection never goes back to the pool. */
+async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>) {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A checked-out client has no listener of the pool's: without one, a server shutdown
+  // between two statements would be an unhandled 'error' event and end the process.
+  const onError = (error: Error) => (broken = error);
+  client.on("error", onError);
+  try {
+    await client.query("BEGIN");
+    await work(client);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    if (isDatabaseUnavailable(error)) broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
+  }
+}
+
+function rowsOf(outcomes: Outcome[], random: () => number) {
+  return outcomes.map(({ delivery, startedAt, result }) => {
+    const gone = result.statusCode === 410;
+    // Attempts left in this schedule decide the next delay; a redelivery's schedule is one attempt.
+    const scheduleAttempt = delivery.attempts - delivery.maxAttempts + MAX_SCHEDULE;
+    const delay = result.ok || gone || delivery.attempts >= delivery.maxAttempts ? null : retryDelayMs(scheduleAttempt, result, random);
+    return {
+      delivery,
+      startedAt,
+      result,
+      gone,
+      delay,
+      status: result.ok ? "delivered" : delay === null ? "failed" : "retrying",
+      reason: storableText(result.reason),
+      excerpt: storableText(result.responseExcerpt),
+    };
+  });
+}
+
+/** One batch in one transaction. Throws whatever PostgreSQL said. */
+export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: RecordOptions) {
+  if (outcomes.length === 0) return;
+  const rows = rowsOf(outcomes, options.random);
+  const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+  const now = options.now?.toISOString() ?? null;
+  await inTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
+       SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
+       FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
+         AS u(id, number, started, duration, code, class, reason, excerpt)
+       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
+       ON CONFLICT ("deliveryId", number) DO NOTHING`,
+      [
+        col((r) => r.delivery.id),
+        col((r) => r.delivery.attempts),
+        col((r) => r.startedAt.toISOString()),
+        col((r) => r.result.durationMs),
+        col((r) => r.result.statusCode),
+        col((r) => r.result.errorClass),
+        col((r) => r.reason),
+        col((r) => r.excerpt),
+      ],
+    );
+    const updated = await client.query<{ id: string }>(
+      `UPDATE "Delivery" d SET
+         status = u.status::"DeliveryStatus",
+         "nextAttemptAt" = CASE WHEN u.delay IS NULL THEN NULL ELSE ${dbNow(8)} + make_interval(secs => u.delay / 1000.0) END,
+         "leaseExpiresAt" = NULL,
+         "lastStatusCode" = u.code, "lastError" = u.reason, "lastLatencyMs" = u.duration,
+         "deliveredAt" = CASE WHEN u.status = 'delivered' THEN ${dbNow(8)} ELSE d."deliveredAt" END,
+         "updatedAt" = ${dbNow(8)}
+       FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::int[])
+         AS u(id, attempts, status, delay, code, reason, duration)
+       WHERE d.id = u.id AND d.attempts = u.attempts
+       RETURNING d.id`,
+      [
+        col((r) => r.delivery.id),
+        col((r) => r.delivery.attempts),
+        col((r) => r.status),
+        col((r) => r.delay),
+        col((r) => r.result.statusCode),
+        col((r) => r.reason),
+        col((r) => r.result.durationMs),
+        now,
+      ],
+    );
+    // Only outcomes that were still current count toward the endpoint's health.
+    const current = new Set(updated.rows.map((row) => row.id));
+    await applyFailurePolicy(
+      client,
+      rows
+        .filter((r) => current.has(r.delivery.id))
+        .map((r) => ({
+          endpointId: r.delivery.endpointId,
+          ok: r.result.ok,
+          newFailure: !r.result.ok && !r.delivery.wasRetrying,
+          gone: r.gone,
+          reason: r.reason,
+        })),
+      options.policy,
+      options.now,
+    );
+  });
+}
+
+const QUARANTINE_MAX_DETAIL = 200;
+
+/** Marks a delivery whose result cannot be stored as failed, with why; it is never sent again by itself. */
+async function quarantine(pool: pg.Pool, outcome: Outcome, error: unknown, now: Date | null) {
+  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, QUARANTINE_MAX_DETAIL);
+  const reason = storableText(`quarantined: the result of attempt ${outcome.delivery.attempts} could not be stored (${detail})`);
+  await pool.query(
+    `UPDATE "Delivery" SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $3, "updatedAt" = ${dbNow(4)}
+     WHERE id = $1 AND attempts = $2`,
+    [outcome.delivery.id, outcome.delivery.attempts, reason, now?.toISOString() ?? null],
+  );
+  console.error(`[mon1tor] quarantined delivery ${outcome.delivery.id}: ${detail}`);
+}
+
+/**
+ * Records `outcomes` so that none can hurt another. Returns the outcomes still to be
+ * recorded because the database is unavailable (the caller keeps them for the next try).
+ */
+export async function recordOutcomes(pool: pg.Pool, outcomes: Outcome[], options: RecordOptions): Promise<Outcome[]> {
+  try {
+    await recordBatch(pool, outcomes, options);
+    return [];
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) return outcomes;
+    if (outcomes.length > 1) console.error(`[mon1tor] a batch of ${outcomes.length} results failed; recording them one by one`);
+  }
+  for (const [index, outcome] of outcomes.entries()) {
+    try {
+      await recordBatch(pool, [outcome], options);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) return outcomes.slice(index);
+      try {
+        await quarantine(pool, outcome, error, options.now);
+      } catch (quarantineError) {
+        if (isDatabaseUnavailable(quarantineError)) return outcomes.slice(index);
+        // Left leased: the claim refuses it once its attempts are used up.
+        console.error(`[mon1tor] could not quarantine delivery ${outcome.delivery.id}:`, quarantineError instanceof Error ? quarantineError.message : quarantineError);
+      }
+    }
+  }
+  return [];
+}
