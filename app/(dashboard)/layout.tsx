@@ -5,6 +5,7 @@ import { currentTeam, currentUser } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
 import { orUnavailable } from "@/lib/page";
+import { unreadCount } from "@/lib/notifications/queries";
 
 export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
   const user = await orUnavailable(currentUser());
@@ -17,6 +18,8 @@ export default async function DashboardLayout({ children }: { children: React.Re
       orderBy: { name: "asc" },
     }),
   );
+  const notified = context !== null && can(context.role, "notifications:view");
+  const unread = notified ? await orUnavailable(unreadCount(context.team.id, user.user.id)) : 0;
   const items: NavItem[] = context
     ? [
         { href: "/settings/webhooks", label: "Webhooks" },
@@ -24,6 +27,7 @@ export default async function DashboardLayout({ children }: { children: React.Re
         ...(can(context.role, "api-keys:manage") ? [{ href: "/settings/api-keys", label: "API keys" }] : []),
         { href: "/team", label: "Team" },
         ...(can(context.role, "audit:view") ? [{ href: "/settings/audit-log", label: "Audit log" }] : []),
+        ...(notified ? [{ href: "/notifications", label: unread > 0 ? `Notifications (${unread} new)` : "Notifications" }] : []),
       ]
     : [];
   return (

@@ -10,7 +10,7 @@ const tones: Record<DeliveryStatus, string> = {
   expired: "bg-slate-100 text-slate-700 ring-slate-200",
 };
 
-export function DeliveryStatusBadge({ status, nextAttemptAt }: { status: DeliveryStatus; nextAttemptAt?: Date | null }) {
+export function DeliveryStatusBadge({ status, nextAttemptAt, reason }: { status: DeliveryStatus; nextAttemptAt?: Date | null; reason?: string | null }) {
   return (
     <span className="inline-flex flex-col">
       <span data-testid="delivery-status" className={`inline-flex w-fit rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${tones[status]}`}>
@@ -19,6 +19,7 @@ export function DeliveryStatusBadge({ status, nextAttemptAt }: { status: Deliver
       {status === "retrying" && nextAttemptAt ? (
         <span className="text-xs text-slate-500">next attempt {formatDateTime(nextAttemptAt)}</span>
       ) : null}
+      {(status === "expired" || status === "failed") && reason ? <span className="max-w-xs text-xs text-slate-600">{reason}</span> : null}
     </span>
   );
 }

@@ -8,6 +8,7 @@ const matrix = {
   "api-keys:manage": ["owner", "admin"],
   "members:manage": ["owner", "admin"],
   "audit:view": ["owner", "admin"],
+  "notifications:view": ["owner", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof matrix;

@@ -11,6 +11,9 @@ const endpointFields = {
   status: true,
   statusReason: true,
   consecutiveFailures: true,
+  lastFailureAt: true,
+  lastFailureReason: true,
+  inactiveSince: true,
   activatedAt: true,
   pausedAt: true,
   disabledAt: true,
@@ -53,7 +56,9 @@ export async function getEndpointDetail(teamId: string, endpointId: string) {
 }
 
 export const deliveryStatuses = ["pending", "retrying", "delivered", "failed", "expired"] as const;
-export type DeliveryStatusFilter = (typeof deliveryStatuses)[number];
+/** Filters of the delivery log: a status, or "failing" (retrying or failed). */
+export const deliveryFilters = ["failing", ...deliveryStatuses] as const;
+export type DeliveryStatusFilter = (typeof deliveryFilters)[number];
 export const DELIVERY_PAGE_SIZE = 20;
 
 /** Newest first; `before` is the id of the last row of the previous page. */
@@ -65,7 +70,11 @@ export async function listDeliveries(teamId: string, endpointId: string, filter:
     where: {
       teamId,
       endpointId,
-      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.status === "failing"
+        ? { status: { in: ["retrying", "failed"] as const } }
+        : filter.status
+          ? { status: filter.status }
+          : {}),
       ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
     },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],

@@ -2,6 +2,7 @@ import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/compo
 import { pageContext } from "@/lib/auth/context";
 import { can, roles } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
+import { smtpHost } from "@/lib/notifications/email";
 import { InviteForm, MemberControls, RevokeInviteButton } from "./team-controls";
 
 export const metadata = { title: "Team" };
@@ -28,6 +29,13 @@ export default async function TeamPage() {
     <>
       <PageHeader title={context.team.name} description="Members of this team and their roles." />
       <div className="space-y-6">
+        <Card title="Notifications">
+          <p className="text-sm text-slate-700" data-testid="email-notifications">
+            {smtpHost()
+              ? `Owners and admins are emailed (through ${smtpHost()}) when an endpoint keeps failing or is disabled, and see it under Notifications.`
+              : "Email notifications are off: no SMTP server is configured (set MON1TOR_SMTP_URL). Owners and admins still see failing and disabled endpoints under Notifications and in a banner."}
+          </p>
+        </Card>
         <Card title="Members">
           <table className="w-full text-left text-sm">
             <TableHead columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} />

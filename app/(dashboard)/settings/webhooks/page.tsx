@@ -3,6 +3,7 @@ import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
+import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { listEndpoints } from "@/lib/webhooks/queries";
 import { AddEndpointForm } from "./add-endpoint-form";
 
@@ -18,6 +19,9 @@ export default async function WebhooksPage() {
         title="Webhooks"
         description="mon1tor POSTs every alert, signed, to each active endpoint. A new URL is validated first: we call it with a token appended and expect a 2xx."
       />
+      {endpoints.map((endpoint) => (
+        <FailureBanner key={endpoint.id} endpoint={endpoint} showUrl />
+      ))}
       <div className="space-y-6">
         {manage ? (
           <Card title="Add an endpoint">

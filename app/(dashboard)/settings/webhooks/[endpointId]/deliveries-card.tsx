@@ -3,7 +3,7 @@ import { LiveRefresh } from "@/components/live-refresh";
 import { Card, EmptyState, formatDateTime, TableHead } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { HealthChart } from "@/components/webhooks/health-chart";
-import { deliveryHealth, deliveryStatuses, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
+import { deliveryFilters, deliveryHealth, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
 
 export async function DeliveriesCard({
   teamId,
@@ -35,7 +35,7 @@ export async function DeliveriesCard({
         <HealthChart hours={health.hours} />
       </div>
       <nav aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
-        {[undefined, ...deliveryStatuses].map((value) => (
+        {[undefined, ...deliveryFilters].map((value) => (
           <Link
             key={value ?? "all"}
             href={filterHref(value)}
@@ -62,7 +62,7 @@ export async function DeliveriesCard({
                   </Link>
                 </td>
                 <td>
-                  <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} />
+                  <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} reason={delivery.lastError} />
                 </td>
                 <td>{delivery.attempts}</td>
                 <td>{delivery.lastStatusCode ?? (delivery.lastError ? "—" : "")}</td>

@@ -23,17 +23,80 @@ function validationMessage(validation: ValidationOutcome | null) {
   return validation.ok ? "Validated: the endpoint is active." : `Validation failed: ${validation.reason}.`;
 }
 
-export function EndpointActions({ endpointId, status }: { endpointId: string; status: EndpointStatus }) {
+type Backlog = { count: number; since: string | null } | null;
+
+/**
+ * Bringing an endpoint back (Resume, or Re-enable which validates first): when alerts were
+ * missed meanwhile, the owner chooses between replaying them and starting fresh.
+ */
+function ComeBackButtons({
+  label,
+  pendingLabel,
+  backlog,
+  pending,
+  onChoose,
+}: {
+  label: string;
+  pendingLabel: string;
+  backlog: Backlog;
+  pending: boolean;
+  onChoose: (choice?: "replay" | "fresh") => void;
+}) {
+  if (!backlog || backlog.count === 0) {
+    return (
+      <button type="button" className={buttonClass("primary")} disabled={pending} onClick={() => onChoose()}>
+        {pending ? <Spinner /> : null}
+        {pending ? pendingLabel : label}
+      </button>
+    );
+  }
+  const alerts = `${backlog.count} alert${backlog.count === 1 ? "" : "s"}`;
+  return (
+    <fieldset className="flex flex-wrap items-center gap-2 rounded-md border border-amber-200 bg-amber-50 p-2">
+      <legend className="px-1 text-sm text-amber-900">
+        {label}: {alerts} missed{backlog.since ? ` since ${backlog.since}` : ""}
+      </legend>
+      <button type="button" className={buttonClass("primary")} disabled={pending} onClick={() => onChoose("replay")}>
+        {pending ? <Spinner /> : null}
+        Replay the {alerts} missed{backlog.since ? ` since ${backlog.since}` : ""}
+      </button>
+      <button type="button" className={buttonClass("secondary")} disabled={pending} onClick={() => onChoose("fresh")}>
+        Start fresh
+      </button>
+    </fieldset>
+  );
+}
+
+export function EndpointActions({ endpointId, status, backlog }: { endpointId: string; status: EndpointStatus; backlog: Backlog }) {
   const router = useRouter();
   const validate = useAction<ValidationOutcome>();
   const toggle = useAction<unknown>();
   const remove = useAction<null>();
   const test = useAction<{ deliveryId: string; status: string; statusCode: number | null; error: string | null }>();
   const validated = validate.result?.ok ? validationMessage(validate.result.data) : null;
+  const comingBack = status === "disabled" || status === "failed";
   return (
     <div className="flex flex-col items-end gap-2">
-      <div className="flex flex-wrap gap-2">
-        {status !== "paused" ? (
+      <div className="flex flex-wrap items-center justify-end gap-2">
+        {comingBack ? (
+          <ComeBackButtons
+            label={status === "disabled" ? "Re-enable" : "Validate again"}
+            pendingLabel="Validating…"
+            backlog={backlog}
+            pending={validate.pending}
+            onChoose={(choice) => validate.run(() => validateEndpointAction({ endpointId, ...(choice ? { backlog: choice } : {}) }))}
+          />
+        ) : null}
+        {status === "paused" ? (
+          <ComeBackButtons
+            label="Resume"
+            pendingLabel="Resuming…"
+            backlog={backlog}
+            pending={toggle.pending}
+            onChoose={(choice) => toggle.run(() => resumeEndpointAction({ endpointId, ...(choice ? { backlog: choice } : {}) }))}
+          />
+        ) : null}
+        {status === "active" || status === "pending" ? (
           <button
             type="button"
             className={buttonClass("primary")}
@@ -55,17 +118,12 @@ export function EndpointActions({ endpointId, status }: { endpointId: string; st
             {test.pending ? "Sending…" : "Send test alert"}
           </button>
         ) : null}
-        <button
-          type="button"
-          className={buttonClass("secondary")}
-          disabled={toggle.pending}
-          onClick={() =>
-            toggle.run(() => (status === "paused" ? resumeEndpointAction({ endpointId }) : pauseEndpointAction({ endpointId })))
-          }
-        >
-          {toggle.pending ? <Spinner /> : null}
-          {status === "paused" ? (toggle.pending ? "Resuming…" : "Resume") : toggle.pending ? "Pausing…" : "Pause"}
-        </button>
+        {status === "active" || status === "pending" ? (
+          <button type="button" className={buttonClass("secondary")} disabled={toggle.pending} onClick={() => toggle.run(() => pauseEndpointAction({ endpointId }))}>
+            {toggle.pending ? <Spinner /> : null}
+            {toggle.pending ? "Pausing…" : "Pause"}
+          </button>
+        ) : null}
         <ConfirmButton
           label="Delete"
           question="Delete this endpoint? Queued deliveries to it stop."

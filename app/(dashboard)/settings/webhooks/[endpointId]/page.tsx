@@ -5,7 +5,9 @@ import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { orNotFound } from "@/lib/page";
-import { deliveryStatuses, getEndpointDetail } from "@/lib/webhooks/queries";
+import { missedBacklog } from "@/lib/webhooks/backlog";
+import { deliveryFilters, getEndpointDetail } from "@/lib/webhooks/queries";
+import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { z } from "zod";
 import { DeliveriesCard } from "./deliveries-card";
 import { EditEndpointForm, EndpointActions, SecretPanel } from "./endpoint-controls";
@@ -13,7 +15,7 @@ import { EditEndpointForm, EndpointActions, SecretPanel } from "./endpoint-contr
 export const metadata = { title: "Webhook endpoint" };
 
 const filterSchema = z.object({
-  status: z.enum(deliveryStatuses).optional().catch(undefined),
+  status: z.enum(deliveryFilters).optional().catch(undefined),
   before: z.string().max(64).optional().catch(undefined),
 });
 
@@ -31,6 +33,8 @@ export default async function EndpointPage({
   const manage = can(context.role, "webhooks:manage");
   const reveal = can(context.role, "webhooks:reveal-secret");
   const last = endpoint.validations[0];
+  const inactive = endpoint.status === "paused" || endpoint.status === "disabled" || endpoint.status === "failed";
+  const backlog = manage && inactive ? await missedBacklog(context.team.id, endpoint) : null;
 
   return (
     <>
@@ -40,8 +44,15 @@ export default async function EndpointPage({
         </Link>
       </p>
       <PageHeader title="Webhook endpoint" description={endpoint.description ?? undefined}>
-        {manage ? <EndpointActions endpointId={endpoint.id} status={endpoint.status} /> : null}
+        {manage ? (
+          <EndpointActions
+            endpointId={endpoint.id}
+            status={endpoint.status}
+            backlog={backlog ? { count: backlog.count, since: backlog.since ? formatDateTime(backlog.since) : null } : null}
+          />
+        ) : null}
       </PageHeader>
+      <FailureBanner endpoint={endpoint} />
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
           <Card title="Endpoint">
@@ -54,8 +65,15 @@ export default async function EndpointPage({
                 {endpoint.statusReason && endpoint.status !== "active" ? (
                   <span className="ml-2 text-red-700" data-testid="status-reason">
                     {endpoint.statusReason}
+                    {endpoint.status === "disabled" && endpoint.disabledAt ? ` (since ${formatDateTime(endpoint.disabledAt)})` : ""}
                   </span>
                 ) : null}
+              </dd>
+              <dt className="text-slate-500">Failed in a row</dt>
+              <dd>
+                {endpoint.consecutiveFailures === 0
+                  ? "none"
+                  : `${endpoint.consecutiveFailures} deliver${endpoint.consecutiveFailures === 1 ? "y" : "ies"}, last ${formatDateTime(endpoint.lastFailureAt)}: ${endpoint.lastFailureReason ?? "unknown"}`}
               </dd>
               <dt className="text-slate-500">Created</dt>
               <dd>{formatDateTime(endpoint.createdAt)}</dd>
