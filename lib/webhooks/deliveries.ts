@@ -62,7 +62,8 @@ export async function redeliver(context: TeamContext, deliveryId: string) {
   await db.$transaction(async (tx) => {
     const queued = await tx.delivery.updateMany({
       where: { id: delivery.id, teamId: context.team.id, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }] },
-      data: { status: "pending", nextAttemptAt: now },
+      // One more attempt even when the schedule is used up; a retrying delivery keeps its own.
+      data: { status: "pending", nextAttemptAt: now, maxAttempts: Math.max(delivery.maxAttempts, delivery.attempts + 1) },
     });
     if (queued.count === 0) throw new AppError("conflict", "This delivery is being attempted right now. Try again in a moment.");
     await audit(tx, context, "delivery.redeliver", { type: "delivery", id: delivery.id });

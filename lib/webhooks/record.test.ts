@@ -1,0 +1,114 @@
+// Recording cannot be poisoned: a batch write that fails is retried row by row, the row
+// that cannot be written is quarantined, and nothing is ever sent twice because of it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestAlert } from "@/lib/alerts/ingest";
+import { db, pool } from "@/lib/db";
+import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { EXHAUSTED_REASON } from "@/lib/webhooks/claim";
+import { Dispatcher, type Clock } from "@/lib/webhooks/dispatch";
+
+class TestClock implements Clock {
+  constructor(private current = new Date("2026-11-27T12:00:00Z")) {}
+  now() {
+    return new Date(this.current);
+  }
+  advance(ms: number) {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+let receiver: Receiver;
+beforeAll(async () => {
+  receiver = await startReceiver(() => ({ status: 200, body: "ok" }));
+});
+afterAll(() => receiver.close());
+
+async function queue(prefix: string, endpoints: number, clock: TestClock) {
+  const team = await createTeam();
+  for (let i = 0; i < endpoints; i++) await createActiveEndpoint(team.id, `${receiver.url}/${prefix}/${i}`);
+  const accepted = await db.$transaction((tx) => ingestAlert(tx, team, { title: "disk full", severity: "warning", status: "triggered" }, clock.now()));
+  return accepted.deliveryIds;
+}
+
+const receivedFor = (prefix: string) => receiver.requests.filter((r) => r.path.startsWith(`/${prefix}/`)).map((r) => String(r.headers["webhook-id"]));
+
+describe("recording", () => {
+  it("a row that cannot be written is quarantined; its neighbours are recorded exactly once and nothing is sent twice", async () => {
+    const clock = new TestClock();
+    const ids = await queue("poison", 6, clock);
+    const poisoned = ids[2]!;
+    // A real failure inside PostgreSQL, for one row of the batch only.
+    await pool.query(`
+      CREATE OR REPLACE FUNCTION poison_attempt() RETURNS trigger AS $$
+      BEGIN
+        IF NEW."deliveryId" = '${poisoned}' THEN RAISE EXCEPTION 'injected failure for this row'; END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER poison_attempt BEFORE INSERT ON "DeliveryAttempt" FOR EACH ROW EXECUTE FUNCTION poison_attempt();`);
+    try {
+      const dispatcher = new Dispatcher({ clock, timeoutMs: 2_000, random: () => 0.5 });
+      await dispatcher.drain();
+      // Well past the lease: a delivery left claimed would be claimed and sent again now.
+      clock.advance(dispatcher.leaseMs * 3);
+      await dispatcher.drain();
+      clock.advance(24 * 3600 * 1000);
+      await dispatcher.drain();
+    } finally {
+      await pool.query(`DROP TRIGGER poison_attempt ON "DeliveryAttempt"; DROP FUNCTION poison_attempt();`);
+    }
+
+    const received = receivedFor("poison");
+    expect(received.sort()).toEqual([...ids].sort());
+    const deliveries = await db.delivery.findMany({ where: { id: { in: ids } }, include: { attemptLog: true } });
+    for (const delivery of deliveries.filter((d) => d.id !== poisoned)) {
+      expect(delivery).toMatchObject({ status: "delivered", attempts: 1, leaseExpiresAt: null, nextAttemptAt: null });
+      expect(delivery.attemptLog).toHaveLength(1);
+    }
+    const quarantined = deliveries.find((d) => d.id === poisoned)!;
+    expect(quarantined).toMatchObject({ status: "failed", nextAttemptAt: null, leaseExpiresAt: null, attemptLog: [] });
+    expect(quarantined.lastError).toBe("quarantined: the result of attempt 1 could not be stored (injected failure for this row)");
+  });
+
+  it("the claim refuses a delivery at its attempt cap and marks it failed instead of sending it", async () => {
+    const clock = new TestClock();
+    const [id] = await queue("capped", 1, clock);
+    // As after a worker died while holding the last allowed attempt: the lease ran out.
+    await db.delivery.update({ where: { id: id! }, data: { attempts: 8, maxAttempts: 8, status: "retrying" } });
+    await new Dispatcher({ clock, timeoutMs: 2_000 }).drain();
+    expect(receivedFor("capped")).toHaveLength(0);
+    expect(await db.delivery.findUniqueOrThrow({ where: { id: id! } })).toMatchObject({ status: "failed", nextAttemptAt: null, lastError: EXHAUSTED_REASON });
+  });
+
+  it("a redelivery gets one more attempt than it had, and no retries beyond it", async () => {
+    const clock = new TestClock();
+    receiver.respond((r) => (r.path.startsWith("/redeliver/") ? { status: 500 } : { status: 200 }));
+    const [id] = await queue("redeliver", 1, clock);
+    await db.delivery.update({ where: { id: id! }, data: { attempts: 8, status: "failed", nextAttemptAt: clock.now(), maxAttempts: 9 } });
+    await new Dispatcher({ clock, timeoutMs: 2_000, random: () => 0.5 }).drain();
+    clock.advance(24 * 3600 * 1000);
+    await new Dispatcher({ clock, timeoutMs: 2_000 }).drain();
+    expect(receivedFor("redeliver")).toHaveLength(1);
+    expect(await db.delivery.findUniqueOrThrow({ where: { id: id! } })).toMatchObject({ status: "failed", attempts: 9, nextAttemptAt: null });
+    receiver.respond(() => ({ status: 200, body: "ok" }));
+  });
+
+  it("without an explicit clock, leases are set on PostgreSQL's clock", async () => {
+    receiver.respond(() => "hang");
+    const clock = new TestClock(new Date());
+    const [id] = await queue("lease", 1, clock);
+    const dispatcher = new Dispatcher({ timeoutMs: 1_000 });
+    const draining = dispatcher.drain();
+    await receiver.waitFor(receiver.requests.length + 1);
+    const { rows } = await pool.query<{ lease: Date; dbNow: Date }>(
+      `SELECT "leaseExpiresAt" AS lease, now() AT TIME ZONE 'UTC' AS "dbNow" FROM "Delivery" WHERE id = $1`,
+      [id],
+    );
+    await draining;
+    receiver.respond(() => ({ status: 200, body: "ok" }));
+    const leaseFromDbNow = rows[0]!.lease.getTime() - rows[0]!.dbNow.getTime();
+    // Within the lease of database time from now, not a timestamp from this process.
+    expect(leaseFromDbNow).toBeGreaterThan(0);
+    expect(leaseFromDbNow).toBeLessThanOrEqual(dispatcher.leaseMs);
+  });
+});
