@@ -1,0 +1,27 @@
+// The worker's poll loop: many rounds must not pile up abort listeners on its signal.
+import { getEventListeners } from "node:events";
+import { describe, expect, it } from "vitest";
+import { pause } from "@/lib/webhooks/worker";
+
+describe("worker poll loop", () => {
+  it("leaves no abort listener behind, however many rounds it runs and however they end", async () => {
+    const controller = new AbortController();
+    let wake = () => {};
+    for (let round = 0; round < 2_000; round++) {
+      // Half the rounds time out, half are woken early (as by NOTIFY).
+      const waiting = pause(round % 2 === 0 ? 0 : 60_000, controller.signal, (next) => (wake = next));
+      if (round % 2 === 1) wake();
+      await waiting;
+    }
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("an abort ends the wait at once", async () => {
+    const controller = new AbortController();
+    const waiting = pause(60_000, controller.signal, () => {});
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort();
+    await waiting;
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+});
