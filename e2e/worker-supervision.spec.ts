@@ -1,0 +1,92 @@
+// `npm start` as an operator runs it: web server and supervised worker. The worker is
+// killed with SIGKILL under load; the app keeps answering, the worker is back within
+// seconds, and no delivery is lost.
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import { expect, test } from "@playwright/test";
+import pg from "pg";
+import { startReceiver, type Receiver } from "../lib/testing/receiver";
+import { freePort } from "../scripts/lib/embedded-postgres";
+import { TEMPLATE_DATABASE } from "../scripts/lib/test-environment";
+import { addActiveEndpoint, createApiKey, newAccount, signUp } from "./helpers";
+
+let receiver: Receiver;
+let app: ChildProcess | undefined;
+const output: string[] = [];
+
+test.afterAll(async () => {
+  if (app && app.exitCode === null) {
+    await new Promise<void>((resolve) => {
+      app!.once("exit", () => resolve());
+      app!.kill("SIGTERM");
+    });
+  }
+  await receiver?.close();
+});
+
+async function freshDatabase() {
+  const admin = new URL(process.env.TEST_PG_ADMIN_URL!);
+  const name = `e2e_supervision_${crypto.randomBytes(4).toString("hex")}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  await client.end();
+  admin.pathname = `/${name}`;
+  return admin.toString();
+}
+
+const workerPids = () => [...output.join("").matchAll(/worker running \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+
+test("kill -9 of the worker under load: the app keeps answering, the worker comes back, nothing is lost", async ({ browser }) => {
+  test.setTimeout(180_000);
+  // Every delivery's first attempt fails, so its retry (5 s later) is the worker's job.
+  const seen = new Map<string, number>();
+  receiver = await startReceiver((r) => {
+    if (r.method !== "POST") return { status: 200 };
+    const id = String(r.headers["webhook-id"]);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+    return { status: seen.get(id) === 1 ? 500 : 200 };
+  });
+  const port = await freePort();
+  const baseURL = `http://localhost:${port}`;
+  app = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    env: { ...process.env, NODE_ENV: "production", PORT: String(port), NEXTAUTH_URL: baseURL, DATABASE_URL: await freshDatabase(), MON1TOR_DELIVERY_TIMEOUT_MS: "2000" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  app.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  app.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  await expect.poll(async () => (await fetch(`${baseURL}/signin`).catch(() => null))?.status ?? 0, { timeout: 90_000 }).toBe(200);
+  await expect.poll(() => workerPids().length).toBe(1);
+
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signUp(page, newAccount("supervised"));
+  await addActiveEndpoint(page, `${receiver.url}/supervised`);
+  const key = await createApiKey(page);
+
+  const statuses: number[] = [];
+  const send = async (i: number) => {
+    const response = await fetch(`${baseURL}/api/v1/alerts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: `load ${i}` }),
+    });
+    statuses.push(response.status);
+  };
+  for (let i = 0; i < 10; i++) await send(i);
+  const [firstPid] = workerPids();
+  process.kill(firstPid!, "SIGKILL");
+  // Right after the kill: the web server still answers, pages and API alike.
+  expect((await fetch(`${baseURL}/signin`)).status).toBe(200);
+  for (let i = 10; i < 20; i++) await send(i);
+  expect(statuses).toEqual(Array(20).fill(202));
+
+  await expect.poll(() => output.join(""), { timeout: 15_000 }).toContain("worker was killed by SIGKILL; restarting in 1 s");
+  await expect.poll(() => workerPids().length, { timeout: 15_000 }).toBe(2);
+  expect(workerPids()[1]).not.toBe(firstPid);
+
+  // Every alert's delivery got its successful retry: none lost.
+  await expect.poll(() => [...seen.values()].filter((count) => count >= 2).length, { timeout: 60_000 }).toBe(20);
+  expect(seen.size).toBe(20);
+  await context.close();
+});
