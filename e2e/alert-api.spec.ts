@@ -81,5 +81,17 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
   await expectError(await request.get("/api/cron/dispatch", { headers: { authorization: "Bearer wrong" } }), 401, "unauthorized");
   const ok = await request.get("/api/cron/dispatch", { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
   expect(ok.status()).toBe(200);
-  expect(await ok.json()).toEqual({ attempted: expect.any(Number), delivered: expect.any(Number), failed: expect.any(Number) });
+  expect(await ok.json()).toEqual({
+    attempted: expect.any(Number),
+    delivered: expect.any(Number),
+    failed: expect.any(Number),
+    housekeeping: {
+      deliveriesPurged: expect.any(Number),
+      eventsPurged: expect.any(Number),
+      idempotencyKeysPurged: expect.any(Number),
+      rateLimitsPurged: expect.any(Number),
+      deliveriesExpired: expect.any(Number),
+      emailsSent: expect.any(Number),
+    },
+  });
 });

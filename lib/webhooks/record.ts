@@ -34,7 +34,8 @@ async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Pro
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    if (isDatabaseUnavailable(error)) broken = error instanceof Error ? error : new Error(String(error));
+    // Whatever went wrong, this connection is not trusted again.
+    broken = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
     client.off("error", onError);
@@ -130,6 +131,16 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
 
 const QUARANTINE_MAX_DETAIL = 200;
 
+/**
+ * True only when PostgreSQL itself refused the data (a SQLSTATE outside the connection and
+ * shutdown classes). Anything else, such as a dropped connection, is not the row's fault:
+ * those results are kept for a later try, never quarantined.
+ */
+function refusedByDatabase(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !isDatabaseUnavailable(error) && !/^(08|53|57)/.test(code);
+}
+
 /** Marks a delivery whose result cannot be stored as failed, with why; it is never sent again by itself. */
 async function quarantine(pool: pg.Pool, outcome: Outcome, error: unknown, now: Date | null) {
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, QUARANTINE_MAX_DETAIL);
@@ -144,25 +155,26 @@ async function quarantine(pool: pg.Pool, outcome: Outcome, error: unknown, now: 
 
 /**
  * Records `outcomes` so that none can hurt another. Returns the outcomes still to be
- * recorded because the database is unavailable (the caller keeps them for the next try).
+ * recorded because the database is unavailable or the connection failed (the caller keeps
+ * them for the next try).
  */
 export async function recordOutcomes(pool: pg.Pool, outcomes: Outcome[], options: RecordOptions): Promise<Outcome[]> {
   try {
     await recordBatch(pool, outcomes, options);
     return [];
   } catch (error) {
-    if (isDatabaseUnavailable(error)) return outcomes;
+    if (!refusedByDatabase(error)) return outcomes;
     if (outcomes.length > 1) console.error(`[mon1tor] a batch of ${outcomes.length} results failed; recording them one by one`);
   }
   for (const [index, outcome] of outcomes.entries()) {
     try {
       await recordBatch(pool, [outcome], options);
     } catch (error) {
-      if (isDatabaseUnavailable(error)) return outcomes.slice(index);
+      if (!refusedByDatabase(error)) return outcomes.slice(index);
       try {
         await quarantine(pool, outcome, error, options.now);
       } catch (quarantineError) {
-        if (isDatabaseUnavailable(quarantineError)) return outcomes.slice(index);
+        if (!refusedByDatabase(quarantineError)) return outcomes.slice(index);
         // Left leased: the claim refuses it once its attempts are used up.
         console.error(`[mon1tor] could not quarantine delivery ${outcome.delivery.id}:`, quarantineError instanceof Error ? quarantineError.message : quarantineError);
       }

@@ -102,7 +102,9 @@ export class BlockedDestinationError extends Error {
     readonly kind: string,
     literal: boolean,
   ) {
-    super(`${literal ? "points" : "resolves"} to a ${kind} address (${address}), which is not allowed`);
+    // A hostname's address stays on the server: naming it would let anyone map internal DNS.
+    super(literal ? `points to a ${kind} address (${address}), which is not allowed` : `resolves to a ${kind} address, which is not allowed`);
+    if (!literal) console.warn(`[mon1tor] refused a destination whose hostname resolves to ${address} (${kind})`);
   }
 }
 
