@@ -1,6 +1,7 @@
 // The one place that reads configuration. Validated once; a bad value stops the start
 // with a message that names the variable.
 import { z } from "zod";
+import { parseTrustedProxies } from "./auth/client-ip";
 
 const bool = z
   .enum(["true", "false", "1", "0", ""])
@@ -24,6 +25,15 @@ export const serverEnvSchema = z.object({
     .optional()
     .transform((v) => (v ? v.split(",").map((k) => k.trim()).filter(Boolean) : []))
     .pipe(z.array(base64Key)),
+  /** Proxies in front of the app: a hop count or CIDRs (lib/auth/client-ip.ts). Unset: client IPs are unknown. */
+  MON1TOR_TRUSTED_PROXIES: z.string().optional().transform((value, context) => {
+    try {
+      return parseTrustedProxies(value);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   MON1TOR_SIGNUP: z.enum(["open", "invite-only"]).default("open"),
   MON1TOR_ALLOW_PRIVATE_URLS: bool,
   MON1TOR_ALLOW_HTTP_URLS: bool,

@@ -30,6 +30,34 @@ export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
   return stateOf(limit, row.count, row.windowStart, now);
 }
 
+/**
+ * Counts one event against several limits in one statement, before the work they guard:
+ * concurrent callers each see their own count, so a limit holds under parallel requests.
+ */
+export async function hitAll(limitsToCount: Limit[], now = new Date()): Promise<LimitState[]> {
+  const keys = limitsToCount.map((limit) => limit.key);
+  const windows = limitsToCount.map((limit) => limit.windowSeconds);
+  const rows = await db.$queryRaw<{ key: string; count: number; windowStart: Date }[]>`
+    INSERT INTO "RateLimit" AS r (key, count, "windowStart")
+    SELECT u.key, 1, ${now} FROM unnest(${keys}::text[]) AS u(key)
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN r."windowStart" <= ${now}::timestamp - make_interval(secs => (SELECT x.s FROM unnest(${keys}::text[], ${windows}::int[]) AS x(k, s) WHERE x.k = EXCLUDED.key))
+                   THEN 1 ELSE r.count + 1 END,
+      "windowStart" = CASE WHEN r."windowStart" <= ${now}::timestamp - make_interval(secs => (SELECT x.s FROM unnest(${keys}::text[], ${windows}::int[]) AS x(k, s) WHERE x.k = EXCLUDED.key))
+                   THEN ${now} ELSE r."windowStart" END
+    RETURNING r.key, r.count, r."windowStart"`;
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  return limitsToCount.map((limit) => {
+    const row = byKey.get(limit.key)!;
+    return stateOf(limit, row.count, row.windowStart, now);
+  });
+}
+
+/** Gives back one counted event (a sign-in that turned out right is not a failure). */
+export async function refund(limit: Limit) {
+  await db.$executeRaw`UPDATE "RateLimit" SET count = GREATEST(count - 1, 0) WHERE key = ${limit.key}`;
+}
+
 /** Whether one more event would be allowed, without counting it. */
 export async function peek(limit: Limit, now = new Date()): Promise<LimitState> {
   const row = await db.rateLimit.findUnique({ where: { key: limit.key } });

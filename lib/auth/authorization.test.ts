@@ -3,7 +3,11 @@
 // Next's request context (session, cookies, headers) is simulated; everything below it is real.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
-const request = vi.hoisted(() => ({ userId: null as string | null, teamId: null as string | null }));
+const request = vi.hoisted(() => {
+  // One proxy in front: the audit log records the address it saw, not a client-chosen entry.
+  process.env.MON1TOR_TRUSTED_PROXIES = "1";
+  return { userId: null as string | null, teamId: null as string | null };
+});
 vi.mock("next-auth", async (importOriginal) => ({
   ...(await importOriginal<typeof import("next-auth")>()),
   getServerSession: async () => (request.userId ? { user: { id: request.userId } } : null),
@@ -13,7 +17,7 @@ vi.mock("next/headers", () => ({
     get: (name: string) => (name === "mon1tor-team" && request.teamId ? { name, value: request.teamId } : undefined),
     set: () => {},
   }),
-  headers: async () => new Headers({ "x-forwarded-for": "198.51.100.7" }),
+  headers: async () => new Headers({ "x-forwarded-for": "6.6.6.6, 198.51.100.7" }),
 }));
 vi.mock("next/cache", () => ({ revalidatePath: () => {} }));
 vi.mock("next/server", async (importOriginal) => ({

@@ -3,7 +3,9 @@ import { getServerSession } from "next-auth";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { authOptions } from "@/lib/auth/options";
+import { clientIpFrom } from "@/lib/auth/client-ip";
 import { can, type Permission } from "@/lib/auth/permissions";
+import { env } from "@/lib/env";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import type { Role } from "@/lib/generated/prisma/enums";
@@ -14,9 +16,9 @@ export const TEAM_COOKIE = "mon1tor-team";
 export type UserContext = { user: { id: string; name: string; email: string }; ip: string | null };
 export type TeamContext = UserContext & { team: { id: string; name: string }; role: Role };
 
+/** The client IP of this request, from a trusted hop only (lib/auth/client-ip.ts); null when unknown. */
 export async function requestIp(): Promise<string | null> {
-  const forwarded = (await headers()).get("x-forwarded-for");
-  return forwarded?.split(",")[0]?.trim() || null;
+  return clientIpFrom((await headers()).get("x-forwarded-for"), env().MON1TOR_TRUSTED_PROXIES);
 }
 
 /** The signed-in user, re-read from the database so a deleted account loses access at once. */

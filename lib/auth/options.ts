@@ -3,7 +3,9 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { z } from "zod";
 import { db } from "@/lib/db";
 import { dummyPasswordHash, verifyPassword } from "@/lib/auth/password";
-import { describeWait, hit, limits, peek, resetLimit } from "@/lib/rate-limit";
+import { clientIpFrom } from "@/lib/auth/client-ip";
+import { env } from "@/lib/env";
+import { describeWait, hitAll, limits, refund, resetLimit } from "@/lib/rate-limit";
 
 export const WRONG_CREDENTIALS = "Wrong email or password.";
 
@@ -12,10 +14,32 @@ const credentialsSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-function clientIp(headers: Record<string, unknown> | undefined): string {
+export const TOO_MANY_SIGN_INS = "Too many failed sign-in attempts.";
+
+/**
+ * Checks an email and password. The attempt is counted first, atomically and before the
+ * password is verified, per account and (when the client IP is known) per IP: parallel
+ * guesses each take a count, so no more than the limit are ever verified. A right password
+ * resets the account's count and gives the IP's back.
+ */
+export async function authorizeCredentials(credentials: unknown, headers: Record<string, unknown> | undefined) {
+  const parsed = credentialsSchema.safeParse(credentials);
+  if (!parsed.success) throw new Error(WRONG_CREDENTIALS);
+  const { email, password } = parsed.data;
   const forwarded = headers?.["x-forwarded-for"];
-  const first = typeof forwarded === "string" ? forwarded.split(",")[0]?.trim() : undefined;
-  return first || "unknown";
+  const ip = clientIpFrom(typeof forwarded === "string" ? forwarded : null, env().MON1TOR_TRUSTED_PROXIES);
+  const byEmail = limits.signInByEmail(email);
+  // An unknown IP has no bucket of its own: one shared "unknown" bucket would let anyone lock everyone out.
+  const byIp = ip ? limits.signInByIp(ip) : null;
+  const states = await hitAll(byIp ? [byEmail, byIp] : [byEmail]);
+  const refused = states.find((state) => !state.allowed);
+  if (refused) throw new Error(`${TOO_MANY_SIGN_INS} Try again in ${describeWait(refused.retryAfterSeconds)}.`);
+  const user = await db.user.findUnique({ where: { email } });
+  const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
+  if (!user || !ok) throw new Error(WRONG_CREDENTIALS);
+  await resetLimit(byEmail.key);
+  if (byIp) await refund(byIp);
+  return { id: user.id, email: user.email, name: user.name };
 }
 
 export const authOptions: NextAuthOptions = {
@@ -25,29 +49,7 @@ export const authOptions: NextAuthOptions = {
     CredentialsProvider({
       name: "Email",
       credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-      async authorize(credentials, req) {
-        const parsed = credentialsSchema.safeParse(credentials);
-        if (!parsed.success) throw new Error(WRONG_CREDENTIALS);
-        const { email, password } = parsed.data;
-        const byEmail = limits.signInByEmail(email);
-        const byIp = limits.signInByIp(clientIp(req?.headers));
-        for (const limit of [byEmail, byIp]) {
-          const state = await peek(limit);
-          if (!state.allowed) {
-            throw new Error(
-              `Too many failed sign-in attempts. Try again in ${describeWait(state.retryAfterSeconds)}.`,
-            );
-          }
-        }
-        const user = await db.user.findUnique({ where: { email } });
-        const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
-        if (!user || !ok) {
-          await Promise.all([hit(byEmail), hit(byIp)]);
-          throw new Error(WRONG_CREDENTIALS);
-        }
-        await resetLimit(byEmail.key);
-        return { id: user.id, email: user.email, name: user.name };
-      },
+      authorize: (credentials, req) => authorizeCredentials(credentials, req?.headers),
     }),
   ],
   callbacks: {
