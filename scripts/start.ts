@@ -6,6 +6,7 @@ import path from "node:path";
 import { EnvError, parseServerEnv } from "../lib/env";
 import { supervise } from "./lib/supervise";
 import {
+  applyDestinationDefaults,
   applyLocalDefaults,
   loadOrCreateLocalSecrets,
   localDatabaseUrl,
@@ -32,6 +33,7 @@ async function main() {
     applyLocalDefaults(env, secrets, localDatabaseUrl(secrets));
   }
   env.NEXTAUTH_URL ??= `http://localhost:${port}`;
+  for (const warning of applyDestinationDefaults(env, production)) console.warn(warning);
 
   try {
     parseServerEnv(env);

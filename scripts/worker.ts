@@ -1,12 +1,14 @@
 // `npm run worker`: the dispatch worker on its own. `npm run dev` / `npm start` run it
 // alongside the app. Without DATABASE_URL it joins the embedded database of `npm run dev`.
 import { parseServerEnv } from "../lib/env";
-import { applyLocalDefaults, loadOrCreateLocalSecrets, localDatabaseUrl } from "./lib/local-config";
+import { applyDestinationDefaults, applyLocalDefaults, loadOrCreateLocalSecrets, localDatabaseUrl } from "./lib/local-config";
 
 if (!process.env.DATABASE_URL) {
   const secrets = loadOrCreateLocalSecrets();
   applyLocalDefaults(process.env, secrets, localDatabaseUrl(secrets));
 }
+// Started by `npm start`, the variables are already settled; on its own, the mode decides.
+applyDestinationDefaults(process.env, process.env.NODE_ENV === "production");
 const env = parseServerEnv(process.env);
 // Imported after the environment is complete: the database client reads DATABASE_URL.
 const { runWorker } = await import("../lib/webhooks/worker");

@@ -32,14 +32,33 @@ export function loadOrCreateLocalSecrets(): LocalSecrets {
 }
 
 /** Fills what local mode provides; variables already set always win. */
-export function applyLocalDefaults(env: NodeJS.ProcessEnv, secrets: LocalSecrets, databaseUrl: string) {
+export function applyLocalDefaults(env: Record<string, string | undefined>, secrets: LocalSecrets, databaseUrl: string) {
   env.DATABASE_URL ??= databaseUrl;
   env.NEXTAUTH_SECRET ??= secrets.NEXTAUTH_SECRET;
   env.CRON_SECRET ??= secrets.CRON_SECRET;
   env.MON1TOR_ENCRYPTION_KEY ??= secrets.MON1TOR_ENCRYPTION_KEY;
-  // Local receivers live on 127.0.0.1; production keeps private destinations blocked.
-  env.MON1TOR_ALLOW_PRIVATE_URLS ??= "true";
-  env.MON1TOR_ALLOW_HTTP_URLS ??= "true";
+}
+
+const RISKY_IN_PRODUCTION = {
+  MON1TOR_ALLOW_PRIVATE_URLS: "webhooks may reach private, loopback and link-local addresses (169.254.169.254, your internal services)",
+  MON1TOR_ALLOW_HTTP_URLS: "webhooks may be sent over plain http://",
+} as const;
+
+/**
+ * Where webhooks may go, by mode and nothing else: `npm run dev` allows http:// and private
+ * destinations (local receivers live on 127.0.0.1); production (`npm start`) allows neither
+ * unless the operator sets them, whatever the database. Returns one warning line per risky
+ * setting an operator turned on in production.
+ */
+export function applyDestinationDefaults(env: Record<string, string | undefined>, production: boolean): string[] {
+  if (!production) {
+    env.MON1TOR_ALLOW_PRIVATE_URLS ??= "true";
+    env.MON1TOR_ALLOW_HTTP_URLS ??= "true";
+    return [];
+  }
+  return Object.entries(RISKY_IN_PRODUCTION)
+    .filter(([name]) => env[name] === "true" || env[name] === "1")
+    .map(([name, risk]) => `[mon1tor] warning: ${name} is on in production: ${risk}.`);
 }
 
 export function localDatabaseUrl(secrets: LocalSecrets) {
