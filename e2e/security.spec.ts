@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { createInviteLink, joinWithInvite, ownerPage } from "./helpers";
+import { startReceiver } from "../lib/testing/receiver";
+import { addActiveEndpoint, createInviteLink, joinWithInvite, ownerPage } from "./helpers";
 
 test("security headers are set on pages and API responses", async ({ request }) => {
   for (const path of ["/signin", "/api/v1/alerts"]) {
@@ -31,4 +32,32 @@ test("owners see the audit log, filterable by action; viewers do not", async ({ 
   await viewer.page.goto("/settings/audit-log");
   await expect(viewer.page.getByRole("main").getByRole("alert")).toHaveText("Only owners and admins can see the audit log.");
   await expect(viewer.page.getByRole("table", { name: "Audit log" })).toHaveCount(0);
+});
+
+test("a viewer sees a delivery's headers with the signatures masked: nothing replayable", async ({ browser }) => {
+  const receiver = await startReceiver(() => ({ status: 200 }));
+  try {
+    const owner = await ownerPage(browser);
+    const path = `/masked/${Date.now()}`;
+    await addActiveEndpoint(owner.page, `${receiver.url}${path}`);
+    const endpointUrl = owner.page.url();
+    await owner.page.getByRole("button", { name: "Send test alert" }).click();
+    await expect(owner.page.getByRole("status").filter({ hasText: "Test alert delivered" })).toBeVisible();
+    await owner.page.getByRole("table", { name: "Deliveries" }).getByRole("link", { name: "webhook.test" }).click();
+    const deliveryUrl = owner.page.url();
+    const sent = receiver.requests.find((r) => r.path === path && r.method === "POST")!;
+    const signature = String(sent.headers["x-mon1tor-sha256-wh"]);
+    await expect(owner.page.getByRole("table", { name: "Request headers" })).toContainText(signature);
+
+    const viewer = await joinWithInvite(browser, await createInviteLink(owner.page, "viewer"), "viewer");
+    await viewer.page.goto(endpointUrl);
+    await viewer.page.goto(deliveryUrl);
+    const headers = viewer.page.getByRole("table", { name: "Request headers" });
+    await expect(headers.getByRole("row", { name: /x-mon1tor-sha256-wh/ })).toContainText("hidden: your role cannot see signatures");
+    await expect(headers.getByRole("row", { name: /webhook-signature/ })).toContainText("hidden: your role cannot see signatures");
+    await expect(headers).toContainText(String(sent.headers["webhook-id"]));
+    expect(await viewer.page.content()).not.toContain(signature);
+  } finally {
+    await receiver.close();
+  }
 });

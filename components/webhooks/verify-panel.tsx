@@ -1,5 +1,6 @@
 import { Card } from "@/components/ui";
-import { SIGNATURE_HEADER, verifySnippets } from "@/lib/webhooks/verify-snippets";
+import { SIGNATURE_HEADER } from "@/lib/webhooks/sign";
+import { verifySnippets } from "@/lib/webhooks/verify-snippets";
 
 export function VerifyPanel() {
   return (
@@ -12,6 +13,13 @@ export function VerifyPanel() {
         </p>
         <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
           <code>{verifySnippets.node}</code>
+        </pre>
+        <p>
+          To reject replays with this header alone, check the signed body&apos;s <code>createdAt</code> and remember its{" "}
+          <code>id</code>:
+        </p>
+        <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
+          <code>{verifySnippets.nodeReplay}</code>
         </pre>
         <p>
           We also send the Standard Webhooks headers <code>webhook-id</code>, <code>webhook-timestamp</code> and{" "}

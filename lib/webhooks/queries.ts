@@ -121,7 +121,7 @@ export async function getDeliveryDetail(teamId: string, endpointId: string, deli
     where: { id: deliveryId, teamId, endpointId },
     include: {
       event: { select: { id: true, type: true, body: true } },
-      endpoint: { select: { url: true, secretCiphertext: true } },
+      endpoint: { select: { url: true } },
       attemptLog: { orderBy: { number: "desc" } },
     },
   });

@@ -2,7 +2,9 @@
 import crypto from "node:crypto";
 import { secretKeyBytes } from "@/lib/webhooks/secret";
 import { USER_AGENT } from "@/lib/webhooks/outbound";
-import { SIGNATURE_HEADER } from "@/lib/webhooks/verify-snippets";
+
+/** The header that carries our signature of the body. */
+export const SIGNATURE_HEADER = "x-mon1tor-sha256-wh";
 
 /** x-mon1tor-sha256-wh: hex HMAC-SHA256 of the body, keyed with the whole secret string. */
 export const mon1torSignature = (secret: string, body: string) =>

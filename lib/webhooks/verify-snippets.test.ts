@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "@/lib/webhooks/secret";
+import { serializeEnvelope } from "@/lib/webhooks/envelope";
 import { mon1torSignature } from "@/lib/webhooks/sign";
 import { verifySnippets } from "@/lib/webhooks/verify-snippets";
 
@@ -12,6 +13,14 @@ const secret = generateSecret();
 const body = JSON.stringify({ id: "evt_1", type: "alert.triggered", data: { alert: { title: "Ünïcødé ✓" } } });
 const good = mon1torSignature(secret, body);
 const bad = good.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+/** A fresh and a three-day-old event, each signed as we sign them. */
+function replayCase() {
+  const event = (id: string, createdAt: Date) =>
+    serializeEnvelope({ id, type: "alert.triggered", createdAt, team: { id: "t", name: "T" }, alert: { id: "a", title: "x" } as never });
+  const fresh = event("evt_fresh", new Date());
+  const stale = event("evt_stale", new Date(Date.now() - 3 * 24 * 3600 * 1000));
+  return [fresh, mon1torSignature(secret, fresh), stale, mon1torSignature(secret, stale), secret];
+}
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-snippets-"));
 
 describe("verification snippets", () => {
@@ -41,6 +50,48 @@ print(json.dumps([verify_mon1tor_signature(raw, good, secret), verify_mon1tor_si
     );
     const out = execFileSync("python3", [file, JSON.stringify([body, good, bad, secret])], { encoding: "utf8" });
     expect(JSON.parse(out)).toEqual([true, false, false]);
+  });
+
+  it("Node: replay protection accepts a fresh event once, then refuses the replay, a stale event and a forgery", () => {
+    const file = path.join(dir, "replay.mjs");
+    fs.writeFileSync(
+      file,
+      `${verifySnippets.node}
+${verifySnippets.nodeReplay}
+const [fresh, freshSig, stale, staleSig, secret] = JSON.parse(process.argv[2]);
+const seen = new Set();
+console.log(JSON.stringify([
+  acceptMon1torWebhook(Buffer.from(fresh), freshSig, secret, seen).ok,
+  acceptMon1torWebhook(Buffer.from(fresh), freshSig, secret, seen).reason,
+  acceptMon1torWebhook(Buffer.from(stale), staleSig, secret, seen).reason,
+  acceptMon1torWebhook(Buffer.from(fresh.replace("alert", "alarm")), freshSig, secret, seen).reason,
+]));`,
+    );
+    const out = execFileSync(process.execPath, [file, JSON.stringify(replayCase())], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([true, "duplicate", "stale", "bad signature"]);
+  });
+
+  it("Python: replay protection accepts a fresh event once, then refuses the replay, a stale event and a forgery", () => {
+    const file = path.join(dir, "replay.py");
+    fs.writeFileSync(
+      file,
+      `${verifySnippets.python}
+
+${verifySnippets.pythonReplay}
+
+import sys
+fresh, fresh_sig, stale, stale_sig, secret = json.loads(sys.argv[1])
+seen = set()
+print(json.dumps([
+    accept_mon1tor_webhook(fresh.encode(), fresh_sig, secret, seen)[0],
+    accept_mon1tor_webhook(fresh.encode(), fresh_sig, secret, seen)[1],
+    accept_mon1tor_webhook(stale.encode(), stale_sig, secret, seen)[1],
+    accept_mon1tor_webhook(fresh.replace("alert", "alarm").encode(), fresh_sig, secret, seen)[1],
+]))
+`,
+    );
+    const out = execFileSync("python3", [file, JSON.stringify(replayCase())], { encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual([true, "duplicate", "stale", "bad signature"]);
   });
 
   it("Go: the snippet uses the same construction (not compiled here: no Go toolchain is assumed)", () => {

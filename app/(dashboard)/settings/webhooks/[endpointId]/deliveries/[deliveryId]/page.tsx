@@ -3,9 +3,8 @@ import { Card, formatDateTime, PageHeader } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
-import { decrypt } from "@/lib/crypto/encryption";
 import { orNotFound } from "@/lib/page";
-import { deliveryHeaders } from "@/lib/webhooks/sign";
+import { attemptRequestHeaders } from "@/lib/webhooks/request-headers";
 import { getDeliveryDetail } from "@/lib/webhooks/queries";
 import { RedeliverButton } from "../../endpoint-controls";
 
@@ -24,9 +23,13 @@ export default async function DeliveryPage({ params }: { params: Promise<{ endpo
   const { endpointId, deliveryId } = await params;
   const delivery = await orNotFound(getDeliveryDetail(context.team.id, endpointId, deliveryId));
   const latest = delivery.attemptLog[0];
-  // The headers of the latest attempt, recomputed: the signatures are shown, the secret never is.
-  const timestamp = Math.floor((latest?.startedAt ?? delivery.createdAt).getTime() / 1000);
-  const headers = deliveryHeaders(decrypt(delivery.endpoint.secretCiphertext), delivery.id, timestamp, delivery.event.body);
+  // The headers of the latest attempt; signatures only for roles that may see the secret.
+  const headers = await attemptRequestHeaders(context, {
+    id: delivery.id,
+    endpointId,
+    body: delivery.event.body,
+    timestamp: Math.floor((latest?.startedAt ?? delivery.createdAt).getTime() / 1000),
+  });
 
   return (
     <>

@@ -1,0 +1,28 @@
+import "server-only";
+// The request headers of a delivery attempt, as the delivery page shows them. The
+// signatures are recomputed here (never in a page) and shown only to roles that may reveal
+// the secret: x-mon1tor-sha256-wh has no timestamp, so a viewer holding a signature could
+// replay that body to a receiver that checks only that header.
+import type { TeamContext } from "@/lib/auth/context";
+import { can } from "@/lib/auth/permissions";
+import { decrypt } from "@/lib/crypto/encryption";
+import { db } from "@/lib/db";
+import { notFound } from "@/lib/errors";
+import { deliveryHeaders, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
+
+const SIGNATURES = [SIGNATURE_HEADER, "webhook-signature"];
+export const MASKED_SIGNATURE = "•••••• hidden: your role cannot see signatures";
+
+export async function attemptRequestHeaders(
+  context: TeamContext,
+  delivery: { id: string; endpointId: string; body: string; timestamp: number },
+): Promise<Record<string, string>> {
+  const endpoint = await db.webhookEndpoint.findFirst({
+    where: { id: delivery.endpointId, teamId: context.team.id },
+    select: { secretCiphertext: true },
+  });
+  if (!endpoint) throw notFound("That webhook endpoint does not exist.");
+  const headers = deliveryHeaders(decrypt(endpoint.secretCiphertext), delivery.id, delivery.timestamp, delivery.body);
+  if (can(context.role, "webhooks:reveal-secret")) return headers;
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SIGNATURES.includes(name) ? MASKED_SIGNATURE : value]));
+}
