@@ -61,3 +61,30 @@ test("a viewer sees a delivery's headers with the signatures masked: nothing rep
     await receiver.close();
   }
 });
+
+test("an owner requires ownership confirmation: only an endpoint that echoes the token becomes active", async ({ browser }) => {
+  const receiver = await startReceiver((r) =>
+    r.method === "GET" && r.path.startsWith("/echo/") ? { status: 200, body: `challenge=${r.path.split("/").at(-1)}` } : { status: 200 },
+  );
+  try {
+    const owner = await ownerPage(browser);
+    await owner.page.goto("/team");
+    await owner.page.getByLabel("Require ownership confirmation").check();
+    await owner.page.getByLabel("Delivery cap per endpoint (per minute)").fill("lots");
+    await owner.page.getByRole("button", { name: "Save settings" }).click();
+    await expect(owner.page.getByText("Enter a whole number of deliveries per minute, or leave it empty.")).toBeVisible();
+    await owner.page.getByLabel("Delivery cap per endpoint (per minute)").fill("");
+    await owner.page.getByRole("button", { name: "Save settings" }).click();
+    await expect(owner.page.getByRole("status").filter({ hasText: "Settings saved." })).toBeVisible();
+
+    await owner.page.goto("/settings/webhooks");
+    await owner.page.getByLabel("Endpoint URL").fill(`${receiver.url}/plain/hook`);
+    await owner.page.getByRole("button", { name: "Add endpoint" }).click();
+    await expect(owner.page.getByText(/did not echo the validation token/).first()).toBeVisible();
+
+    await addActiveEndpoint(owner.page, `${receiver.url}/echo/hook`);
+    await expect(owner.page.getByTestId("ownership")).toContainText("Confirmed");
+  } finally {
+    await receiver.close();
+  }
+});

@@ -3,6 +3,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 
 export const auditActions = [
   "team.create",
+  "team.settings",
   "member.invite",
   "member.join",
   "member.role_change",

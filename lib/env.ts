@@ -50,6 +50,8 @@ export const serverEnvSchema = z.object({
     .default("5,10,15")
     .transform((v) => v.split(",").map((n) => n.trim()).filter(Boolean).map(Number))
     .pipe(z.array(z.number().int().positive()).max(10)),
+  /** Deliveries per minute to an endpoint that has not confirmed ownership (echoed the token). */
+  MON1TOR_UNCONFIRMED_RATE_PER_MINUTE: z.coerce.number().int().positive().default(5000),
   MON1TOR_FAILURE_DISABLE_AFTER: z.coerce.number().int().positive().default(20),
   MON1TOR_FAILURE_DISABLE_DAYS: z.coerce.number().positive().default(5),
   /** smtp:// or smtps:// URL for notification emails; unset means in-app notifications only. */

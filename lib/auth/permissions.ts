@@ -9,6 +9,7 @@ const matrix = {
   "members:manage": ["owner", "admin"],
   "audit:view": ["owner", "admin"],
   "notifications:view": ["owner", "admin"],
+  "team:settings": ["owner"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof matrix;

@@ -29,11 +29,11 @@ export async function createMember(role: Role, team?: { id: string; name: string
   return { user: { id: user.id, name: user.name, email: user.email }, team: { id: theTeam.id, name: theTeam.name }, role, ip: "127.0.0.1" };
 }
 
-/** An endpoint that is already active (validation is tested elsewhere), with its plain secret. */
+/** An endpoint that is already active and has proved ownership (validation is tested elsewhere), with its plain secret. */
 export async function createActiveEndpoint(teamId: string, url: string, client: Db = db) {
   const secret = generateSecret();
   const endpoint = await client.webhookEndpoint.create({
-    data: { teamId, url, status: "active", activatedAt: new Date(), secretCiphertext: encrypt(secret) },
+    data: { teamId, url, status: "active", activatedAt: new Date(), ownershipConfirmedAt: new Date(), secretCiphertext: encrypt(secret) },
   });
   return { endpoint, secret };
 }

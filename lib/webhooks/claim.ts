@@ -36,10 +36,16 @@ export async function claimDeliveries(
   },
 ): Promise<Claimed[]> {
   const now = dbNow(1);
+  const minute = `date_trunc('minute', ${now})`;
   // Rows at their attempt cap are never sent again: the same statement marks them failed.
+  // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
+  // of its current minute; the rest stay due and wait, they are never dropped.
   const result = await pool.query<Claimed>(
     `WITH candidates AS (
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts",
+              CASE WHEN e."deliveryRateCap" IS NULL THEN $5
+                   ELSE LEAST($5, e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END)
+              END AS quota
        FROM "Delivery" d
        JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
        WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY($2::text[]))
@@ -53,13 +59,25 @@ export async function claimDeliveries(
        WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id
      ), ranked AS (
-       SELECT id, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
+       SELECT id, quota, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
        FROM candidates WHERE attempts < "maxAttempts"
      ), picked AS (
-       SELECT d.id FROM "Delivery" d JOIN ranked r ON r.id = d.id
-       WHERE r.rank <= $5 AND d."nextAttemptAt" <= ${now} AND d.attempts < d."maxAttempts"
+       SELECT d.id, d."endpointId" FROM "Delivery" d JOIN ranked r ON r.id = d.id
+       WHERE r.rank <= r.quota AND d."nextAttemptAt" <= ${now} AND d.attempts < d."maxAttempts"
        LIMIT $6
        FOR UPDATE OF d SKIP LOCKED
+     ), capped AS (
+       -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
+       SELECT e.id FROM "WebhookEndpoint" e
+       WHERE e."deliveryRateCap" IS NOT NULL AND e.id IN (SELECT "endpointId" FROM picked)
+       ORDER BY e.id
+       FOR UPDATE OF e
+     ), counted AS (
+       UPDATE "WebhookEndpoint" e
+       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END + c.claimed,
+           "rateWindowStart" = ${minute}
+       FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
+       WHERE e.id = c.id
      )
      UPDATE "Delivery" d
      SET "nextAttemptAt" = ${now} + make_interval(secs => $7::double precision / 1000),

@@ -41,7 +41,7 @@ describe("token validation against a real receiver", () => {
     receiver.respond(() => ({ status: 204 }));
     const before = receiver.requests.length;
     const { result, endpoint } = await add(`${receiver.url}/webhook/mon1tor?team=a`);
-    expect(result.validation).toEqual({ ok: true, reason: null, statusCode: 204 });
+    expect(result.validation).toEqual({ ok: true, reason: null, statusCode: 204, ownershipConfirmed: false });
     expect(endpoint.status).toBe("active");
     expect(endpoint.activatedAt).toBeInstanceOf(Date);
 
@@ -121,7 +121,7 @@ describe("token validation against a real receiver", () => {
       data: { teamId: owner.team.id, url: "not a url at all", secretCiphertext: "x" },
     });
     const outcome = await revalidate(owner, { endpointId: broken.id });
-    expect(outcome).toEqual({ ok: false, reason: "internal error", statusCode: null });
+    expect(outcome).toEqual({ ok: false, reason: "internal error", statusCode: null, ownershipConfirmed: false });
     expect(await endpointRow(broken.id)).toMatchObject({ status: "failed", statusReason: "internal error" });
   });
 });

@@ -61,7 +61,7 @@ async function runValidation(
   } catch (error) {
     console.error("[mon1tor] validation failed in our code:", error instanceof Error ? error.message : error);
     await markValidationCrashed(endpoint.id, endpoint.teamId);
-    return { ok: false, reason: "internal error", statusCode: null } satisfies ValidationOutcome;
+    return { ok: false, reason: "internal error", statusCode: null, ownershipConfirmed: false } satisfies ValidationOutcome;
   }
 }
 
@@ -120,7 +120,9 @@ export async function updateEndpoint(
           description: input.description,
           // A new URL must prove itself before anything is sent to it; a paused endpoint stays
           // paused, and validates when it is resumed.
-          ...(urlChanged ? { status: existing.status === "paused" ? "paused" : "pending", statusReason: null, activatedAt: null } : {}),
+          ...(urlChanged
+            ? { status: existing.status === "paused" ? "paused" : "pending", statusReason: null, activatedAt: null, ownershipConfirmedAt: null }
+            : {}),
         },
       });
       await audit(tx, context, "endpoint.update", { type: "endpoint", id: existing.id }, {

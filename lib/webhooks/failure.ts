@@ -93,6 +93,7 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
          AS u(id, succeeded, failures, failing, gone, reason)
      ), current AS (
        SELECT e.id, e."consecutiveFailures", e."failingSince", e.status FROM "WebhookEndpoint" e JOIN u ON u.id = e.id
+       ORDER BY e.id
        FOR UPDATE OF e
      ), next AS (
        SELECT u.*, c.status AS old_status,

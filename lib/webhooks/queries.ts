@@ -14,6 +14,8 @@ const endpointFields = {
   lastFailureAt: true,
   lastFailureReason: true,
   inactiveSince: true,
+  ownershipConfirmedAt: true,
+  deliveryRateCap: true,
   activatedAt: true,
   pausedAt: true,
   disabledAt: true,

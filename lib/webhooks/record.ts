@@ -138,7 +138,8 @@ const QUARANTINE_MAX_DETAIL = 200;
  */
 function refusedByDatabase(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !isDatabaseUnavailable(error) && !/^(08|53|57)/.test(code);
+  // 08 connection, 40 deadlock or serialization (try again), 53 resources, 57 shutdown.
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !isDatabaseUnavailable(error) && !/^(08|40|53|57)/.test(code);
 }
 
 /** Marks a delivery whose result cannot be stored as failed, with why; it is never sent again by itself. */

@@ -118,7 +118,7 @@ describe("outbound guard against a real loopback receiver", () => {
       const endpoint = await db.webhookEndpoint.create({ data: { teamId: member.team.id, url, secretCiphertext: "unused" } });
       const before = receiver.requests.length;
       const outcome = await validateEndpoint(endpoint, allowed());
-      expect(outcome, url).toEqual({ ok: true, reason: null, statusCode: 204 });
+      expect(outcome, url).toEqual({ ok: true, reason: null, statusCode: 204, ownershipConfirmed: false });
       expect(receiver.requests.length, url).toBe(before + 1);
     }
   });

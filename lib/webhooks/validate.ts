@@ -2,13 +2,17 @@
 // else leaves it inactive with the reason. The endpoint always ends in a defined state.
 import { db, type Tx } from "@/lib/db";
 import { randomToken } from "@/lib/crypto/tokens";
-import { sendOutbound, USER_AGENT } from "@/lib/webhooks/outbound";
+import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
+import { deliveryRateCap, echoesToken } from "@/lib/webhooks/ownership";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { withTokenSegment } from "@/lib/webhooks/url";
 
 export const VALIDATION_TIMEOUT_MS = 10_000;
 
-export type ValidationOutcome = { ok: boolean; reason: string | null; statusCode: number | null };
+export type ValidationOutcome = { ok: boolean; reason: string | null; statusCode: number | null; ownershipConfirmed: boolean };
+
+export const NOT_ECHOED_REASON =
+  "answered with a 2xx but did not echo the validation token, and this team requires ownership confirmation: send the token back in the response body";
 
 /**
  * Runs one validation attempt for an endpoint of `teamId`, records it and sets the status.
@@ -22,7 +26,11 @@ export async function validateEndpoint(
   const token = randomToken(24);
   const target = withTokenSegment(endpoint.url, token);
   const startedAt = new Date();
-  const result = await sendOutbound(
+  const team = await db.team.findUniqueOrThrow({
+    where: { id: endpoint.teamId },
+    select: { requireOwnershipConfirmation: true, endpointRateLimitPerMinute: true },
+  });
+  const sent = await sendOutbound(
     {
       method: "GET",
       url: target,
@@ -31,6 +39,9 @@ export async function validateEndpoint(
     },
     policy,
   );
+  const confirmed = sent.ok && echoesToken(sent.responseExcerpt, token);
+  const result: OutboundResult =
+    sent.ok && !confirmed && team.requireOwnershipConfirmation ? { ...sent, ok: false, errorClass: "http_status", reason: NOT_ECHOED_REASON } : sent;
 
   await db.$transaction(async (tx) => {
     await tx.validationAttempt.create({
@@ -67,10 +78,12 @@ export async function validateEndpoint(
         inactiveSince: null,
         consecutiveFailures: 0,
         failingSince: null,
+        ownershipConfirmedAt: confirmed ? new Date() : null,
+        deliveryRateCap: deliveryRateCap(confirmed, team.endpointRateLimitPerMinute),
       },
     });
   });
-  return { ok: result.ok, reason: result.reason, statusCode: result.statusCode };
+  return { ok: result.ok, reason: result.reason, statusCode: result.statusCode, ownershipConfirmed: confirmed };
 }
 
 /** For failures in our own code around a validation: never leave an endpoint pending. */

@@ -10,6 +10,7 @@ import { AppError, notFound } from "@/lib/errors";
 import type { Role } from "@/lib/generated/prisma/enums";
 import { createInvite } from "@/lib/teams/invites";
 import { changeRole, removeMember } from "@/lib/teams/members";
+import { applyTeamCaps } from "@/lib/webhooks/ownership";
 
 const role = z.enum(roles as [Role, ...Role[]], { error: "Choose a role." });
 const id = z.string().min(1).max(64);
@@ -41,6 +42,27 @@ export const changeRoleAction = defineAction("members:manage", z.object({ member
 
 export const removeMemberAction = defineAction("members:manage", z.object({ membershipId: id }), async (input, context) => {
   await removeMember(context, input.membershipId);
+  revalidatePath("/team");
+  return null;
+});
+
+// Checkboxes send "on" or nothing; an empty cap means none.
+const teamSettingsSchema = z.object({
+  requireOwnershipConfirmation: z.literal("on").optional().transform((value) => value === "on"),
+  endpointRateLimitPerMinute: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value ? Number(value) : null))
+    .pipe(z.number({ error: "Enter a whole number of deliveries per minute, or leave it empty." }).int("Enter a whole number.").min(1, "Use at least 1.").max(1_000_000, "Use at most 1,000,000.").nullable()),
+});
+
+export const updateTeamSettingsAction = defineAction("team:settings", teamSettingsSchema, async (input, context) => {
+  await db.$transaction(async (tx) => {
+    await tx.team.update({ where: { id: context.team.id }, data: input });
+    await applyTeamCaps(tx, context.team.id, input.endpointRateLimitPerMinute);
+    await audit(tx, context, "team.settings", { type: "team", id: context.team.id }, input);
+  });
   revalidatePath("/team");
   return null;
 });

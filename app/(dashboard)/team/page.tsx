@@ -3,14 +3,15 @@ import { pageContext } from "@/lib/auth/context";
 import { can, roles } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
 import { smtpHost } from "@/lib/notifications/email";
-import { InviteForm, MemberControls, RevokeInviteButton } from "./team-controls";
+import { InviteForm, MemberControls, RevokeInviteButton, TeamSettingsForm } from "./team-controls";
 
 export const metadata = { title: "Team" };
 
 export default async function TeamPage() {
   const context = await pageContext();
   const manage = can(context.role, "members:manage");
-  const [members, invites] = await Promise.all([
+  const [settings, members, invites] = await Promise.all([
+    db.team.findUniqueOrThrow({ where: { id: context.team.id }, select: { requireOwnershipConfirmation: true, endpointRateLimitPerMinute: true } }),
     db.membership.findMany({
       where: { teamId: context.team.id },
       include: { user: { select: { name: true, email: true } } },
@@ -36,6 +37,11 @@ export default async function TeamPage() {
               : "Email notifications are off: no SMTP server is configured (set MON1TOR_SMTP_URL). Owners and admins still see failing and disabled endpoints under Notifications and in a banner."}
           </p>
         </Card>
+        {can(context.role, "team:settings") ? (
+          <Card title="Webhook settings">
+            <TeamSettingsForm {...settings} />
+          </Card>
+        ) : null}
         <Card title="Members">
           <table className="w-full text-left text-sm">
             <TableHead columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} />

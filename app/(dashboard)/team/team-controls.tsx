@@ -3,9 +3,45 @@
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
 import { buttonClass } from "@/components/ui";
-import { FormMessage, SelectField, SubmitButton, useAction, useFormSubmit } from "@/components/form";
+import { fieldErrors, FormMessage, SelectField, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import type { Role } from "@/lib/generated/prisma/enums";
-import { changeRoleAction, createInviteAction, removeMemberAction, revokeInviteAction } from "./actions";
+import { changeRoleAction, createInviteAction, removeMemberAction, revokeInviteAction, updateTeamSettingsAction } from "./actions";
+
+export function TeamSettingsForm({ requireOwnershipConfirmation, endpointRateLimitPerMinute }: { requireOwnershipConfirmation: boolean; endpointRateLimitPerMinute: number | null }) {
+  const { state, pending, onSubmit } = useFormSubmit(updateTeamSettingsAction);
+  return (
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+      <div className="flex items-start gap-2">
+        <input
+          id="require-ownership"
+          name="requireOwnershipConfirmation"
+          type="checkbox"
+          defaultChecked={requireOwnershipConfirmation}
+          aria-describedby="require-ownership-hint"
+          className="mt-1"
+        />
+        <div>
+          <label htmlFor="require-ownership" className="text-sm font-medium text-slate-700">
+            Require ownership confirmation
+          </label>
+          <p id="require-ownership-hint" className="text-xs text-slate-500">
+            An endpoint becomes active only if its validation response body contains the token we send. Applies from each endpoint&apos;s next validation.
+          </p>
+        </div>
+      </div>
+      <TextField
+        label="Delivery cap per endpoint (per minute)"
+        name="endpointRateLimitPerMinute"
+        inputMode="numeric"
+        defaultValue={endpointRateLimitPerMinute ?? ""}
+        hint="Empty: no cap for endpoints that confirmed ownership. Unconfirmed endpoints are always capped (5,000 a minute by default). Deliveries over a cap wait; none is dropped."
+        errors={fieldErrors(state, "endpointRateLimitPerMinute")}
+      />
+      <FormMessage state={state} success="Settings saved." />
+      <SubmitButton pending={pending} pendingLabel="Saving…">Save settings</SubmitButton>
+    </form>
+  );
+}
 
 export function InviteForm({ roles }: { roles: readonly Role[] }) {
   const { state, pending, onSubmit } = useFormSubmit(createInviteAction);

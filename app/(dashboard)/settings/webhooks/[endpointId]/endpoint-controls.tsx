@@ -20,7 +20,8 @@ import {
 
 function validationMessage(validation: ValidationOutcome | null) {
   if (!validation) return null;
-  return validation.ok ? "Validated: the endpoint is active." : `Validation failed: ${validation.reason}.`;
+  if (!validation.ok) return `Validation failed: ${validation.reason}.`;
+  return validation.ownershipConfirmed ? "Validated: the endpoint is active. Ownership confirmed." : "Validated: the endpoint is active.";
 }
 
 type Backlog = { count: number; since: string | null } | null;

@@ -69,6 +69,13 @@ export default async function EndpointPage({
                   </span>
                 ) : null}
               </dd>
+              <dt className="text-slate-500">Ownership</dt>
+              <dd data-testid="ownership">
+                {endpoint.ownershipConfirmedAt
+                  ? `Confirmed ${formatDateTime(endpoint.ownershipConfirmedAt)}: the validation response echoed the token.`
+                  : "Not confirmed: to confirm, make the validation response body contain the token we append to the URL, then validate again."}
+                {endpoint.deliveryRateCap !== null ? ` Deliveries are capped at ${endpoint.deliveryRateCap.toLocaleString("en-US")} a minute; more wait.` : ""}
+              </dd>
               <dt className="text-slate-500">Failed in a row</dt>
               <dd>
                 {endpoint.consecutiveFailures === 0
