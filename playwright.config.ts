@@ -3,7 +3,7 @@ import { defineConfig, devices } from "@playwright/test";
 
 // Debian's Chromium where it is installed (CI installs it through apt); elsewhere
 // Playwright's own browser, if the developer has one.
-const chromium = process.env.CHROMIUM_PATH ?? (fs.existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined);
+const chromium = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((candidate) => fs.existsSync(candidate));
 const port = Number(process.env.E2E_PORT ?? 3100);
 
 export default defineConfig({

@@ -4,7 +4,7 @@
 //   npm test                 everything
 //   npm test -- vitest [..]  only Vitest (extra args go to vitest)
 //   npm test -- e2e [..]     only Playwright (extra args go to playwright)
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { freePort, startEmbeddedPostgres } from "./lib/embedded-postgres";
@@ -44,7 +44,36 @@ function playwrightCounts(file: string, exitCode: number): Counts {
   return { passed: expected + flaky, failed: unexpected || (exitCode === 0 ? 0 : 1), skipped };
 }
 
+/** The Chromium Playwright will drive: CHROMIUM_PATH, else Debian's or Ubuntu's, else Playwright's own. */
+function findChromium(): string | null {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter(Boolean) as string[];
+  return candidates.find((candidate) => fs.existsSync(candidate)) ?? null;
+}
+
+/**
+ * E2E needs a browser. Installed by apt when we are root (as on a fresh machine or CI);
+ * otherwise one clear line says what to do, before any suite runs.
+ */
+function ensureChromium(): boolean {
+  if (findChromium() || fs.existsSync(path.join(process.env.HOME ?? "", ".cache", "ms-playwright"))) return true;
+  if (process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get")) {
+    console.log("[test] no Chromium found: installing Debian's chromium with apt-get (one time)…");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+    const install = update.status === 0 ? spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: ["ignore", "ignore", "inherit"], env }) : update;
+    if (install.status === 0 && findChromium()) return true;
+  }
+  console.error(
+    "[test] The E2E suite needs Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary, then run npm test again.",
+  );
+  return false;
+}
+
 async function main() {
+  if (runE2e && !ensureChromium()) {
+    console.log("\n0 passed, 1 failed");
+    process.exit(1);
+  }
   fs.rmSync(resultsDir, { recursive: true, force: true });
   fs.mkdirSync(resultsDir, { recursive: true });
   const pgDir = path.join(dataDir, "test-postgres");

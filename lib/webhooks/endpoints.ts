@@ -151,7 +151,7 @@ async function backlogChoice(context: TeamContext, endpoint: Endpoint, choice: B
   const backlog = await missedBacklog(context.team.id, endpoint);
   if (backlog.count === 0) return "fresh";
   const message = `${backlog.count} alert${backlog.count === 1 ? " was" : "s were"} missed meanwhile: choose "Replay" or "Start fresh".`;
-  throw new AppError("validation", message, { backlog: [message] });
+  throw new AppError("validation", message);
 }
 
 /**

@@ -94,6 +94,11 @@ print(json.dumps([
     expect(JSON.parse(out)).toEqual([true, "duplicate", "stale", "bad signature"]);
   });
 
+  it("the README shows every snippet exactly as tested here", () => {
+    const readme = fs.readFileSync(path.resolve("README.md"), "utf8");
+    for (const [name, snippet] of Object.entries(verifySnippets)) expect(readme.includes(snippet), name).toBe(true);
+  });
+
   it("Go: the snippet uses the same construction (not compiled here: no Go toolchain is assumed)", () => {
     expect(verifySnippets.go).toContain("hmac.New(sha256.New, []byte(secret))");
     expect(verifySnippets.go).toContain("hex.EncodeToString");
