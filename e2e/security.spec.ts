@@ -44,6 +44,7 @@ test("a viewer sees a delivery's headers with the signatures masked: nothing rep
     await owner.page.getByRole("button", { name: "Send test alert" }).click();
     await expect(owner.page.getByRole("status").filter({ hasText: "Test alert delivered" })).toBeVisible();
     await owner.page.getByRole("table", { name: "Deliveries" }).getByRole("link", { name: "webhook.test" }).click();
+    await expect(owner.page).toHaveURL(/\/deliveries\/msg_/);
     const deliveryUrl = owner.page.url();
     const sent = receiver.requests.find((r) => r.path === path && r.method === "POST")!;
     const signature = String(sent.headers["x-mon1tor-sha256-wh"]);

@@ -39,13 +39,17 @@ const workerPids = () => [...output.join("").matchAll(/worker running \(pid (\d+
 
 test("kill -9 of the worker under load: the app keeps answering, the worker comes back, nothing is lost", async ({ browser }) => {
   test.setTimeout(180_000);
-  // Every delivery's first attempt fails, so its retry (5 s later) is the worker's job.
+  // Every other alert's first attempt fails, so its retry (5 s later) is the worker's job.
+  // (Not all of them: 20 failed deliveries in a row would disable the endpoint, by policy.)
   const seen = new Map<string, number>();
+  const needsRetry = new Set<string>();
   receiver = await startReceiver((r) => {
     if (r.method !== "POST") return { status: 200 };
     const id = String(r.headers["webhook-id"]);
     seen.set(id, (seen.get(id) ?? 0) + 1);
-    return { status: seen.get(id) === 1 ? 500 : 200 };
+    const index = Number(/load (\d+)/.exec(JSON.parse(r.body).data.alert.title)?.[1]);
+    if (index % 2 === 0) needsRetry.add(id);
+    return { status: index % 2 === 0 && seen.get(id) === 1 ? 500 : 200 };
   });
   const port = await freePort();
   const baseURL = `http://localhost:${port}`;
@@ -85,8 +89,10 @@ test("kill -9 of the worker under load: the app keeps answering, the worker come
   await expect.poll(() => workerPids().length, { timeout: 15_000 }).toBe(2);
   expect(workerPids()[1]).not.toBe(firstPid);
 
-  // Every alert's delivery got its successful retry: none lost.
-  await expect.poll(() => [...seen.values()].filter((count) => count >= 2).length, { timeout: 60_000 }).toBe(20);
-  expect(seen.size).toBe(20);
+  // Every alert arrived, and each one that failed first got its successful retry: none lost.
+  // (One the killed worker had claimed waits for its lease, 2 × timeout + 5 s, to run out.)
+  await expect
+    .poll(() => ({ arrived: seen.size, retried: [...needsRetry].filter((id) => seen.get(id)! >= 2).length }), { timeout: 60_000 })
+    .toEqual({ arrived: 20, retried: 10 });
   await context.close();
 });
