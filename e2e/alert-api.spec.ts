@@ -92,6 +92,7 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
       rateLimitsPurged: expect.any(Number),
       deliveriesExpired: expect.any(Number),
       emailsSent: expect.any(Number),
+      previousSecretsPurged: expect.any(Number),
     },
   });
 });

@@ -43,7 +43,7 @@ describe("housekeeping", () => {
     expect(body.housekeeping.deliveriesExpired).toBeGreaterThanOrEqual(1);
     expect(body.housekeeping.rateLimitsPurged).toBeGreaterThanOrEqual(1);
     expect(Object.keys(body.housekeeping).sort()).toEqual(
-      ["deliveriesExpired", "deliveriesPurged", "emailsSent", "eventsPurged", "idempotencyKeysPurged", "rateLimitsPurged"].sort(),
+      ["deliveriesExpired", "deliveriesPurged", "emailsSent", "eventsPurged", "idempotencyKeysPurged", "previousSecretsPurged", "rateLimitsPurged"].sort(),
     );
     expect(await db.delivery.findFirst({ where: { endpointId: endpoint.id } })).toMatchObject({ status: "expired" });
   });

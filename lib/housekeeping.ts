@@ -5,6 +5,7 @@ import type pg from "pg";
 import { sendPendingNotificationEmails } from "@/lib/notifications/email";
 import { purgeExpiredRateLimits } from "@/lib/rate-limit";
 import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
+import { purgeExpiredSecrets } from "@/lib/webhooks/endpoint-settings";
 import { purgeHistory } from "@/lib/webhooks/retention";
 
 export type HousekeepingReport = {
@@ -14,6 +15,7 @@ export type HousekeepingReport = {
   rateLimitsPurged: number;
   deliveriesExpired: number;
   emailsSent: number;
+  previousSecretsPurged: number;
 };
 
 export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Promise<HousekeepingReport> {
@@ -25,5 +27,6 @@ export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Pro
     rateLimitsPurged: await purgeExpiredRateLimits(pool),
     deliveriesExpired: await expireStaleDeliveries(pool),
     emailsSent: await sendPendingNotificationEmails(pool),
+    previousSecretsPurged: await purgeExpiredSecrets(pool),
   };
 }

@@ -73,13 +73,18 @@ export async function resetLimit(key: string) {
 
 export function describeWait(seconds: number) {
   if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
-  const minutes = Math.ceil(seconds / 60);
-  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  if (seconds <= 2 * 3600) {
+    const minutes = Math.ceil(seconds / 60);
+    return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  }
+  const hours = Math.ceil(seconds / 3600);
+  return `${hours} hours`;
 }
 
 function describeWindow(seconds: number) {
   if (seconds === 60) return "minute";
   if (seconds === 3600) return "hour";
+  if (seconds === 86400) return "day";
   return describeWait(seconds);
 }
 
@@ -104,6 +109,7 @@ export const limits = {
   testSendPerEndpoint: (endpointId: string): Limit => ({ key: `test:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 }),
   redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
   alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: 6000, windowSeconds: 60 }),
+  secretRollPerEndpoint: (endpointId: string): Limit => ({ key: `roll:endpoint:${endpointId}`, limit: 5, windowSeconds: 24 * 3600 }),
 };
 
 /** The longest window of any limit: a row whose window started before that is dead. */

@@ -76,6 +76,13 @@ const calls: Call[] = [
   { name: "revealSecret", allowed: manage, run: (w) => webhookActions.revealSecretAction({ endpointId: w.endpoint.id }) },
   { name: "sendTestAlert", allowed: manage, run: (w) => webhookActions.sendTestAlertAction({ endpointId: w.endpoint.id }) },
   { name: "redeliver", allowed: manage, run: (w) => webhookActions.redeliverAction({ deliveryId: w.deliveryId }) },
+  { name: "rollSecret", allowed: admins, run: (w) => webhookActions.rollSecretAction({ endpointId: w.endpoint.id, overlap: "24h" }) },
+  { name: "endSecretOverlap", allowed: admins, run: (w) => webhookActions.endSecretOverlapAction({ endpointId: w.endpoint.id }) },
+  { name: "updateFilter", allowed: manage, run: (w) => webhookActions.updateFilterAction({ endpointId: w.endpoint.id, eventTypes: ["alert.triggered"], severities: ["critical", "warning", "info"], monitorIds: "" }) },
+  { name: "addHeader", allowed: manage, run: (w) => webhookActions.addHeaderAction({ endpointId: w.endpoint.id, name: "Authorization", value: "Bearer matrix" }) },
+  { name: "removeHeader", allowed: manage, run: (w) => webhookActions.removeHeaderAction({ endpointId: w.endpoint.id, name: "Authorization" }) },
+  { name: "debugSignature", allowed: manage, run: (w) => webhookActions.debugSignatureAction({ endpointId: w.endpoint.id, deliveryId: w.deliveryId }) },
+  { name: "updateTeamSettings", allowed: ["owner"], run: () => teamActions.updateTeamSettingsAction({ endpointRateLimitPerMinute: "" }) },
   { name: "createApiKey", allowed: admins, run: () => apiKeyActions.createApiKeyAction({ name: "matrix" }) },
   { name: "createInvite", allowed: admins, run: () => teamActions.createInviteAction({ role: "viewer" }) },
   { name: "changeRole", allowed: admins, run: (w) => teamActions.changeRoleAction({ membershipId: w.viewerMembershipId, role: "member" }) },
@@ -149,7 +156,7 @@ describe("IDOR sweep: team 1's owner with team 2's ids", () => {
     });
     const before = await snapshot();
     const ghost: World = { ...theirs, endpoint: { ...theirs.endpoint, id: "does-not-exist" }, deliveryId: "msg_nope", apiKey: { ...theirs.apiKey, id: "nope" }, invite: { ...theirs.invite, id: "nope" }, viewerMembershipId: "nope" };
-    const targeted = [...calls, ...destructive].filter((call) => !["createEndpoint", "createApiKey", "createInvite"].includes(call.name));
+    const targeted = [...calls, ...destructive].filter((call) => !["createEndpoint", "createApiKey", "createInvite", "updateTeamSettings"].includes(call.name));
     for (const call of targeted) {
       const other = await call.run(theirs);
       const missing = await call.run(ghost);
@@ -181,6 +188,7 @@ describe("audit log", () => {
         "endpoint.create", "endpoint.update", "endpoint.validate", "endpoint.pause", "endpoint.resume", "endpoint.secret_reveal",
         "endpoint.test_send", "delivery.redeliver", "endpoint.delete", "api_key.create", "api_key.revoke",
         "member.invite", "invite.revoke", "member.role_change", "member.remove",
+        "endpoint.secret_roll", "endpoint.secret_switch", "endpoint.filter", "endpoint.headers", "team.settings",
       ]),
     );
     for (const row of rows) {

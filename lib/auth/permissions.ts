@@ -5,6 +5,7 @@ const matrix = {
   "webhooks:view": ["owner", "admin", "member", "viewer"],
   "webhooks:manage": ["owner", "admin", "member"],
   "webhooks:reveal-secret": ["owner", "admin", "member"],
+  "webhooks:roll-secret": ["owner", "admin"],
   "api-keys:manage": ["owner", "admin"],
   "members:manage": ["owner", "admin"],
   "audit:view": ["owner", "admin"],

@@ -38,9 +38,15 @@ const missedEventsSql = (client: Tx | typeof db, teamId: string, endpointId: str
                AND d."createdAt" >= (${since ? utc(since) : null}::timestamptz AT TIME ZONE 'UTC')))
     UNION ALL
     SELECT ev.id, NULL FROM "Event" ev
+    JOIN "Alert" a ON a.id = ev."alertId"
+    JOIN "WebhookEndpoint" e ON e.id = ${endpointId}
     WHERE ev."teamId" = ${teamId} AND ${since ? utc(since) : null}::timestamptz IS NOT NULL
       AND ev."createdAt" >= (${since ? utc(since) : null}::timestamptz AT TIME ZONE 'UTC')
       AND ev.type <> 'webhook.test'
+      -- Only what the endpoint's filters would have let through (lib/webhooks/filters.ts).
+      AND (cardinality(e."eventTypes") = 0 OR ev.type = ANY(e."eventTypes"))
+      AND (cardinality(e.severities) = 0 OR a.severity::text = ANY(e.severities))
+      AND (cardinality(e."monitorIds") = 0 OR a."monitorId" = ANY(e."monitorIds"))
       AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id AND d."endpointId" = ${endpointId})`;
 
 /** What an inactive endpoint would get on "Replay": the number of events, and since when. */

@@ -13,6 +13,9 @@ export type Claimed = {
   endpointId: string;
   url: string;
   secretCiphertext: string;
+  /** The rolled-away secret while its overlap lasts, else null. */
+  previousSecretCiphertext: string | null;
+  customHeadersCiphertext: string | null;
   body: string;
   /** Already failed before: a further failure is not a new failed delivery. */
   wasRetrying: boolean;
@@ -85,7 +88,9 @@ export async function claimDeliveries(
          attempts = d.attempts + 1, "updatedAt" = ${now}
      FROM picked, "Event" ev, "WebhookEndpoint" e
      WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
-     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext", ev.body,
+     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext",
+               CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+               e."customHeadersCiphertext", ev.body,
                d.status = 'retrying' AS "wasRetrying"`,
     [
       options.now?.toISOString() ?? null,

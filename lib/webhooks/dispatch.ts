@@ -7,6 +7,7 @@ import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
 import { env } from "@/lib/env";
 import { claimDeliveries, type Claimed } from "@/lib/webhooks/claim";
+import type { CustomHeader } from "@/lib/webhooks/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/outbound";
 import { recordOutcomes, type Outcome } from "@/lib/webhooks/record";
@@ -46,7 +47,8 @@ export class Dispatcher {
   private readonly batchSize: number;
   readonly maxBuffered: number;
   private readonly inFlight = new Map<string, number>();
-  private readonly secrets = new Map<string, string>();
+  /** Decrypted secrets and header lists by ciphertext: decrypting per request would cost more than signing. */
+  private readonly plaintexts = new Map<string, string>();
   private buffer: Outcome[] = [];
   private flushing: Promise<void> = Promise.resolve();
 
@@ -91,21 +93,24 @@ export class Dispatcher {
     });
   }
 
-  private secretOf(ciphertext: string): string {
-    let secret = this.secrets.get(ciphertext);
-    if (secret === undefined) {
-      secret = decrypt(ciphertext);
-      if (this.secrets.size > 10_000) this.secrets.clear();
-      this.secrets.set(ciphertext, secret);
+  private plaintextOf(ciphertext: string): string {
+    let plaintext = this.plaintexts.get(ciphertext);
+    if (plaintext === undefined) {
+      plaintext = decrypt(ciphertext);
+      if (this.plaintexts.size > 10_000) this.plaintexts.clear();
+      this.plaintexts.set(ciphertext, plaintext);
     }
-    return secret;
+    return plaintext;
   }
 
   private async attempt(delivery: Claimed): Promise<Outcome> {
     const startedAt = this.clock?.now() ?? new Date();
     let result: OutboundResult;
     try {
-      const headers = deliveryHeaders(this.secretOf(delivery.secretCiphertext), delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body);
+      const headers = deliveryHeaders(this.plaintextOf(delivery.secretCiphertext), delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body, {
+        previousSecret: delivery.previousSecretCiphertext ? this.plaintextOf(delivery.previousSecretCiphertext) : null,
+        custom: delivery.customHeadersCiphertext ? (JSON.parse(this.plaintextOf(delivery.customHeadersCiphertext)) as CustomHeader[]) : [],
+      });
       result = await sendOutbound({ method: "POST", url: delivery.url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
     } catch (error) {
       console.error("[mon1tor] delivery attempt failed in our code:", error instanceof Error ? error.message : error);

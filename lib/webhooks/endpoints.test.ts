@@ -16,9 +16,9 @@ import {
   pauseEndpoint,
   resumeEndpoint,
   revalidate,
-  revealSecret,
   updateEndpoint,
 } from "@/lib/webhooks/endpoints";
+import { revealSecret } from "@/lib/webhooks/endpoint-settings";
 import { USER_AGENT } from "@/lib/webhooks/outbound";
 import { sendTestEvent } from "@/lib/webhooks/deliveries";
 import { hit, limits } from "@/lib/rate-limit";

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { TeamContext } from "@/lib/auth/context";
 import { audit } from "@/lib/audit";
-import { decrypt, encrypt } from "@/lib/crypto/encryption";
+import { encrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
@@ -229,10 +229,4 @@ export async function deleteEndpoint(context: TeamContext, endpointId: string) {
     await tx.webhookEndpoint.deleteMany({ where: { id: endpoint.id, teamId: context.team.id } });
     await audit(tx, context, "endpoint.delete", { type: "endpoint", id: endpoint.id }, { url: endpoint.url });
   });
-}
-
-export async function revealSecret(context: TeamContext, endpointId: string) {
-  const endpoint = await findEndpoint(context.team.id, endpointId);
-  await audit(db, context, "endpoint.secret_reveal", { type: "endpoint", id: endpoint.id });
-  return decrypt(endpoint.secretCiphertext);
 }

@@ -2,6 +2,7 @@
 // Nothing is sent before it commits; the NOTIFY wakes workers at commit time.
 import type { Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
+import { endpointsFor } from "@/lib/webhooks/filters";
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
 
@@ -18,7 +19,7 @@ export async function enqueueEvent(
     team: { id: string; name: string };
     alert: AlertPayload;
     alertId: string | null;
-    /** Defaults to every active endpoint of the team. */
+    /** Defaults to every active endpoint of the team whose filters take this event. */
     endpointIds?: string[];
     now?: Date;
   },
@@ -26,7 +27,12 @@ export async function enqueueEvent(
   const now = input.now ?? new Date();
   const endpointIds =
     input.endpointIds ??
-    (await tx.webhookEndpoint.findMany({ where: { teamId: input.team.id, status: "active" }, select: { id: true } })).map((e) => e.id);
+    (
+      await tx.webhookEndpoint.findMany({
+        where: endpointsFor(input.team.id, { type: input.type, severity: input.alert.severity, monitorId: input.alert.monitor.id }),
+        select: { id: true },
+      })
+    ).map((e) => e.id);
   const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
   await tx.event.create({ data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, body, createdAt: now } });
   const deliveries = endpointIds.map((endpointId) => ({

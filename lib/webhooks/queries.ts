@@ -16,6 +16,11 @@ const endpointFields = {
   inactiveSince: true,
   ownershipConfirmedAt: true,
   deliveryRateCap: true,
+  previousSecretExpiresAt: true,
+  secretRolledAt: true,
+  eventTypes: true,
+  severities: true,
+  monitorIds: true,
   activatedAt: true,
   pausedAt: true,
   disabledAt: true,
@@ -129,4 +134,14 @@ export async function getDeliveryDetail(teamId: string, endpointId: string, deli
   });
   if (!delivery) throw notFound("That delivery does not exist.");
   return delivery;
+}
+
+/** The last deliveries of an endpoint, for the signature debugger's picker. */
+export function recentDeliveries(teamId: string, endpointId: string, take = 20) {
+  return db.delivery.findMany({
+    where: { teamId, endpointId },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take,
+    select: { id: true, status: true, createdAt: true, event: { select: { type: true } } },
+  });
 }

@@ -8,9 +8,10 @@ import { can } from "@/lib/auth/permissions";
 import { decrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
-import { deliveryHeaders, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
+import { maskValue, readCustomHeaders } from "@/lib/webhooks/custom-headers";
+import { deliveryHeaders, NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
 
-const SIGNATURES = [SIGNATURE_HEADER, "webhook-signature"];
+const SIGNATURES = [SIGNATURE_HEADER, NEXT_SIGNATURE_HEADER, "webhook-signature"];
 export const MASKED_SIGNATURE = "•••••• hidden: your role cannot see signatures";
 
 export async function attemptRequestHeaders(
@@ -19,10 +20,16 @@ export async function attemptRequestHeaders(
 ): Promise<Record<string, string>> {
   const endpoint = await db.webhookEndpoint.findFirst({
     where: { id: delivery.endpointId, teamId: context.team.id },
-    select: { secretCiphertext: true },
+    select: { secretCiphertext: true, previousSecretCiphertext: true, previousSecretExpiresAt: true, customHeadersCiphertext: true },
   });
   if (!endpoint) throw notFound("That webhook endpoint does not exist.");
-  const headers = deliveryHeaders(decrypt(endpoint.secretCiphertext), delivery.id, delivery.timestamp, delivery.body);
+  const previousLive = endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
+  // Custom header values are the receiver's secrets: masked for everyone.
+  const custom = readCustomHeaders(endpoint.customHeadersCiphertext).map((header) => ({ name: header.name, value: maskValue(header.value) }));
+  const headers = deliveryHeaders(decrypt(endpoint.secretCiphertext), delivery.id, delivery.timestamp, delivery.body, {
+    previousSecret: previousLive ? decrypt(endpoint.previousSecretCiphertext!) : null,
+    custom,
+  });
   if (can(context.role, "webhooks:reveal-secret")) return headers;
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SIGNATURES.includes(name) ? MASKED_SIGNATURE : value]));
 }

@@ -3,6 +3,7 @@
 import { db, type Tx } from "@/lib/db";
 import { randomToken } from "@/lib/crypto/tokens";
 import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
+import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { deliveryRateCap, echoesToken } from "@/lib/webhooks/ownership";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { withTokenSegment } from "@/lib/webhooks/url";
@@ -30,11 +31,14 @@ export async function validateEndpoint(
     where: { id: endpoint.teamId },
     select: { requireOwnershipConfirmation: true, endpointRateLimitPerMinute: true },
   });
+  // A receiver behind a gateway needs its headers for the token GET too.
+  const stored = await db.webhookEndpoint.findFirst({ where: { id: endpoint.id, teamId: endpoint.teamId }, select: { customHeadersCiphertext: true } });
+  const custom = Object.fromEntries(readCustomHeaders(stored?.customHeadersCiphertext ?? null).map((h) => [h.name.toLowerCase(), h.value]));
   const sent = await sendOutbound(
     {
       method: "GET",
       url: target,
-      headers: { "user-agent": USER_AGENT, "x-mon1tor-validation-token": token },
+      headers: { ...custom, "user-agent": USER_AGENT, "x-mon1tor-validation-token": token },
       timeoutMs: VALIDATION_TIMEOUT_MS,
     },
     policy,

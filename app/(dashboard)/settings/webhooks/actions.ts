@@ -13,10 +13,21 @@ import {
   reactivateSchema,
   resumeEndpoint,
   revalidate,
-  revealSecret,
   updateEndpoint,
   updateEndpointSchema,
 } from "@/lib/webhooks/endpoints";
+import {
+  addCustomHeader,
+  addHeaderSchema,
+  endSecretOverlap,
+  removeCustomHeader,
+  revealSecret,
+  rollSecret,
+  rollSecretSchema,
+  updateFilter,
+  updateFilterSchema,
+} from "@/lib/webhooks/endpoint-settings";
+import { debugSignature, debugSignatureSchema } from "@/lib/webhooks/signature-debugger";
 
 const refresh = (endpointId?: string) => {
   revalidatePath("/settings/webhooks");
@@ -59,9 +70,48 @@ export const deleteEndpointAction = defineAction("webhooks:manage", endpointIdSc
   return null;
 });
 
-export const revealSecretAction = defineAction("webhooks:reveal-secret", endpointIdSchema, async ({ endpointId }, context) => ({
-  secret: await revealSecret(context, endpointId),
-}));
+export const revealSecretAction = defineAction(
+  "webhooks:reveal-secret",
+  endpointIdSchema.extend({ which: z.enum(["current", "previous"]).default("current") }),
+  async ({ endpointId, which }, context) => ({ secret: await revealSecret(context, endpointId, which) }),
+);
+
+export const rollSecretAction = defineAction("webhooks:roll-secret", rollSecretSchema, async (input, context) => {
+  const result = await rollSecret(context, input);
+  refresh(input.endpointId);
+  return result;
+});
+
+export const endSecretOverlapAction = defineAction("webhooks:roll-secret", endpointIdSchema, async ({ endpointId }, context) => {
+  await endSecretOverlap(context, endpointId);
+  refresh(endpointId);
+  return null;
+});
+
+export const updateFilterAction = defineAction("webhooks:manage", updateFilterSchema, async (input, context) => {
+  const result = await updateFilter(context, input);
+  refresh(input.endpointId);
+  return result;
+});
+
+export const addHeaderAction = defineAction("webhooks:manage", addHeaderSchema, async (input, context) => {
+  await addCustomHeader(context, input);
+  refresh(input.endpointId);
+  return null;
+});
+
+export const removeHeaderAction = defineAction(
+  "webhooks:manage",
+  endpointIdSchema.extend({ name: z.string().min(1).max(64) }),
+  async ({ endpointId, name }, context) => {
+    await removeCustomHeader(context, endpointId, name);
+    refresh(endpointId);
+    return null;
+  },
+);
+
+// Checking runs on the server, against the secrets there; nothing pasted is stored.
+export const debugSignatureAction = defineAction("webhooks:manage", debugSignatureSchema, (input, context) => debugSignature(context, input));
 
 export const sendTestAlertAction = defineAction("webhooks:manage", endpointIdSchema, async ({ endpointId }, context) => {
   const result = await sendTestEvent(context, endpointId);

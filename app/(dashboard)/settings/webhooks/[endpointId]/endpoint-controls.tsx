@@ -12,7 +12,6 @@ import {
   pauseEndpointAction,
   redeliverAction,
   resumeEndpointAction,
-  revealSecretAction,
   sendTestAlertAction,
   updateEndpointAction,
   validateEndpointAction,
@@ -179,39 +178,6 @@ export function EditEndpointForm({ endpointId, url, description }: { endpointId:
       <FormMessage state={state} success={success} />
       <SubmitButton pending={pending} pendingLabel="Saving…">Save changes</SubmitButton>
     </form>
-  );
-}
-
-export function SecretPanel({ endpointId }: { endpointId: string }) {
-  const reveal = useAction<{ secret: string }>();
-  const secret = reveal.result?.ok ? reveal.result.data.secret : null;
-  return (
-    <div className="space-y-3">
-      <p className="text-sm text-slate-600">Use it to verify the signature of every request we send.</p>
-      <input
-        id="signing-secret"
-        readOnly
-        aria-label="Signing secret"
-        value={secret ?? "whsec_••••••••••••••••••••••••"}
-        className="w-full rounded-md border border-slate-300 bg-slate-50 px-2 py-1 font-mono text-xs"
-      />
-      <div className="flex gap-2">
-        {secret ? (
-          <CopyButton value={secret} label="Copy signing secret" />
-        ) : (
-          <button
-            type="button"
-            className={buttonClass("secondary")}
-            disabled={reveal.pending}
-            onClick={() => reveal.run(() => revealSecretAction({ endpointId }))}
-          >
-            {reveal.pending ? <Spinner /> : null}
-            {reveal.pending ? "Revealing…" : "Reveal"}
-          </button>
-        )}
-      </div>
-      {reveal.result && !reveal.result.ok ? <FormMessage state={reveal.result} /> : null}
-    </div>
   );
 }
 

@@ -6,11 +6,15 @@ import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { orNotFound } from "@/lib/page";
 import { missedBacklog } from "@/lib/webhooks/backlog";
-import { deliveryFilters, getEndpointDetail } from "@/lib/webhooks/queries";
+import { deliveryFilters, getEndpointDetail, recentDeliveries } from "@/lib/webhooks/queries";
+import { MAX_CUSTOM_HEADERS } from "@/lib/webhooks/custom-headers";
+import { listCustomHeaders } from "@/lib/webhooks/endpoint-settings";
+import { describeFilter } from "@/lib/webhooks/filters";
 import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { z } from "zod";
 import { DeliveriesCard } from "./deliveries-card";
-import { EditEndpointForm, EndpointActions, SecretPanel } from "./endpoint-controls";
+import { EditEndpointForm, EndpointActions } from "./endpoint-controls";
+import { CustomHeadersPanel, FilterForm, SecretPanel, SignatureDebugger } from "./settings-controls";
 
 export const metadata = { title: "Webhook endpoint" };
 
@@ -35,6 +39,10 @@ export default async function EndpointPage({
   const last = endpoint.validations[0];
   const inactive = endpoint.status === "paused" || endpoint.status === "disabled" || endpoint.status === "failed";
   const backlog = manage && inactive ? await missedBacklog(context.team.id, endpoint) : null;
+  const [headers, recent] = manage
+    ? await Promise.all([listCustomHeaders(context.team.id, endpoint.id), recentDeliveries(context.team.id, endpoint.id)])
+    : [[], []];
+  const previousLive = endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt : null;
 
   return (
     <>
@@ -96,6 +104,30 @@ export default async function EndpointPage({
           </Card>
           <DeliveriesCard teamId={context.team.id} endpointId={endpoint.id} status={filter.status} before={filter.before} />
           {manage ? (
+            <Card title="What this endpoint gets">
+              <FilterForm
+                endpointId={endpoint.id}
+                eventTypes={endpoint.eventTypes}
+                severities={endpoint.severities}
+                monitorIds={endpoint.monitorIds}
+                summary={describeFilter(endpoint)}
+              />
+            </Card>
+          ) : null}
+          {manage ? (
+            <Card title="Custom headers">
+              <CustomHeadersPanel endpointId={endpoint.id} headers={headers} max={MAX_CUSTOM_HEADERS} />
+            </Card>
+          ) : null}
+          {manage ? (
+            <Card title="My signature check fails">
+              <SignatureDebugger
+                endpointId={endpoint.id}
+                deliveries={recent.map((d) => ({ id: d.id, label: `${d.event.type} · ${formatDateTime(d.createdAt)} · ${d.status} · ${d.id}` }))}
+              />
+            </Card>
+          ) : null}
+          {manage ? (
             <Card title="Edit">
               <EditEndpointForm endpointId={endpoint.id} url={endpoint.url} description={endpoint.description ?? ""} />
             </Card>
@@ -123,7 +155,12 @@ export default async function EndpointPage({
         <div className="space-y-6">
           <Card title="Signing secret">
             {reveal ? (
-              <SecretPanel endpointId={endpoint.id} />
+              <SecretPanel
+                endpointId={endpoint.id}
+                canRoll={can(context.role, "webhooks:roll-secret")}
+                previousExpiresAt={previousLive ? formatDateTime(previousLive) : null}
+                rolledAt={endpoint.secretRolledAt ? formatDateTime(endpoint.secretRolledAt) : null}
+              />
             ) : (
               <p className="text-sm text-slate-600">Your role cannot reveal the signing secret.</p>
             )}

@@ -1,0 +1,60 @@
+// What each endpoint gets: event types, severities and, optionally, monitor ids. An empty
+// list means "all". Filtering happens at enqueue, in the alert's transaction, so a
+// filtered-out endpoint gets no delivery row at all. webhook.test always goes through (it
+// is sent to one endpoint by name).
+import { z } from "zod";
+import type { Prisma } from "@/lib/generated/prisma/client";
+
+export const filterableEventTypes = ["alert.triggered", "alert.resolved"] as const;
+export const severityValues = ["critical", "warning", "info"] as const;
+
+export type EndpointFilter = { eventTypes: string[]; severities: string[]; monitorIds: string[] };
+
+// Checkboxes arrive as repeated form fields (or a list from other callers).
+const checked = <T extends readonly [string, ...string[]]>(values: T, what: string) =>
+  z
+    .union([z.enum(values), z.array(z.enum(values))])
+    .optional()
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
+    .refine((list) => list.length > 0, `Choose at least one ${what}.`)
+    // All of them checked is stored as "all" (empty), so new values later are included too.
+    .transform((list) => (list.length === values.length ? [] : [...new Set(list)].sort()));
+
+export const filterSchema = z.object({
+  eventTypes: checked(filterableEventTypes, "event type"),
+  severities: checked(severityValues, "severity"),
+  monitorIds: z
+    .string()
+    .max(2_000)
+    .optional()
+    .transform((value) => [...new Set((value ?? "").split(/[\s,]+/).map((id) => id.trim()).filter(Boolean))])
+    .refine((ids) => ids.length <= 50, "Use at most 50 monitor ids.")
+    .refine((ids) => ids.every((id) => id.length <= 200 && !id.includes("\u0000")), "Each monitor id is at most 200 characters."),
+});
+
+/** The endpoints of a team that take an event: active, and matching each non-empty filter. */
+export function endpointsFor(teamId: string, event: { type: string; severity: string; monitorId: string | null }): Prisma.WebhookEndpointWhereInput {
+  return {
+    teamId,
+    status: "active",
+    AND: [
+      { OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: event.type } }] },
+      { OR: [{ severities: { isEmpty: true } }, { severities: { has: event.severity } }] },
+      { OR: [{ monitorIds: { isEmpty: true } }, ...(event.monitorId ? [{ monitorIds: { has: event.monitorId } }] : [])] },
+    ],
+  };
+}
+
+const join = (words: string[]) => (words.length <= 1 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`);
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** One line for people, e.g. "Critical and warning, triggered and resolved". */
+export function describeFilter(filter: EndpointFilter): string {
+  const severities = filter.severities.length === 0 ? "All severities" : capitalized(join(severityValues.filter((s) => filter.severities.includes(s))));
+  const types =
+    filter.eventTypes.length === 0
+      ? "triggered and resolved"
+      : join(filterableEventTypes.filter((t) => filter.eventTypes.includes(t)).map((t) => t.replace("alert.", "")));
+  const monitors = filter.monitorIds.length === 0 ? "" : `, monitor${filter.monitorIds.length === 1 ? "" : "s"} ${filter.monitorIds.join(", ")}`;
+  return `${severities}, ${types}${monitors}`;
+}
