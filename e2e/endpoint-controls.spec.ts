@@ -65,6 +65,9 @@ test("filter events with checkboxes: a warning alert is not delivered to a criti
   await expect.poll(() => receiver.requests.filter((r) => r.path === path && r.method === "POST").map((r) => JSON.parse(r.body).data.alert.title)).toEqual(["the real thing"]);
   await page.goto(endpointUrl);
   await expect(page.getByRole("region", { name: "What this endpoint gets" }).getByTestId("filter-summary")).toHaveText("Gets: Critical, triggered and resolved");
+  // The endpoint list shows the filter too.
+  await page.goto("/settings/webhooks");
+  await expect(page.getByRole("list", { name: "Webhook endpoints" }).getByRole("listitem").filter({ hasText: path })).toContainText("Gets: Critical, triggered and resolved");
 });
 
 test("custom headers: a forbidden name is refused, an Authorization header arrives and is masked", async ({ browser }) => {

@@ -5,18 +5,10 @@ import { ingestAlert } from "@/lib/alerts/ingest";
 import { db } from "@/lib/db";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
-import { Dispatcher, type Clock } from "@/lib/webhooks/dispatch";
+import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { TestClock } from "@/lib/testing/clock";
 import { MAX_ATTEMPTS } from "@/lib/webhooks/retry";
 
-class TestClock implements Clock {
-  constructor(private current = new Date("2026-11-27T12:00:00Z")) {}
-  now() {
-    return new Date(this.current);
-  }
-  advance(ms: number) {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 let receiver: Receiver;
 beforeAll(async () => {

@@ -6,20 +6,12 @@ import { db, pool } from "@/lib/db";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
-import { Dispatcher, type Clock } from "@/lib/webhooks/dispatch";
+import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { TestClock } from "@/lib/testing/clock";
 import { pauseEndpoint, resumeEndpoint, revalidate, updateEndpoint } from "@/lib/webhooks/endpoints";
 import { crossedThresholds, type FailurePolicy } from "@/lib/webhooks/failure";
 import { RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
 
-class TestClock implements Clock {
-  constructor(private current = new Date()) {}
-  now() {
-    return new Date(this.current);
-  }
-  advance(ms: number) {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const policy: FailurePolicy = { notifyAt: [5, 10, 15], disableAfterFailures: 20, disableAfterDays: 5 };
 
@@ -39,7 +31,7 @@ async function setup(path: string, status: number) {
   answers.set(path, status);
   const owner = await createMember("owner");
   const { endpoint } = await createActiveEndpoint(owner.team.id, `${receiver.url}${path}`);
-  const clock = new TestClock();
+  const clock = new TestClock(new Date());
   const dispatcher = new Dispatcher({ clock, timeoutMs: 2_000, random: () => 0.5, failurePolicy: policy });
   const alerts = (count: number) =>
     db.$transaction(async (tx) => {

@@ -5,7 +5,8 @@ import { ingestAlert } from "@/lib/alerts/ingest";
 import { db } from "@/lib/db";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
-import { Dispatcher, type Clock } from "@/lib/webhooks/dispatch";
+import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { TestClock } from "@/lib/testing/clock";
 import { createEndpoint } from "@/lib/webhooks/endpoints";
 import { applyTeamCaps } from "@/lib/webhooks/ownership";
 import { NOT_ECHOED_REASON } from "@/lib/webhooks/validate";
@@ -57,13 +58,7 @@ describe("ownership confirmation", () => {
   });
 
   it("deliveries over an endpoint's cap wait for the next minute; none is dropped", async () => {
-    class TestClock implements Clock {
-      constructor(public current = new Date("2026-11-27T12:00:10Z")) {}
-      now() {
-        return new Date(this.current);
-      }
-    }
-    const clock = new TestClock();
+    const clock = new TestClock(new Date("2026-11-27T12:00:10Z"));
     const owner = await createMember("owner");
     const { endpoint } = await createActiveEndpoint(owner.team.id, `${receiver.url}/rate/${Date.now()}`);
     await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { deliveryRateCap: 4 } });
@@ -74,14 +69,14 @@ describe("ownership confirmation", () => {
     const dispatcher = new Dispatcher({ clock, timeoutMs: 2_000 });
     await dispatcher.drain();
     expect(sent()).toBe(4);
-    clock.current = new Date("2026-11-27T12:00:50Z"); // same minute: nothing more
+    clock.set(new Date("2026-11-27T12:00:50Z")); // same minute: nothing more
     await dispatcher.drain();
     expect(sent()).toBe(4);
     expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "pending" } })).toBe(6);
-    clock.current = new Date("2026-11-27T12:01:05Z");
+    clock.set(new Date("2026-11-27T12:01:05Z"));
     await dispatcher.drain();
     expect(sent()).toBe(8);
-    clock.current = new Date("2026-11-27T12:02:05Z");
+    clock.set(new Date("2026-11-27T12:02:05Z"));
     await dispatcher.drain();
     expect(sent()).toBe(10);
     expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(10);

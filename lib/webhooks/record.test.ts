@@ -6,17 +6,9 @@ import { db, pool } from "@/lib/db";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { EXHAUSTED_REASON } from "@/lib/webhooks/claim";
-import { Dispatcher, type Clock } from "@/lib/webhooks/dispatch";
+import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { TestClock } from "@/lib/testing/clock";
 
-class TestClock implements Clock {
-  constructor(private current = new Date("2026-11-27T12:00:00Z")) {}
-  now() {
-    return new Date(this.current);
-  }
-  advance(ms: number) {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -110,5 +102,34 @@ describe("recording", () => {
     // Within the lease of database time from now, not a timestamp from this process.
     expect(leaseFromDbNow).toBeGreaterThan(0);
     expect(leaseFromDbNow).toBeLessThanOrEqual(dispatcher.leaseMs);
+  });
+});
+
+describe("bounded buffer", () => {
+  it("while results cannot be written, the worker stops claiming at its buffer cap; once they can, each is recorded once", async () => {
+    const clock = new TestClock();
+    const team = await createTeam();
+    await createActiveEndpoint(team.id, `${receiver.url}/buffer/0`);
+    const ids = await db.$transaction(async (tx) => {
+      const all: string[] = [];
+      for (let i = 0; i < 10; i++) all.push(...(await ingestAlert(tx, team, { title: `b${i}`, severity: "info", status: "triggered" }, clock.now())).deliveryIds);
+      return all;
+    });
+    // A connection-class failure (SQLSTATE 08006) on every attempt row: the database "is away" for recording only.
+    await pool.query(`
+      CREATE OR REPLACE FUNCTION away() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'connection failure' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER away BEFORE INSERT ON "DeliveryAttempt" FOR EACH ROW EXECUTE FUNCTION away();`);
+    const dispatcher = new Dispatcher({ clock, timeoutMs: 2_000, concurrency: 1, batchSize: 1, maxBuffered: 3 });
+    try {
+      await dispatcher.drain({ ids });
+      expect(receivedFor("buffer")).toHaveLength(3);
+      expect(dispatcher.buffered).toBe(3);
+    } finally {
+      await pool.query(`DROP TRIGGER away ON "DeliveryAttempt"; DROP FUNCTION away();`);
+    }
+    await dispatcher.drain({ ids });
+    expect(receivedFor("buffer").sort()).toEqual([...ids].sort());
+    expect(await db.delivery.count({ where: { id: { in: ids }, status: "delivered", attempts: 1 } })).toBe(10);
+    expect(await db.deliveryAttempt.count({ where: { deliveryId: { in: ids } } })).toBe(10);
   });
 });

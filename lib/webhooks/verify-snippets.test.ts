@@ -6,7 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSecret } from "@/lib/webhooks/secret";
 import { serializeEnvelope } from "@/lib/webhooks/envelope";
-import { mon1torSignature } from "@/lib/webhooks/sign";
+import { deliveryHeaders, mon1torSignature } from "@/lib/webhooks/sign";
 import { verifySnippets } from "@/lib/webhooks/verify-snippets";
 
 const secret = generateSecret();
@@ -94,9 +94,41 @@ print(json.dumps([
     expect(JSON.parse(out)).toEqual([true, "duplicate", "stale", "bad signature"]);
   });
 
+  it("after a roll, receivers holding only the old or only the new secret both verify (Node and Python)", () => {
+    const oldSecret = generateSecret();
+    const newSecret = generateSecret();
+    const headers = deliveryHeaders(newSecret, "msg_1", 1_800_000_000, body, { previousSecret: oldSecret });
+    const stranger = generateSecret();
+    const node = path.join(dir, "rolled.mjs");
+    fs.writeFileSync(
+      node,
+      `${verifySnippets.node}
+${verifySnippets.nodeRolled}
+const [body, headers, secrets] = JSON.parse(process.argv[2]);
+console.log(JSON.stringify(secrets.map((secret) => verifyEitherHeader(Buffer.from(body), headers, secret))));`,
+    );
+    const python = path.join(dir, "rolled.py");
+    fs.writeFileSync(
+      python,
+      `${verifySnippets.python}
+
+${verifySnippets.pythonRolled}
+
+import json, sys
+body, headers, secrets = json.loads(sys.argv[1])
+print(json.dumps([verify_either_header(body.encode(), headers, secret) for secret in secrets]))
+`,
+    );
+    const args = JSON.stringify([body, headers, [oldSecret, newSecret, stranger]]);
+    expect(JSON.parse(execFileSync(process.execPath, [node, args], { encoding: "utf8" }))).toEqual([true, true, false]);
+    expect(JSON.parse(execFileSync("python3", [python, args], { encoding: "utf8" }))).toEqual([true, true, false]);
+  });
+
   it("the README shows every snippet exactly as tested here", () => {
     const readme = fs.readFileSync(path.resolve("README.md"), "utf8");
-    for (const [name, snippet] of Object.entries(verifySnippets)) expect(readme.includes(snippet), name).toBe(true);
+    // As a block of its own, or indented under a list item.
+    const indented = (text: string) => text.split("\n").map((line) => (line ? `  ${line}` : line)).join("\n");
+    for (const [name, snippet] of Object.entries(verifySnippets)) expect(readme.includes(snippet) || readme.includes(indented(snippet)), name).toBe(true);
   });
 
   it("Go: the snippet uses the same construction (not compiled here: no Go toolchain is assumed)", () => {

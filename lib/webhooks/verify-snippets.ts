@@ -46,6 +46,19 @@ def accept_mon1tor_webhook(raw_body: bytes, signature_header: str, secret: str, 
         return False, "duplicate"
     seen.add(event["id"])
     return True, event`,
+  /** After a secret roll, a receiver holding the new secret accepts either header (Node). */
+  nodeRolled: `// During a roll's overlap x-mon1tor-sha256-wh is signed with the old secret and
+// x-mon1tor-sha256-wh-next with the new one; afterwards only the first, with the new.
+export function verifyEitherHeader(rawBody, headers, secret) {
+  return verifyMon1torSignature(rawBody, headers["x-mon1tor-sha256-wh"], secret) ||
+    verifyMon1torSignature(rawBody, headers["x-mon1tor-sha256-wh-next"], secret);
+}`,
+  /** After a secret roll, a receiver holding the new secret accepts either header (Python). */
+  pythonRolled: `# During a roll's overlap x-mon1tor-sha256-wh is signed with the old secret and
+# x-mon1tor-sha256-wh-next with the new one; afterwards only the first, with the new.
+def verify_either_header(raw_body: bytes, headers: dict, secret: str) -> bool:
+    return verify_mon1tor_signature(raw_body, headers.get("x-mon1tor-sha256-wh", ""), secret) or \\
+        verify_mon1tor_signature(raw_body, headers.get("x-mon1tor-sha256-wh-next", ""), secret)`,
   python: `import hashlib
 import hmac
 

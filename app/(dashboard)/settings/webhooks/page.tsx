@@ -4,6 +4,7 @@ import { StatusBadge } from "@/components/webhooks/status-badge";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { FailureBanner } from "@/components/webhooks/failure-banner";
+import { describeFilter } from "@/lib/webhooks/filters";
 import { listEndpoints } from "@/lib/webhooks/queries";
 import { AddEndpointForm } from "./add-endpoint-form";
 
@@ -44,6 +45,9 @@ export default async function WebhooksPage() {
                         {endpoint.url}
                       </Link>
                       {endpoint.description ? <p className="text-sm text-slate-600">{endpoint.description}</p> : null}
+                      <p className="text-xs text-slate-600" data-testid="endpoint-filter">
+                        Gets: {describeFilter(endpoint)}
+                      </p>
                       {endpoint.statusReason && endpoint.status !== "active" ? (
                         <p className="text-sm text-red-700">Reason: {endpoint.statusReason}</p>
                       ) : null}
