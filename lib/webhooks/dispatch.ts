@@ -50,6 +50,8 @@ export class Dispatcher {
   /** Decrypted secrets and header lists by ciphertext: decrypting per request would cost more than signing. */
   private readonly plaintexts = new Map<string, string>();
   private buffer: Outcome[] = [];
+  /** Outcomes handed to the recorder and not yet written: they count against maxBuffered too. */
+  private recording = 0;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DispatcherOptions = {}) {
@@ -72,7 +74,7 @@ export class Dispatcher {
 
   /** Outcomes sent but not yet written. */
   get buffered() {
-    return this.buffer.length;
+    return this.buffer.length + this.recording;
   }
 
   private get running() {
@@ -145,6 +147,7 @@ export class Dispatcher {
       const batch = this.buffer;
       this.buffer = [];
       if (batch.length === 0) return;
+      this.recording = batch.length;
       try {
         const left = await recordOutcomes(this.pool, batch, { policy: this.failurePolicy, now: this.clock?.now() ?? null, random: this.random });
         if (left.length > 0) {
@@ -154,6 +157,8 @@ export class Dispatcher {
       } catch (error) {
         this.buffer = batch.concat(this.buffer);
         this.reportError("recording delivery results", error);
+      } finally {
+        this.recording = 0;
       }
     });
     return this.flushing;
@@ -186,7 +191,7 @@ export class Dispatcher {
         // Claim in batches: a round trip per freed slot would cost more than the sends.
         const worthClaiming = free >= Math.min(this.batchSize, this.concurrency / 4) || tasks.size === 0;
         // Results that cannot be written yet are held in memory: past the cap, send nothing more.
-        const roomToRecord = this.buffer.length < this.maxBuffered;
+        const roomToRecord = this.buffered < this.maxBuffered;
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
           const claimed = await this.claim(Math.min(free, this.batchSize), ids);
@@ -199,7 +204,7 @@ export class Dispatcher {
           if (!roomToRecord) {
             // Nothing in flight and no room: write what we can; if the database is still away, stop here.
             await this.flush();
-            if (this.buffer.length >= this.maxBuffered) break;
+            if (this.buffered >= this.maxBuffered) break;
             continue;
           }
           if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;

@@ -73,6 +73,10 @@ describe("worker process", () => {
     const workers = Array.from({ length: 4 }, () => spawnWorker());
     try {
       await waitUntil(async () => (await deliveredCount(db, ids)) === 5000, 120_000, "all 5000 deliveries");
+    } catch (error) {
+      const states = await db.delivery.groupBy({ by: ["status"], where: { id: { in: ids } }, _count: true });
+      console.error(JSON.stringify(states), workers.map((w) => w.output.join("").slice(-1500)));
+      throw error;
     } finally {
       await Promise.all(workers.map((worker) => stopProcess(worker)));
     }
@@ -101,6 +105,11 @@ describe("worker process", () => {
       await waitUntil(async () => receivedIds(prefix).length >= 100, 60_000, "dispatch to start");
       await cluster.restart();
       await waitUntil(async () => (await deliveredCount(client, ids)) === 1000, 120_000, "all deliveries after the restart");
+    } catch (error) {
+      // What was left, and what the worker said: enough to tell a stall from a slow machine.
+      const states = await client.delivery.groupBy({ by: ["status"], where: { id: { in: ids } }, _count: true }).catch(() => "unreadable");
+      console.error("[restart test]", JSON.stringify(states), `received ${new Set(receivedIds(prefix)).size}`, worker.output.join("").slice(-3000));
+      throw error;
     } finally {
       await stopProcess(worker);
       await client.$disconnect();
