@@ -51,10 +51,10 @@ test("filter events with checkboxes: a warning alert is not delivered to a criti
   await filter.getByRole("group", { name: "Severities" }).getByLabel("Warning").uncheck();
   await filter.getByRole("group", { name: "Severities" }).getByLabel("Info").uncheck();
   await filter.getByRole("group", { name: "Severities" }).getByLabel("Critical").uncheck();
-  await filter.getByRole("button", { name: "Save filter" }).click();
+  await filter.getByRole("button", { name: "Save", exact: true }).click();
   await expect(filter.getByText("Choose at least one severity.")).toBeVisible();
   await filter.getByRole("group", { name: "Severities" }).getByLabel("Critical").check();
-  await filter.getByRole("button", { name: "Save filter" }).click();
+  await filter.getByRole("button", { name: "Save", exact: true }).click();
   await expect(filter.getByTestId("filter-summary")).toHaveText("Gets: Critical, triggered and resolved");
 
   const key = await createApiKey(page);

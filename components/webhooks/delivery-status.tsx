@@ -1,13 +1,14 @@
 import type { DeliveryStatus } from "@/lib/generated/prisma/enums";
 import { formatDateTime } from "@/components/ui";
 
-const labels: Record<DeliveryStatus, string> = { pending: "Pending", retrying: "Retrying", delivered: "Delivered", failed: "Failed", expired: "Expired" };
+const labels: Record<DeliveryStatus, string> = { pending: "Pending", retrying: "Retrying", delivered: "Delivered", failed: "Failed", expired: "Expired", superseded: "Superseded" };
 const tones: Record<DeliveryStatus, string> = {
   pending: "bg-amber-50 text-amber-800 ring-amber-200",
   retrying: "bg-orange-50 text-orange-800 ring-orange-200",
   delivered: "bg-green-50 text-green-800 ring-green-200",
   failed: "bg-red-50 text-red-800 ring-red-200",
   expired: "bg-slate-100 text-slate-700 ring-slate-200",
+  superseded: "bg-slate-100 text-slate-700 ring-slate-200",
 };
 
 export function DeliveryStatusBadge({ status, nextAttemptAt, reason }: { status: DeliveryStatus; nextAttemptAt?: Date | null; reason?: string | null }) {
@@ -19,7 +20,7 @@ export function DeliveryStatusBadge({ status, nextAttemptAt, reason }: { status:
       {status === "retrying" && nextAttemptAt ? (
         <span className="text-xs text-slate-500">next attempt {formatDateTime(nextAttemptAt)}</span>
       ) : null}
-      {(status === "expired" || status === "failed") && reason ? <span className="max-w-xs text-xs text-slate-600">{reason}</span> : null}
+      {(status === "expired" || status === "failed" || status === "superseded") && reason ? <span className="max-w-xs text-xs text-slate-600">{reason}</span> : null}
     </span>
   );
 }

@@ -27,7 +27,7 @@ export type AlertInput = z.infer<typeof alertInputSchema>;
 
 export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean };
 
-export function alertPayload(alert: Alert): AlertPayload {
+export function alertPayload(alert: Alert, order: { sequence: number; previousEventId: string | null }): AlertPayload {
   return {
     id: alert.id,
     title: alert.title,
@@ -38,12 +38,20 @@ export function alertPayload(alert: Alert): AlertPayload {
     startedAt: alert.startedAt.toISOString(),
     resolvedAt: alert.resolvedAt?.toISOString() ?? null,
     url: dashboardUrl(`/alerts/${alert.id}`),
+    sequence: order.sequence,
+    previousEventId: order.previousEventId,
   };
 }
 
 async function emit(tx: Tx, team: { id: string; name: string }, alert: Alert, type: EventType, now: Date) {
   const eventId = newEventId();
-  const { deliveryIds } = await enqueueEvent(tx, { eventId, type, team, alert: alertPayload(alert), alertId: alert.id, now });
+  // The alert row is locked by this update until commit, so its events are numbered in order.
+  const [order] = await tx.$queryRaw<{ sequence: number; previousEventId: string | null }[]>`
+    UPDATE "Alert" a SET "lastSequence" = a."lastSequence" + 1, "lastEventId" = ${eventId}
+    FROM (SELECT "lastEventId" AS previous FROM "Alert" WHERE id = ${alert.id}) p
+    WHERE a.id = ${alert.id}
+    RETURNING a."lastSequence" AS sequence, p.previous AS "previousEventId"`;
+  const { deliveryIds } = await enqueueEvent(tx, { eventId, type, team, alert: alertPayload(alert, order!), alertId: alert.id, now });
   return { eventId, deliveryIds };
 }
 

@@ -74,8 +74,8 @@ export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id:
       "updatedAt" = (now() AT TIME ZONE 'UTC')
     WHERE id = ANY(${deliveryIds}::text[]) AND "teamId" = ${teamId}`;
   await tx.$executeRaw`
-    INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", status, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT 'msg_' || substr(md5(random()::text || ev.id || clock_timestamp()::text), 1, 16), ${teamId}, ${endpoint.id}, ev.id, 'pending',
+    INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT 'msg_' || substr(md5(random()::text || ev.id || clock_timestamp()::text), 1, 16), ${teamId}, ${endpoint.id}, ev.id, ev."alertId", ev.sequence, 'pending',
       (now() AT TIME ZONE 'UTC') + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
       (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
     FROM "Event" ev WHERE ev.id = ANY(${eventIds}::text[]) AND ev."teamId" = ${teamId}`;

@@ -53,6 +53,10 @@ export async function claimDeliveries(
        JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
        WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY($2::text[]))
          AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))
+         -- Per endpoint and alert, in order: never a newer state while an older one is unfinished.
+         AND (d."alertId" IS NULL OR NOT EXISTS (
+           SELECT 1 FROM "Delivery" o
+           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))
        ORDER BY d."nextAttemptAt"
        LIMIT $4
      ), exhausted AS (

@@ -21,6 +21,8 @@ export function testAlert(now: Date): AlertPayload {
     startedAt: now.toISOString(),
     resolvedAt: null,
     url: dashboardUrl("/alerts"),
+    sequence: 1,
+    previousEventId: null,
   };
 }
 

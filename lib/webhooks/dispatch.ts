@@ -183,6 +183,8 @@ export class Dispatcher {
     let emptyAt = 0;
     // An empty claim proves the queue is drained only if no endpoint was held back as busy.
     let emptyWhileIdle = false;
+    // Writing outcomes can unblock an alert's next state (lib/webhooks/claim.ts): one more claim after that.
+    let claimedAfterFlush = false;
     const flushTimer = setInterval(() => void this.flush(), 25);
     try {
       while (!signal?.aborted) {
@@ -196,6 +198,7 @@ export class Dispatcher {
           const idle = this.running === 0;
           const claimed = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
+          if (claimed.length > 0) claimedAfterFlush = false;
           emptyWhileIdle = claimed.length === 0 && idle;
           for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
           if (claimed.length > 0) continue;
@@ -205,6 +208,12 @@ export class Dispatcher {
             // Nothing in flight and no room: write what we can; if the database is still away, stop here.
             await this.flush();
             if (this.buffered >= this.maxBuffered) break;
+            continue;
+          }
+          if (emptyAt && emptyWhileIdle && this.buffered > 0 && !claimedAfterFlush && performance.now() < deadline) {
+            await this.flush();
+            claimedAfterFlush = true;
+            emptyAt = 0;
             continue;
           }
           if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;

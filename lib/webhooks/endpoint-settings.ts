@@ -74,14 +74,19 @@ export async function purgeExpiredSecrets(pool: pg.Pool, now: Date | null = null
   return result.rowCount ?? 0;
 }
 
-export const updateFilterSchema = filterSchema.extend({ endpointId: z.string().min(1).max(64) });
+export const updateFilterSchema = filterSchema.extend({
+  endpointId: z.string().min(1).max(64),
+  /** "Skip outdated alert states"; left as it is when not given. */
+  skipOutdatedStates: z.boolean().optional(),
+});
 
 export async function updateFilter(context: TeamContext, input: z.output<typeof updateFilterSchema>) {
   const endpoint = await findEndpoint(context.team.id, input.endpointId);
   const filter = { eventTypes: input.eventTypes, severities: input.severities, monitorIds: input.monitorIds };
+  const skip = input.skipOutdatedStates === undefined ? {} : { skipOutdatedStates: input.skipOutdatedStates };
   await db.$transaction(async (tx) => {
-    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: filter });
-    await audit(tx, context, "endpoint.filter", { type: "endpoint", id: endpoint.id }, { ...filter, summary: describeFilter(filter) });
+    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: { ...filter, ...skip } });
+    await audit(tx, context, "endpoint.filter", { type: "endpoint", id: endpoint.id }, { ...filter, ...skip, summary: describeFilter(filter) });
   });
   return { summary: describeFilter(filter) };
 }

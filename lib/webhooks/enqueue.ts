@@ -34,18 +34,38 @@ export async function enqueueEvent(
       })
     ).map((e) => e.id);
   const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
-  await tx.event.create({ data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, body, createdAt: now } });
+  // Test events are not part of an alert's history: no sequence, never ordered or superseded.
+  const sequence = input.alertId ? input.alert.sequence : null;
+  await tx.event.create({ data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, sequence, body, createdAt: now } });
   const deliveries = endpointIds.map((endpointId) => ({
     id: newDeliveryId(),
     teamId: input.team.id,
     endpointId,
     eventId: input.eventId,
+    alertId: input.alertId,
+    sequence,
     nextAttemptAt: now,
     createdAt: now,
   }));
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
+    if (input.alertId && sequence !== null && sequence > 1) await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
     await notifyWorkers(tx);
   }
   return { deliveryIds: deliveries.map((d) => d.id), body };
+}
+
+/**
+ * "Skip outdated alert states": once a newer state of an alert is queued for an endpoint,
+ * its older states still waiting there are superseded (not sent). One in flight is left
+ * to finish; if it fails, recording supersedes it (lib/webhooks/record.ts).
+ */
+async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]) {
+  await tx.$executeRaw`
+    UPDATE "Delivery" d SET status = 'superseded', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "supersededById" = ${eventId},
+      "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = (now() AT TIME ZONE 'UTC')
+    FROM "WebhookEndpoint" e
+    WHERE e.id = d."endpointId" AND e."skipOutdatedStates" AND d."endpointId" = ANY(${endpointIds}::text[])
+      AND d."alertId" = ${alertId} AND d.sequence < ${sequence} AND d."nextAttemptAt" IS NOT NULL
+      AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" < (now() AT TIME ZONE 'UTC'))`;
 }

@@ -14,6 +14,10 @@ export type AlertPayload = {
   startedAt: string;
   resolvedAt: string | null;
   url: string;
+  /** 1 for the alert's first event, then 2, 3…: a receiver drops anything older than what it has seen. */
+  sequence: number;
+  /** The id of this alert's previous event, or null for its first. */
+  previousEventId: string | null;
 };
 
 export const newEventId = () => `evt_${crypto.randomBytes(12).toString("base64url")}`;

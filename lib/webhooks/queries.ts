@@ -21,6 +21,7 @@ const endpointFields = {
   eventTypes: true,
   severities: true,
   monitorIds: true,
+  skipOutdatedStates: true,
   activatedAt: true,
   pausedAt: true,
   disabledAt: true,
@@ -62,7 +63,7 @@ export async function getEndpointDetail(teamId: string, endpointId: string) {
   return endpoint;
 }
 
-export const deliveryStatuses = ["pending", "retrying", "delivered", "failed", "expired"] as const;
+export const deliveryStatuses = ["pending", "retrying", "delivered", "failed", "expired", "superseded"] as const;
 /** Filters of the delivery log: a status, or "failing" (retrying or failed). */
 export const deliveryFilters = ["failing", ...deliveryStatuses] as const;
 export type DeliveryStatusFilter = (typeof deliveryFilters)[number];

@@ -87,16 +87,28 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.excerpt),
       ],
     );
+    // A failed older state whose alert has a newer one queued for the endpoint is superseded
+    // rather than retried ("Skip outdated alert states").
     const updated = await client.query<{ id: string }>(
-      `UPDATE "Delivery" d SET
-         status = u.status::"DeliveryStatus",
-         "nextAttemptAt" = CASE WHEN u.delay IS NULL THEN NULL ELSE ${dbNow(8)} + make_interval(secs => u.delay / 1000.0) END,
+      `WITH outdated AS (
+         SELECT d.id, (SELECT n."eventId" FROM "Delivery" n WHERE n."endpointId" = d."endpointId" AND n."alertId" = d."alertId" AND n.sequence > d.sequence
+                       ORDER BY n.sequence DESC LIMIT 1) AS newer
+         FROM "Delivery" d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e."skipOutdatedStates"
+         WHERE d.id = ANY($9::text[]) AND d."alertId" IS NOT NULL
+       )
+       UPDATE "Delivery" d SET
+         status = CASE WHEN o.newer IS NOT NULL THEN 'superseded'::"DeliveryStatus" ELSE u.status::"DeliveryStatus" END,
+         "supersededById" = COALESCE(o.newer, d."supersededById"),
+         "nextAttemptAt" = CASE WHEN u.delay IS NULL OR o.newer IS NOT NULL THEN NULL ELSE ${dbNow(8)} + make_interval(secs => u.delay / 1000.0) END,
          "leaseExpiresAt" = NULL,
-         "lastStatusCode" = u.code, "lastError" = u.reason, "lastLatencyMs" = u.duration,
+         "lastStatusCode" = u.code,
+         "lastError" = CASE WHEN o.newer IS NOT NULL THEN u.reason || '; superseded by ' || o.newer || ', a newer state of this alert' ELSE u.reason END,
+         "lastLatencyMs" = u.duration,
          "deliveredAt" = CASE WHEN u.status = 'delivered' THEN ${dbNow(8)} ELSE d."deliveredAt" END,
          "updatedAt" = ${dbNow(8)}
        FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::int[])
          AS u(id, attempts, status, delay, code, reason, duration)
+       LEFT JOIN outdated o ON o.id = u.id
        WHERE d.id = u.id AND d.attempts = u.attempts
        RETURNING d.id`,
       [
@@ -108,6 +120,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.reason),
         col((r) => r.result.durationMs),
         now,
+        rows.filter((r) => r.status === "retrying").map((r) => r.delivery.id),
       ],
     );
     // Only outcomes that were still current count toward the endpoint's health.

@@ -110,6 +110,7 @@ export default async function EndpointPage({
                 eventTypes={endpoint.eventTypes}
                 severities={endpoint.severities}
                 monitorIds={endpoint.monitorIds}
+                skipOutdatedStates={endpoint.skipOutdatedStates}
                 summary={describeFilter(endpoint)}
               />
             </Card>

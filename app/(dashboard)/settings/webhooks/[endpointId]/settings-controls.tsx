@@ -160,13 +160,28 @@ function Checkboxes({ legend, name, options, checked, errors }: { legend: string
   );
 }
 
-export function FilterForm({ endpointId, eventTypes, severities, monitorIds, summary }: { endpointId: string; eventTypes: string[]; severities: string[]; monitorIds: string[]; summary: string }) {
+export function FilterForm({
+  endpointId,
+  eventTypes,
+  severities,
+  monitorIds,
+  skipOutdatedStates,
+  summary,
+}: {
+  endpointId: string;
+  eventTypes: string[];
+  severities: string[];
+  monitorIds: string[];
+  skipOutdatedStates: boolean;
+  summary: string;
+}) {
   const submit = (form: FormData) =>
     updateFilterAction({
       endpointId,
       eventTypes: form.getAll("eventTypes").map(String),
       severities: form.getAll("severities").map(String),
       monitorIds: String(form.get("monitorIds") ?? ""),
+      skipOutdatedStates: form.get("skipOutdatedStates") === "on",
     });
   const { state, pending, onSubmit } = useFormSubmit(submit);
   return (
@@ -183,8 +198,20 @@ export function FilterForm({ endpointId, eventTypes, severities, monitorIds, sum
         hint="Comma-separated. Empty: every monitor. Test alerts always go through."
         errors={fieldErrors(state, "monitorIds")}
       />
-      <FormMessage state={state} success="Filter saved." />
-      <SubmitButton pending={pending} pendingLabel="Saving…">Save filter</SubmitButton>
+      <div className="flex items-start gap-2">
+        <input id="skip-outdated" name="skipOutdatedStates" type="checkbox" defaultChecked={skipOutdatedStates} aria-describedby="skip-outdated-hint" className="mt-1" />
+        <div>
+          <label htmlFor="skip-outdated" className="text-sm font-medium text-slate-700">
+            Skip outdated alert states
+          </label>
+          <p id="skip-outdated-hint" className="text-xs text-slate-500">
+            When an alert&apos;s newer state (say, resolved) is queued while an older one (triggered) still waits to be retried, the older one is
+            marked superseded and not sent. Off: every state is delivered, in order.
+          </p>
+        </div>
+      </div>
+      <FormMessage state={state} success="Settings saved." />
+      <SubmitButton pending={pending} pendingLabel="Saving…">Save</SubmitButton>
     </form>
   );
 }
