@@ -54,7 +54,8 @@ export async function claimDeliveries(
        WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY($2::text[]))
          AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))
          -- Per endpoint and alert, in order: never a newer state while an older one is unfinished.
-         AND (d."alertId" IS NULL OR NOT EXISTS (
+         -- An alert's first event (most of a storm) has nothing older: no lookup.
+         AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))
        ORDER BY d."nextAttemptAt"
