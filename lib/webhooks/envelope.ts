@@ -1,24 +1,36 @@
 import crypto from "node:crypto";
+import { z } from "zod";
 
 export const API_VERSION = "2026-11-01";
 
-export type EventType = "alert.triggered" | "alert.resolved" | "webhook.test";
+export const eventTypes = ["alert.triggered", "alert.resolved", "webhook.test"] as const;
+export type EventType = (typeof eventTypes)[number];
 
-export type AlertPayload = {
-  id: string;
-  title: string;
-  severity: "critical" | "warning" | "info";
-  status: "triggered" | "resolved";
-  message: string | null;
-  monitor: { id: string | null; name: string | null };
-  startedAt: string;
-  resolvedAt: string | null;
-  url: string;
-  /** 1 for the alert's first event, then 2, 3…: a receiver drops anything older than what it has seen. */
-  sequence: number;
-  /** The id of this alert's previous event, or null for its first. */
-  previousEventId: string | null;
-};
+// What receivers get. The one description of the payload: its TypeScript type and the
+// OpenAPI `webhooks` section (lib/api/openapi.ts) both come from these schemas.
+export const alertPayloadSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  severity: z.enum(["critical", "warning", "info"]),
+  status: z.enum(["triggered", "resolved"]),
+  message: z.string().nullable(),
+  monitor: z.object({ id: z.string().nullable(), name: z.string().nullable() }),
+  startedAt: z.iso.datetime(),
+  resolvedAt: z.iso.datetime().nullable(),
+  url: z.url(),
+  sequence: z.number().int().min(1).describe("1 for the alert's first event, then 2, 3…: drop anything older than what you have seen."),
+  previousEventId: z.string().nullable().describe("The id of this alert's previous event, or null for its first."),
+});
+export type AlertPayload = z.infer<typeof alertPayloadSchema>;
+
+export const envelopeSchema = z.object({
+  id: z.string().describe("The event id, the same for every endpoint and every retry."),
+  type: z.enum(eventTypes),
+  apiVersion: z.literal(API_VERSION),
+  createdAt: z.iso.datetime(),
+  team: z.object({ id: z.string(), name: z.string() }),
+  data: z.object({ alert: alertPayloadSchema }),
+});
 
 export const newEventId = () => `evt_${crypto.randomBytes(12).toString("base64url")}`;
 export const newDeliveryId = () => `msg_${crypto.randomBytes(12).toString("base64url")}`;
