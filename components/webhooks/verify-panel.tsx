@@ -11,14 +11,14 @@ export function VerifyPanel() {
           request body, keyed with the signing secret exactly as shown (including <code>whsec_</code>). Compute it over the
           bytes you received, before parsing JSON, and compare in constant time.
         </p>
-        <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
+        <pre tabIndex={0} aria-label="Node verification code" className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
           <code>{verifySnippets.node}</code>
         </pre>
         <p>
           To reject replays with this header alone, check the signed body&apos;s <code>createdAt</code> and remember its{" "}
           <code>id</code>:
         </p>
-        <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
+        <pre tabIndex={0} aria-label="Node replay protection code" className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
           <code>{verifySnippets.nodeReplay}</code>
         </pre>
         <p>

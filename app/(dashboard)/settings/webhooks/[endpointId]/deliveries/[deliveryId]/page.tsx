@@ -73,7 +73,7 @@ export default async function DeliveryPage({ params }: { params: Promise<{ endpo
             </tbody>
           </table>
           <h3 className="mb-1 text-sm font-semibold">Body</h3>
-          <pre className="max-h-96 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" aria-label="Request body">
+          <pre tabIndex={0} className="max-h-96 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" aria-label="Request body">
             {prettyJson(delivery.event.body)}
           </pre>
         </Card>
@@ -90,7 +90,9 @@ export default async function DeliveryPage({ params }: { params: Promise<{ endpo
                   </p>
                   {attempt.statusCode && attempt.errorMessage ? <p className="text-red-700">{attempt.errorMessage}</p> : null}
                   {attempt.responseExcerpt ? (
-                    <pre className="mt-2 max-h-48 overflow-auto rounded bg-slate-100 p-2 text-xs">{attempt.responseExcerpt}</pre>
+                    <pre tabIndex={0} aria-label={`Response to attempt ${attempt.number}`} className="mt-2 max-h-48 overflow-auto rounded bg-slate-100 p-2 text-xs">
+                      {attempt.responseExcerpt}
+                    </pre>
                   ) : null}
                 </li>
               ))}
