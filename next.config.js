@@ -18,6 +18,8 @@ const csp = [
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   poweredByHeader: false,
+  // The dev-mode badge would show up in the README screenshots (scripts/screenshots.ts).
+  devIndicators: false,
   async headers() {
     return [
       {
