@@ -1,8 +1,9 @@
 import type { Metadata } from "next";
 import "./globals.css";
+import { publicUrl } from "@/lib/env";
 
 export const metadata: Metadata = {
-  metadataBase: new URL(process.env.NEXTAUTH_URL ?? "http://localhost:3000"),
+  metadataBase: new URL(publicUrl()),
   title: { default: "mon1tor", template: "%s · mon1tor" },
   description: "Webhook notifications for mon1tor alerts",
   // From public/, rendered by scripts/brand-assets.ts.

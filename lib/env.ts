@@ -86,3 +86,13 @@ export function env(): ServerEnv {
 
 /** Production means a real deployment: HTTPS-only webhooks unless explicitly allowed. */
 export const isProduction = () => env().NODE_ENV === "production";
+
+/**
+ * The dashboard's public URL, for links in payloads, emails and page metadata. Read on its
+ * own (not through env()) because page metadata is built by `next build`, where the secrets
+ * env() requires are absent; validated as a URL all the same.
+ */
+export function publicUrl(): string {
+  const parsed = z.url().safeParse(process.env.NEXTAUTH_URL);
+  return (parsed.success ? parsed.data : "http://localhost:3000").replace(/\/+$/, "");
+}

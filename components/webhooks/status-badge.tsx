@@ -1,5 +1,12 @@
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
-import { statusLabels } from "@/lib/webhooks/queries";
+
+export const statusLabels: Record<EndpointStatus, string> = {
+  pending: "Pending validation",
+  active: "Active",
+  failed: "Validation failed",
+  paused: "Paused",
+  disabled: "Disabled",
+};
 
 const tones: Record<EndpointStatus, string> = {
   pending: "bg-amber-50 text-amber-800 ring-amber-200",

@@ -1,7 +1,5 @@
 import "server-only";
 import { NextResponse } from "next/server";
-import { safeEqual } from "@/lib/crypto/tokens";
-import { env } from "@/lib/env";
 import { AppError, databaseUnavailable, httpStatus, isDatabaseUnavailable } from "@/lib/errors";
 
 export function errorResponse(error: AppError) {
@@ -26,15 +24,4 @@ export function apiRoute<Args extends unknown[]>(handler: (request: Request, ...
       return errorResponse(new AppError("internal", "Something went wrong on our side. Please retry."));
     }
   };
-}
-
-/** Cron callers prove themselves with `Authorization: Bearer $CRON_SECRET`, compared in constant time. */
-export function cronRoute(handler: (request: Request) => Promise<Response>) {
-  return apiRoute(async (request: Request) => {
-    const given = request.headers.get("authorization") ?? "";
-    if (!safeEqual(given, `Bearer ${env().CRON_SECRET}`)) {
-      throw new AppError("unauthorized", "This endpoint is for the scheduler: send Authorization: Bearer $CRON_SECRET.");
-    }
-    return handler(request);
-  });
 }

@@ -58,13 +58,16 @@ export async function requireTeam(permission: Permission): Promise<TeamContext> 
   return context;
 }
 
-/** For server components: redirect instead of throwing. */
-export async function pageContext(): Promise<TeamContext> {
+/**
+ * For server components: redirect instead of throwing. With a permission, `allowed` says
+ * whether the role has it; the page then shows components/not-allowed.tsx instead of data.
+ */
+export async function pageContext(permission: Permission = "webhooks:view"): Promise<TeamContext & { allowed: boolean }> {
   const user = await orUnavailable(currentUser());
   if (!user) redirect("/signin");
   const context = await orUnavailable(currentTeam(user));
   if (!context) redirect("/teams/new");
-  return context;
+  return { ...context, allowed: can(context.role, permission) };
 }
 
 export async function setCurrentTeam(teamId: string) {

@@ -4,7 +4,7 @@
 // never mail the same notification; a send that fails is released for the next round.
 import nodemailer from "nodemailer";
 import type pg from "pg";
-import { env } from "@/lib/env";
+import { env, publicUrl } from "@/lib/env";
 
 /** Notifications older than this are never mailed: turning SMTP on later must not send a flood. */
 const MAIL_WINDOW_HOURS = 24;
@@ -40,7 +40,7 @@ export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<numb
     [MAIL_WINDOW_HOURS, BATCH],
   );
   let sent = 0;
-  const base = (env().NEXTAUTH_URL ?? "http://localhost:3000").replace(/\/+$/, "");
+  const base = publicUrl();
   for (const notification of rows) {
     if (notification.recipients.length === 0) continue;
     const link = notification.endpointId ? `${base}/settings/webhooks/${notification.endpointId}?status=failing` : `${base}/notifications`;

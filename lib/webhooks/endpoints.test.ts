@@ -20,7 +20,7 @@ import {
 } from "@/lib/webhooks/endpoints";
 import { revealSecret } from "@/lib/webhooks/endpoint-settings";
 import { USER_AGENT } from "@/lib/webhooks/outbound";
-import { sendTestEvent } from "@/lib/webhooks/deliveries";
+import { sendTestEvent } from "@/lib/webhooks/test-send";
 import { hit, limits } from "@/lib/rate-limit";
 
 let receiver: Receiver;

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { z } from "zod";
+import { publicUrl } from "@/lib/env";
 
 export const API_VERSION = "2026-11-01";
 
@@ -35,7 +36,7 @@ export const envelopeSchema = z.object({
 export const newEventId = () => `evt_${crypto.randomBytes(12).toString("base64url")}`;
 export const newDeliveryId = () => `msg_${crypto.randomBytes(12).toString("base64url")}`;
 
-export const dashboardUrl = (path: string) => `${(process.env.NEXTAUTH_URL ?? "http://localhost:3000").replace(/\/+$/, "")}${path}`;
+export const dashboardUrl = (path: string) => `${publicUrl()}${path}`;
 
 /** The event envelope, serialized once: these exact bytes are signed and sent on every attempt. */
 export function serializeEnvelope(event: {

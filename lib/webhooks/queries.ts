@@ -1,7 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
-import type { EndpointStatus } from "@/lib/generated/prisma/enums";
 
 // Never select secretCiphertext here: list and page data must not carry the secret.
 const endpointFields = {
@@ -28,13 +27,6 @@ const endpointFields = {
   createdAt: true,
 } as const;
 
-export const statusLabels: Record<EndpointStatus, string> = {
-  pending: "Pending validation",
-  active: "Active",
-  failed: "Validation failed",
-  paused: "Paused",
-  disabled: "Disabled",
-};
 
 export function listEndpoints(teamId: string) {
   return db.webhookEndpoint.findMany({

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { NotAllowed } from "@/components/not-allowed";
 import { pageContext } from "@/lib/auth/context";
-import { can } from "@/lib/auth/permissions";
 import { listNotifications, markNotificationsSeen } from "@/lib/notifications/queries";
 
 export const metadata = { title: "Notifications" };
@@ -9,16 +9,9 @@ export const metadata = { title: "Notifications" };
 const kindLabels = { endpoint_failing: "Endpoint failing", endpoint_disabled: "Endpoint disabled" } as const;
 
 export default async function NotificationsPage() {
-  const context = await pageContext();
-  if (!can(context.role, "notifications:view")) {
-    return (
-      <>
-        <PageHeader title="Notifications" />
-        <Card>
-          <p className="text-sm text-slate-600">Notifications go to the team&apos;s owners and admins. Your role ({context.role}) does not receive them.</p>
-        </Card>
-      </>
-    );
+  const context = await pageContext("notifications:view");
+  if (!context.allowed) {
+    return <NotAllowed title="Notifications" message={`Notifications go to the team's owners and admins. Your role (${context.role}) does not receive them.`} />;
   }
   const notifications = await listNotifications(context.team.id);
   await markNotificationsSeen(context.team.id, context.user.id);

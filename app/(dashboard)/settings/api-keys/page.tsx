@@ -1,23 +1,14 @@
 import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { NotAllowed } from "@/components/not-allowed";
 import { pageContext } from "@/lib/auth/context";
-import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
 import { CreateApiKeyForm, RevokeApiKeyButton } from "./api-key-controls";
 
 export const metadata = { title: "API keys" };
 
 export default async function ApiKeysPage() {
-  const context = await pageContext();
-  if (!can(context.role, "api-keys:manage")) {
-    return (
-      <>
-        <PageHeader title="API keys" />
-        <p role="alert" className="text-sm text-slate-700">
-          Only owners and admins manage API keys.
-        </p>
-      </>
-    );
-  }
+  const context = await pageContext("api-keys:manage");
+  if (!context.allowed) return <NotAllowed title="API keys" message="Only owners and admins manage API keys." />;
   const keys = await db.apiKey.findMany({
     where: { teamId: context.team.id },
     orderBy: { createdAt: "desc" },

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { buttonClass, TableHead } from "@/components/ui";
 import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
 import { auditActions } from "@/lib/audit";
+import { NotAllowed } from "@/components/not-allowed";
 import { pageContext } from "@/lib/auth/context";
-import { can } from "@/lib/auth/permissions";
 import { db } from "@/lib/db";
 
 export const metadata = { title: "Audit log" };
@@ -11,17 +11,8 @@ export const metadata = { title: "Audit log" };
 const filterSchema = z.object({ action: z.enum(auditActions).optional().catch(undefined) });
 
 export default async function AuditLogPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const context = await pageContext();
-  if (!can(context.role, "audit:view")) {
-    return (
-      <>
-        <PageHeader title="Audit log" />
-        <p role="alert" className="text-sm text-slate-700">
-          Only owners and admins can see the audit log.
-        </p>
-      </>
-    );
-  }
+  const context = await pageContext("audit:view");
+  if (!context.allowed) return <NotAllowed title="Audit log" message="Only owners and admins can see the audit log." />;
   const { action } = filterSchema.parse(await searchParams);
   const rows = await db.auditLog.findMany({
     where: { teamId: context.team.id, ...(action ? { action } : {}) },

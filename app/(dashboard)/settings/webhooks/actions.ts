@@ -3,7 +3,8 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
-import { redeliver, sendTestEvent } from "@/lib/webhooks/deliveries";
+import { redeliver } from "@/lib/webhooks/redeliver";
+import { sendTestEvent } from "@/lib/webhooks/test-send";
 import {
   createEndpoint,
   deleteEndpoint,

@@ -1,9 +1,9 @@
 import { NextResponse } from "next/server";
-import { cronRoute } from "@/lib/api/route";
+import { withCron } from "@/lib/cron/with-cron";
 import { pool } from "@/lib/db";
 import { env } from "@/lib/env";
 import { runHousekeeping } from "@/lib/housekeeping";
-import { webDispatcher } from "@/lib/webhooks/web-dispatcher";
+import { webDispatcher } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 export const maxDuration = 60;
@@ -13,7 +13,7 @@ const MARGIN_MS = 10_000;
 // GET /api/cron/dispatch — the scheduler's entry point: everything the worker does. Sends due
 // deliveries until the budget is spent (it stops claiming then; attempts in flight end within
 // their timeout), then runs housekeeping, all inside maxDuration.
-export const GET = cronRoute(async () => {
+export const GET = withCron(async () => {
   const budgetMs = maxDuration * 1000 - env().MON1TOR_DELIVERY_TIMEOUT_MS - MARGIN_MS;
   const stats = await webDispatcher().drain({ budgetMs: Math.max(1_000, budgetMs) });
   const housekeeping = await runHousekeeping(pool, env().MON1TOR_RETENTION_DAYS);

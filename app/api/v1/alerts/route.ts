@@ -1,11 +1,9 @@
 import { after, NextResponse } from "next/server";
 import { alertInputSchema, ingestAlert, withIdempotency } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
-import { apiRoute } from "@/lib/api/route";
-import { authenticateApiKey } from "@/lib/api-keys/keys";
+import { apiKeyRoute } from "@/lib/api/api-key-route";
 import { AppError } from "@/lib/errors";
-import { enforce, limits } from "@/lib/rate-limit";
-import { kickDeliveries } from "@/lib/webhooks/web-dispatcher";
+import { kickDeliveries } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY_BYTES = 64 * 1024;
@@ -32,9 +30,7 @@ async function readBody(request: Request): Promise<string> {
 }
 
 // POST /api/v1/alerts — record an alert and deliver it to every active endpoint of the key's team.
-export const POST = apiRoute(async (request: Request) => {
-  const apiKey = await authenticateApiKey(request.headers.get("authorization"));
-  await enforce(limits.alertApiPerKey(apiKey.id), "requests for this API key");
+export const POST = apiKeyRoute(async (request, { apiKey }) => {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new AppError("unsupported_media_type", "Send the alert as JSON with 'Content-Type: application/json'.");

@@ -1,14 +1,13 @@
-// What a team member does to deliveries: send a test event, redeliver.
-import { after } from "next/server";
+// "Send test alert": a webhook.test event to one active endpoint, sent while the person waits.
 import type { TeamContext } from "@/lib/auth/context";
 import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
-import { AppError, notFound } from "@/lib/errors";
+import { AppError } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
 import { findEndpoint } from "@/lib/webhooks/endpoints";
-import { enqueueEvent, notifyWorkers } from "@/lib/webhooks/enqueue";
+import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload } from "@/lib/webhooks/envelope";
-import { kickDeliveries } from "@/lib/webhooks/web-dispatcher";
+import { kickDeliveries } from "@/lib/webhooks/immediate-dispatch";
 
 export function testAlert(now: Date): AlertPayload {
   return {
@@ -53,23 +52,4 @@ export async function sendTestEvent(context: TeamContext, endpointId: string) {
     select: { id: true, status: true, lastStatusCode: true, lastError: true },
   });
   return { deliveryId: delivery.id, status: delivery.status, statusCode: delivery.lastStatusCode, error: delivery.lastError };
-}
-
-/** A fresh attempt now: same webhook-id and body, new timestamp and signature. */
-export async function redeliver(context: TeamContext, deliveryId: string) {
-  const delivery = await db.delivery.findFirst({ where: { id: deliveryId, teamId: context.team.id } });
-  if (!delivery) throw notFound("That delivery does not exist.");
-  await enforce(limits.redeliverPerEndpoint(delivery.endpointId), "redeliveries for this endpoint");
-  const now = new Date();
-  await db.$transaction(async (tx) => {
-    const queued = await tx.delivery.updateMany({
-      where: { id: delivery.id, teamId: context.team.id, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }] },
-      // One more attempt even when the schedule is used up; a retrying delivery keeps its own.
-      data: { status: "pending", nextAttemptAt: now, maxAttempts: Math.max(delivery.maxAttempts, delivery.attempts + 1) },
-    });
-    if (queued.count === 0) throw new AppError("conflict", "This delivery is being attempted right now. Try again in a moment.");
-    await audit(tx, context, "delivery.redeliver", { type: "delivery", id: delivery.id });
-    await notifyWorkers(tx);
-  });
-  after(() => kickDeliveries([delivery.id]));
 }
