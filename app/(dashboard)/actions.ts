@@ -2,11 +2,10 @@
 
 import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
-import { audit } from "@/lib/audit";
 import { setCurrentTeam } from "@/lib/auth/context";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
-import { teamNameSchema } from "@/lib/teams/accounts";
+import { createTeamWithOwner, teamNameSchema } from "@/lib/teams/accounts";
 
 export const switchTeamAction = defineAction("user", z.object({ teamId: z.string().min(1).max(64) }), async ({ teamId }, { user }) => {
   const membership = await db.membership.findUnique({ where: { teamId_userId: { teamId, userId: user.id } } });
@@ -16,12 +15,7 @@ export const switchTeamAction = defineAction("user", z.object({ teamId: z.string
 });
 
 export const createTeamAction = defineAction("user", z.object({ name: teamNameSchema }), async ({ name }, { user, ip }) => {
-  const team = await db.$transaction(async (tx) => {
-    const team = await tx.team.create({ data: { name } });
-    await tx.membership.create({ data: { teamId: team.id, userId: user.id, role: "owner" } });
-    await audit(tx, { team, user, ip }, "team.create", { type: "team", id: team.id });
-    return team;
-  });
+  const team = await db.$transaction((tx) => createTeamWithOwner(tx, name, user, ip));
   await setCurrentTeam(team.id);
   return { teamId: team.id };
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "@/lib/auth/password";
 import { audit } from "@/lib/audit";
-import { db } from "@/lib/db";
+import { db, type Tx } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation } from "@/lib/errors";
 import { consumeInvite } from "@/lib/teams/invites";
@@ -41,9 +41,7 @@ export async function signUp(input: SignUpInput, ip: string | null) {
         const invite = await consumeInvite(tx, input.invite, user, ip);
         return { userId: user.id, teamId: invite.team.id };
       }
-      const team = await tx.team.create({ data: { name: teamName!.data! } });
-      await tx.membership.create({ data: { teamId: team.id, userId: user.id, role: "owner" } });
-      await audit(tx, { team, user, ip }, "team.create", { type: "team", id: team.id });
+      const team = await createTeamWithOwner(tx, teamName!.data!, user, ip);
       return { userId: user.id, teamId: team.id };
     });
   } catch (error) {
@@ -54,4 +52,12 @@ export async function signUp(input: SignUpInput, ip: string | null) {
     }
     throw error;
   }
+}
+
+/** A new team with `user` as its owner, audited: the one way teams are made (sign-up and "New team"). */
+export async function createTeamWithOwner(tx: Tx, name: string, user: { id: string; email: string }, ip: string | null) {
+  const team = await tx.team.create({ data: { name } });
+  await tx.membership.create({ data: { teamId: team.id, userId: user.id, role: "owner" } });
+  await audit(tx, { team, user, ip }, "team.create", { type: "team", id: team.id });
+  return team;
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 export const MAX_URL_LENGTH = 2048;
 
-function check(input: string): { ok: true; url: URL } | { ok: false; message: string } {
+function parseEndpointUrl(input: string): { ok: true; url: URL } | { ok: false; message: string } {
   const value = input.trim();
   if (!value) return { ok: false, message: "Enter the URL of your webhook endpoint." };
   if (value.length > MAX_URL_LENGTH) {
@@ -32,7 +32,7 @@ function check(input: string): { ok: true; url: URL } | { ok: false; message: st
 
 /** An endpoint URL as stored: parsed, normalized (punycode host, lowercase), http(s) only. */
 export const endpointUrlSchema = z.string({ error: "Enter the URL of your webhook endpoint." }).transform((value, ctx) => {
-  const result = check(value);
+  const result = parseEndpointUrl(value);
   if (!result.ok) {
     ctx.addIssue({ code: "custom", message: result.message });
     return z.NEVER;
