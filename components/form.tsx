@@ -111,24 +111,27 @@ export function useAction<T>() {
 }
 
 /** Submit button that shows its pending label (and is disabled) while the submit runs. */
-export function SubmitButton({
-  children,
-  pendingLabel,
-  variant = "primary",
-  pending,
-  ...button
-}: {
+type PendingButtonProps = {
   children: React.ReactNode;
+  /** Shown instead of the label while the action runs. */
   pendingLabel: string;
   variant?: ButtonVariant;
   pending: boolean;
-} & React.ButtonHTMLAttributes<HTMLButtonElement>) {
+} & React.ButtonHTMLAttributes<HTMLButtonElement>;
+
+/** A button for a slow action: disabled with a spinner and its pending label while it runs. */
+export function PendingButton({ children, pendingLabel, variant = "primary", pending, type = "button", ...button }: PendingButtonProps) {
   return (
-    <button type="submit" disabled={pending} aria-disabled={pending} className={buttonClass(variant)} {...button}>
+    <button type={type} disabled={pending} aria-disabled={pending} className={buttonClass(variant)} {...button}>
       {pending ? <Spinner /> : null}
       {pending ? pendingLabel : children}
     </button>
   );
+}
+
+/** The submit button of a form that goes through useFormSubmit. */
+export function SubmitButton(props: PendingButtonProps) {
+  return <PendingButton type="submit" {...props} />;
 }
 
 export function Spinner() {

@@ -60,3 +60,27 @@ export function TableHead({ columns }: { columns: (string | { hidden: string })[
     </thead>
   );
 }
+
+/**
+ * The list shell of the dashboard's pages: the empty state when there are no rows, else a
+ * labelled table with its header. Rows are the children, one <tr> each.
+ */
+export function DataTable({
+  label,
+  columns,
+  empty,
+  children,
+}: {
+  label?: string;
+  columns: (string | { hidden: string })[];
+  empty: React.ReactNode;
+  children: React.ReactNode[];
+}) {
+  if (children.length === 0) return <>{empty}</>;
+  return (
+    <table className="w-full text-left text-sm" aria-label={label}>
+      <TableHead columns={columns} />
+      <tbody className="divide-y divide-slate-100">{children}</tbody>
+    </table>
+  );
+}

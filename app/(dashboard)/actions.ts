@@ -6,9 +6,10 @@ import { setCurrentTeam } from "@/lib/auth/context";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import { createTeamWithOwner, teamNameSchema } from "@/lib/teams/accounts";
+import { findMembership } from "@/lib/teams/queries";
 
 export const switchTeamAction = defineAction("user", z.object({ teamId: z.string().min(1).max(64) }), async ({ teamId }, { user }) => {
-  const membership = await db.membership.findUnique({ where: { teamId_userId: { teamId, userId: user.id } } });
+  const membership = await findMembership(teamId, user.id);
   if (!membership) throw notFound("That team does not exist or you are not a member.");
   await setCurrentTeam(teamId);
   return null;

@@ -3,21 +3,15 @@ import { SignOutButton, TeamSwitcher } from "@/components/account-menu";
 import { Nav, type NavItem } from "@/components/nav";
 import { currentTeam, currentUser } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
-import { db } from "@/lib/db";
 import { orUnavailable } from "@/lib/page";
 import { unreadCount } from "@/lib/notifications/queries";
+import { teamsOf } from "@/lib/teams/queries";
 
 export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
   const user = await orUnavailable(currentUser());
   if (!user) redirect("/signin");
   const context = await orUnavailable(currentTeam(user));
-  const teams = await orUnavailable(
-    db.team.findMany({
-      where: { memberships: { some: { userId: user.user.id } } },
-      select: { id: true, name: true },
-      orderBy: { name: "asc" },
-    }),
-  );
+  const teams = await orUnavailable(teamsOf(user.user.id));
   const notified = context !== null && can(context.role, "notifications:view");
   const unread = notified ? await orUnavailable(unreadCount(context.team.id, user.user.id)) : 0;
   const items: NavItem[] = context

@@ -1,6 +1,8 @@
 import { audit } from "@/lib/audit";
 import { db, type Tx } from "@/lib/db";
-import { AppError } from "@/lib/errors";
+import type { TeamContext } from "@/lib/auth/context";
+import { canAssignRole } from "@/lib/auth/permissions";
+import { AppError, notFound } from "@/lib/errors";
 import { randomToken, sha256Hex } from "@/lib/crypto/tokens";
 import type { Role } from "@/lib/generated/prisma/enums";
 
@@ -45,4 +47,20 @@ export async function consumeInvite(tx: Tx, token: string, user: { id: string; e
   await tx.membership.create({ data: { teamId: invite.team.id, userId, role: invite.role } });
   await audit(tx, { team: invite.team, user, ip }, "member.join", { type: "member", id: userId }, { role: invite.role });
   return invite;
+}
+
+/** An invite link for `role`, made by a member who may hand out that role; audited. */
+export async function inviteMember(context: TeamContext, role: Role) {
+  if (!canAssignRole(context.role, role)) throw new AppError("forbidden", "Only an owner can invite another owner.");
+  return db.$transaction(async (tx) => {
+    const created = await createInvite(tx, context.team.id, role, context.user.id);
+    await audit(tx, context, "member.invite", { type: "invite", id: created.invite.id }, { role });
+    return created;
+  });
+}
+
+export async function revokeInvite(context: TeamContext, inviteId: string) {
+  const deleted = await db.invite.deleteMany({ where: { id: inviteId, teamId: context.team.id, usedAt: null } });
+  if (deleted.count === 0) throw notFound("That invite does not exist or was already used.");
+  await audit(db, context, "invite.revoke", { type: "invite", id: inviteId });
 }

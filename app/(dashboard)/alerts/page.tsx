@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { listAlerts } from "@/lib/alerts/queries";
 import { pageContext } from "@/lib/auth/context";
 
@@ -22,31 +22,30 @@ export default async function AlertsPage() {
       <LiveRefresh active={inProgress} />
       <PageHeader title="Alerts" description="Recent alerts received through the alert API, and where each was delivered." />
       <Card>
-        {alerts.length === 0 ? (
-          <EmptyState title="No alerts yet">
-            Send one with an API key: <code className="font-mono">POST /api/v1/alerts</code>. See Settings → API keys.
-          </EmptyState>
-        ) : (
-          <table className="w-full text-left text-sm" aria-label="Alerts">
-            <TableHead columns={["Alert", "Severity", "Status", "Deliveries", "Started"]} />
-            <tbody className="divide-y divide-slate-100">
-              {alerts.map((alert) => (
-                <tr key={alert.id}>
-                  <td className="py-2">
-                    <Link href={`/alerts/${alert.id}`} className="text-brand-700 underline">
-                      {alert.title}
-                    </Link>
-                    {alert.monitorName ? <span className="block text-xs text-slate-500">{alert.monitorName}</span> : null}
-                  </td>
-                  <td>{alert.severity}</td>
-                  <td>{alert.status}</td>
-                  <td>{summary(alert.events.flatMap((e) => e.deliveries.map((d) => d.status)))}</td>
-                  <td>{formatDateTime(alert.startedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          label="Alerts"
+          columns={["Alert", "Severity", "Status", "Deliveries", "Started"]}
+          empty={
+            <EmptyState title="No alerts yet">
+              Send one with an API key: <code className="font-mono">POST /api/v1/alerts</code>. See Settings → API keys.
+            </EmptyState>
+          }
+        >
+            {alerts.map((alert) => (
+              <tr key={alert.id}>
+                <td className="py-2">
+                  <Link href={`/alerts/${alert.id}`} className="text-brand-700 underline">
+                    {alert.title}
+                  </Link>
+                  {alert.monitorName ? <span className="block text-xs text-slate-500">{alert.monitorName}</span> : null}
+                </td>
+                <td>{alert.severity}</td>
+                <td>{alert.status}</td>
+                <td>{summary(alert.events.flatMap((e) => e.deliveries.map((d) => d.status)))}</td>
+                <td>{formatDateTime(alert.startedAt)}</td>
+              </tr>
+            ))}
+        </DataTable>
       </Card>
     </>
   );

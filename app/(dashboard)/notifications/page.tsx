@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { NotAllowed } from "@/components/not-allowed";
 import { pageContext } from "@/lib/auth/context";
 import { listNotifications, markNotificationsSeen } from "@/lib/notifications/queries";
@@ -19,29 +19,28 @@ export default async function NotificationsPage() {
     <>
       <PageHeader title="Notifications" description="Webhook endpoints that keep failing or were disabled. Owners and admins see these, and get them by email when SMTP is configured." />
       <Card title="Recent notifications">
-        {notifications.length === 0 ? (
-          <EmptyState title="No notifications">You are told here when an endpoint fails 5, 10 and 15 deliveries in a row, and when one is disabled.</EmptyState>
-        ) : (
-          <table className="w-full text-left text-sm" aria-label="Notifications">
-            <TableHead columns={["Time", "Kind", "Message", { hidden: "Link" }]} />
-            <tbody className="divide-y divide-slate-100">
-              {notifications.map((notification) => (
-                <tr key={notification.id}>
-                  <td className="py-2 align-top whitespace-nowrap">{formatDateTime(notification.createdAt)}</td>
-                  <td className="align-top whitespace-nowrap">{kindLabels[notification.kind]}</td>
-                  <td className="align-top break-words">{notification.message}</td>
-                  <td className="align-top">
-                    {notification.endpointId ? (
-                      <Link href={`/settings/webhooks/${notification.endpointId}?status=failing#deliveries`} className="text-brand-700 underline">
-                        Failing deliveries
-                      </Link>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          label="Notifications"
+          columns={["Time", "Kind", "Message", { hidden: "Link" }]}
+          empty={
+            <EmptyState title="No notifications">You are told here when an endpoint fails 5, 10 and 15 deliveries in a row, and when one is disabled.</EmptyState>
+          }
+        >
+            {notifications.map((notification) => (
+              <tr key={notification.id}>
+                <td className="py-2 align-top whitespace-nowrap">{formatDateTime(notification.createdAt)}</td>
+                <td className="align-top whitespace-nowrap">{kindLabels[notification.kind]}</td>
+                <td className="align-top break-words">{notification.message}</td>
+                <td className="align-top">
+                  {notification.endpointId ? (
+                    <Link href={`/settings/webhooks/${notification.endpointId}?status=failing#deliveries`} className="text-brand-700 underline">
+                      Failing deliveries
+                    </Link>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+        </DataTable>
       </Card>
     </>
   );

@@ -1,7 +1,7 @@
 import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
 import { pageContext } from "@/lib/auth/context";
 import { can, roles } from "@/lib/auth/permissions";
-import { db } from "@/lib/db";
+import { listMembers, listOpenInvites, teamSettings } from "@/lib/teams/queries";
 import { smtpHost } from "@/lib/notifications/email";
 import { InviteForm, MemberControls, RevokeInviteButton, TeamSettingsForm } from "./team-controls";
 
@@ -11,18 +11,9 @@ export default async function TeamPage() {
   const context = await pageContext();
   const manage = can(context.role, "members:manage");
   const [settings, members, invites] = await Promise.all([
-    db.team.findUniqueOrThrow({ where: { id: context.team.id }, select: { requireOwnershipConfirmation: true, endpointRateLimitPerMinute: true } }),
-    db.membership.findMany({
-      where: { teamId: context.team.id },
-      include: { user: { select: { name: true, email: true } } },
-      orderBy: { createdAt: "asc" },
-    }),
-    manage
-      ? db.invite.findMany({
-          where: { teamId: context.team.id, usedAt: null, expiresAt: { gt: new Date() } },
-          orderBy: { createdAt: "desc" },
-        })
-      : Promise.resolve([]),
+    teamSettings(context.team.id),
+    listMembers(context.team.id),
+    manage ? listOpenInvites(context.team.id) : Promise.resolve([]),
   ]);
   const assignable = roles.filter((role) => context.role === "owner" || role !== "owner");
 

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { buttonClass, TableHead } from "@/components/ui";
+import { buttonClass, DataTable } from "@/components/ui";
 import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
 import { auditActions } from "@/lib/audit";
 import { NotAllowed } from "@/components/not-allowed";
 import { pageContext } from "@/lib/auth/context";
-import { db } from "@/lib/db";
+import { listAuditEntries } from "@/lib/teams/queries";
 
 export const metadata = { title: "Audit log" };
 
@@ -14,11 +14,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
   const context = await pageContext("audit:view");
   if (!context.allowed) return <NotAllowed title="Audit log" message="Only owners and admins can see the audit log." />;
   const { action } = filterSchema.parse(await searchParams);
-  const rows = await db.auditLog.findMany({
-    where: { teamId: context.team.id, ...(action ? { action } : {}) },
-    orderBy: { createdAt: "desc" },
-    take: 200,
-  });
+  const rows = await listAuditEntries(context.team.id, action);
   return (
     <>
       <PageHeader title="Audit log" description="Every change to this team: who, what, when and from where. The latest 200 entries." />
@@ -41,27 +37,26 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
             Filter
           </button>
         </form>
-        {rows.length === 0 ? (
-          <EmptyState title={action ? `No ${action} entries` : "Nothing recorded yet"} />
-        ) : (
-          <table className="w-full text-left text-sm" aria-label="Audit log">
-            <TableHead columns={["Time", "Actor", "Action", "Target", "IP"]} />
-            <tbody className="divide-y divide-slate-100">
-              {rows.map((row) => (
-                <tr key={row.id}>
-                  <td className="py-2 whitespace-nowrap">{formatDateTime(row.createdAt)}</td>
-                  <td>{row.actorLabel}</td>
-                  <td className="font-mono text-xs">{row.action}</td>
-                  <td className="break-all font-mono text-xs">
-                    {row.targetType}
-                    {row.targetId ? ` ${row.targetId}` : ""}
-                  </td>
-                  <td className="font-mono text-xs">{row.ip ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          label="Audit log"
+          columns={["Time", "Actor", "Action", "Target", "IP"]}
+          empty={
+            <EmptyState title={action ? `No ${action} entries` : "Nothing recorded yet"} />
+          }
+        >
+            {rows.map((row) => (
+              <tr key={row.id}>
+                <td className="py-2 whitespace-nowrap">{formatDateTime(row.createdAt)}</td>
+                <td>{row.actorLabel}</td>
+                <td className="font-mono text-xs">{row.action}</td>
+                <td className="break-all font-mono text-xs">
+                  {row.targetType}
+                  {row.targetId ? ` ${row.targetId}` : ""}
+                </td>
+                <td className="font-mono text-xs">{row.ip ?? "—"}</td>
+              </tr>
+            ))}
+        </DataTable>
       </Card>
     </>
   );

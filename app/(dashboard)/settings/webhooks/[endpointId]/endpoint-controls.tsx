@@ -3,8 +3,7 @@
 import { useRouter } from "next/navigation";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { buttonClass } from "@/components/ui";
-import { fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { fieldErrors, FormMessage, PendingButton, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
 import type { ValidationOutcome } from "@/lib/webhooks/validate";
 import {
@@ -44,10 +43,9 @@ function ComeBackButtons({
 }) {
   if (!backlog || backlog.count === 0) {
     return (
-      <button type="button" className={buttonClass("primary")} disabled={pending} onClick={() => onChoose()}>
-        {pending ? <Spinner /> : null}
-        {pending ? pendingLabel : label}
-      </button>
+      <PendingButton pending={pending} pendingLabel={pendingLabel} onClick={() => onChoose()}>
+        {label}
+      </PendingButton>
     );
   }
   const alerts = `${backlog.count} alert${backlog.count === 1 ? "" : "s"}`;
@@ -56,13 +54,12 @@ function ComeBackButtons({
       <legend className="px-1 text-sm text-amber-900">
         {label}: {alerts} missed{backlog.since ? ` since ${backlog.since}` : ""}
       </legend>
-      <button type="button" className={buttonClass("primary")} disabled={pending} onClick={() => onChoose("replay")}>
-        {pending ? <Spinner /> : null}
+      <PendingButton pending={pending} pendingLabel={pendingLabel} onClick={() => onChoose("replay")}>
         Replay the {alerts} missed{backlog.since ? ` since ${backlog.since}` : ""}
-      </button>
-      <button type="button" className={buttonClass("secondary")} disabled={pending} onClick={() => onChoose("fresh")}>
+      </PendingButton>
+      <PendingButton variant="secondary" pending={pending} pendingLabel={pendingLabel} onClick={() => onChoose("fresh")}>
         Start fresh
-      </button>
+      </PendingButton>
     </fieldset>
   );
 }
@@ -97,32 +94,19 @@ export function EndpointActions({ endpointId, status, backlog }: { endpointId: s
           />
         ) : null}
         {status === "active" || status === "pending" ? (
-          <button
-            type="button"
-            className={buttonClass("primary")}
-            disabled={validate.pending}
-            onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}
-          >
-            {validate.pending ? <Spinner /> : null}
-            {validate.pending ? "Validating…" : "Validate again"}
-          </button>
+          <PendingButton pending={validate.pending} pendingLabel="Validating…" onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}>
+            Validate again
+          </PendingButton>
         ) : null}
         {status === "active" ? (
-          <button
-            type="button"
-            className={buttonClass("secondary")}
-            disabled={test.pending}
-            onClick={() => test.run(() => sendTestAlertAction({ endpointId }))}
-          >
-            {test.pending ? <Spinner /> : null}
-            {test.pending ? "Sending…" : "Send test alert"}
-          </button>
+          <PendingButton variant="secondary" pending={test.pending} pendingLabel="Sending…" onClick={() => test.run(() => sendTestAlertAction({ endpointId }))}>
+            Send test alert
+          </PendingButton>
         ) : null}
         {status === "active" || status === "pending" ? (
-          <button type="button" className={buttonClass("secondary")} disabled={toggle.pending} onClick={() => toggle.run(() => pauseEndpointAction({ endpointId }))}>
-            {toggle.pending ? <Spinner /> : null}
-            {toggle.pending ? "Pausing…" : "Pause"}
-          </button>
+          <PendingButton variant="secondary" pending={toggle.pending} pendingLabel="Pausing…" onClick={() => toggle.run(() => pauseEndpointAction({ endpointId }))}>
+            Pause
+          </PendingButton>
         ) : null}
         <ConfirmButton
           label="Delete"
@@ -185,15 +169,9 @@ export function RedeliverButton({ deliveryId }: { deliveryId: string }) {
   const redeliver = useAction<null>();
   return (
     <div className="flex flex-col items-end gap-2">
-      <button
-        type="button"
-        className={buttonClass("primary")}
-        disabled={redeliver.pending}
-        onClick={() => redeliver.run(() => redeliverAction({ deliveryId }))}
-      >
-        {redeliver.pending ? <Spinner /> : null}
-        {redeliver.pending ? "Queuing…" : "Redeliver"}
-      </button>
+      <PendingButton pending={redeliver.pending} pendingLabel="Queuing…" onClick={() => redeliver.run(() => redeliverAction({ deliveryId }))}>
+        Redeliver
+      </PendingButton>
       {redeliver.result?.ok ? (
         <p role="status" className="text-sm text-slate-700">
           Queued: a fresh attempt is on its way.

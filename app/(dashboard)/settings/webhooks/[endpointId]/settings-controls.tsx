@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { fieldErrors, FormMessage, Spinner, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { fieldErrors, FormMessage, PendingButton, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import { buttonClass } from "@/components/ui";
 import type { DebugReport } from "@/lib/webhooks/signature-debugger";
 import {
@@ -31,16 +31,15 @@ function RevealableSecret({ endpointId, which, label }: { endpointId: string; wh
         {secret ? (
           <CopyButton value={secret} label={`Copy ${label.toLowerCase()}`} />
         ) : (
-          <button
-            type="button"
+          <PendingButton
+            variant="secondary"
             aria-label={which === "current" ? "Reveal" : "Reveal previous secret"}
-            className={buttonClass("secondary")}
-            disabled={reveal.pending}
+            pending={reveal.pending}
+            pendingLabel="Revealing…"
             onClick={() => reveal.run(() => revealSecretAction({ endpointId, which }))}
           >
-            {reveal.pending ? <Spinner /> : null}
-            {reveal.pending ? "Revealing…" : "Reveal"}
-          </button>
+            Reveal
+          </PendingButton>
         )}
       </div>
       {reveal.result && !reveal.result.ok ? <FormMessage state={reveal.result} /> : null}
