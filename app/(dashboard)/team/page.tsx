@@ -1,4 +1,4 @@
-import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { Card, EmptyState, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { pageContext } from "@/lib/auth/context";
 import { can, roles } from "@/lib/auth/permissions";
 import { listMembers, listOpenInvites, teamSettings } from "@/lib/teams/queries";
@@ -34,32 +34,29 @@ export default async function TeamPage() {
           </Card>
         ) : null}
         <Card title="Members">
-          <table className="w-full text-left text-sm">
-            <TableHead columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} />
-            <tbody className="divide-y divide-slate-100">
-              {members.map((member) => (
-                <tr key={member.id}>
-                  <td className="py-2">{member.user.name}</td>
-                  <td>{member.user.email}</td>
-                  <td>{member.role}</td>
-                  <td>{formatDateTime(member.createdAt)}</td>
-                  {manage ? (
-                    <td className="py-2 text-right">
-                      {context.role === "owner" || member.role !== "owner" ? (
-                        <MemberControls
-                          membershipId={member.id}
-                          email={member.user.email}
-                          role={member.role}
-                          roles={assignable}
-                          self={member.userId === context.user.id}
-                        />
-                      ) : null}
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable label="Members" columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} empty={null}>
+            {members.map((member) => (
+              <tr key={member.id}>
+                <td className="py-2">{member.user.name}</td>
+                <td>{member.user.email}</td>
+                <td>{member.role}</td>
+                <td>{formatDateTime(member.createdAt)}</td>
+                {manage ? (
+                  <td className="py-2 text-right">
+                    {context.role === "owner" || member.role !== "owner" ? (
+                      <MemberControls
+                        membershipId={member.id}
+                        email={member.user.email}
+                        role={member.role}
+                        roles={assignable}
+                        self={member.userId === context.user.id}
+                      />
+                    ) : null}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </DataTable>
         </Card>
         {manage ? (
           <Card title="Invite people">

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { Card, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { getAlert } from "@/lib/alerts/queries";
 import { pageContext } from "@/lib/auth/context";
@@ -39,29 +39,26 @@ export default async function AlertPage({ params }: { params: Promise<{ alertId:
         </Card>
         {alert.events.map((event) => (
           <Card key={event.id} title={`${event.type} · ${formatDateTime(event.createdAt)}`}>
-            {event.deliveries.length === 0 ? (
-              <p className="text-sm text-slate-600">No endpoint was active, so nothing was sent.</p>
-            ) : (
-              <table className="w-full text-left text-sm" aria-label={`Deliveries of ${event.type}`}>
-                <TableHead columns={["Endpoint", "Status", "Attempts", "Last result"]} />
-                <tbody className="divide-y divide-slate-100">
-                  {event.deliveries.map((delivery) => (
-                    <tr key={delivery.id}>
-                      <td className="py-2">
-                        <Link href={`/settings/webhooks/${delivery.endpointId}/deliveries/${delivery.id}`} className="break-all font-mono text-brand-700 underline">
-                          {delivery.endpoint.url}
-                        </Link>
-                      </td>
-                      <td>
-                        <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} />
-                      </td>
-                      <td>{delivery.attempts}</td>
-                      <td>{delivery.lastStatusCode ? `answered ${delivery.lastStatusCode}` : (delivery.lastError ?? "—")}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <DataTable
+              label={`Deliveries of ${event.type}`}
+              columns={["Endpoint", "Status", "Attempts", "Last result"]}
+              empty={<p className="text-sm text-slate-600">No endpoint was active, so nothing was sent.</p>}
+            >
+              {event.deliveries.map((delivery) => (
+                <tr key={delivery.id}>
+                  <td className="py-2">
+                    <Link href={`/settings/webhooks/${delivery.endpointId}/deliveries/${delivery.id}`} className="break-all font-mono text-brand-700 underline">
+                      {delivery.endpoint.url}
+                    </Link>
+                  </td>
+                  <td>
+                    <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} />
+                  </td>
+                  <td>{delivery.attempts}</td>
+                  <td>{delivery.lastStatusCode ? `answered ${delivery.lastStatusCode}` : (delivery.lastError ?? "—")}</td>
+                </tr>
+              ))}
+            </DataTable>
           </Card>
         ))}
       </div>

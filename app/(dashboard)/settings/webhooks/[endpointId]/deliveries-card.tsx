@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
-import { Card, EmptyState, formatDateTime, TableHead } from "@/components/ui";
+import { Card, DataTable, EmptyState, formatDateTime } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { HealthChart } from "@/components/webhooks/health-chart";
 import { deliveryFilters, deliveryHealth, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
@@ -46,33 +46,32 @@ export async function DeliveriesCard({
           </Link>
         ))}
       </nav>
-      {rows.length === 0 ? (
-        <EmptyState title={status ? `No ${status} deliveries` : "No deliveries yet"}>
-          Alerts sent to this endpoint appear here. Try “Send test alert”.
-        </EmptyState>
-      ) : (
-        <table className="w-full text-left text-sm" aria-label="Deliveries">
-          <TableHead columns={["Event", "Status", "Attempts", "Last code", "Latency", "Created"]} />
-          <tbody className="divide-y divide-slate-100">
-            {rows.map((delivery) => (
-              <tr key={delivery.id}>
-                <td className="py-2">
-                  <Link href={`${base}/deliveries/${delivery.id}`} className="font-mono text-brand-700 underline">
-                    {delivery.event.type}
-                  </Link>
-                </td>
-                <td>
-                  <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} reason={delivery.lastError} />
-                </td>
-                <td>{delivery.attempts}</td>
-                <td>{delivery.lastStatusCode ?? (delivery.lastError ? "—" : "")}</td>
-                <td>{delivery.lastLatencyMs === null ? "—" : `${delivery.lastLatencyMs} ms`}</td>
-                <td>{formatDateTime(delivery.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        label="Deliveries"
+        columns={["Event", "Status", "Attempts", "Last code", "Latency", "Created"]}
+        empty={
+          <EmptyState title={status ? `No ${status} deliveries` : "No deliveries yet"}>
+            Alerts sent to this endpoint appear here. Try “Send test alert”.
+          </EmptyState>
+        }
+      >
+        {rows.map((delivery) => (
+          <tr key={delivery.id}>
+            <td className="py-2">
+              <Link href={`${base}/deliveries/${delivery.id}`} className="font-mono text-brand-700 underline">
+                {delivery.event.type}
+              </Link>
+            </td>
+            <td>
+              <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} reason={delivery.lastError} />
+            </td>
+            <td>{delivery.attempts}</td>
+            <td>{delivery.lastStatusCode ?? (delivery.lastError ? "—" : "")}</td>
+            <td>{delivery.lastLatencyMs === null ? "—" : `${delivery.lastLatencyMs} ms`}</td>
+            <td>{formatDateTime(delivery.createdAt)}</td>
+          </tr>
+        ))}
+      </DataTable>
       <div className="mt-3 flex gap-3 text-sm">
         {before ? (
           <Link href={filterHref(status)} className="text-brand-700 underline">

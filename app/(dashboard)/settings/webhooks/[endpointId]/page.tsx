@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { Card, EmptyState, formatDateTime, PageHeader, TableHead } from "@/components/ui";
+import { Card, DataTable, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
@@ -134,23 +134,16 @@ export default async function EndpointPage({
             </Card>
           ) : null}
           <Card title="Validation history">
-            {endpoint.validations.length === 0 ? (
-              <EmptyState title="No validation attempts yet" />
-            ) : (
-              <table className="w-full text-left text-sm">
-                <TableHead columns={["Time", "Result", "Status code", "Duration"]} />
-                <tbody className="divide-y divide-slate-100">
-                  {endpoint.validations.map((attempt) => (
-                    <tr key={attempt.id}>
-                      <td className="py-2">{formatDateTime(attempt.startedAt)}</td>
-                      <td>{attempt.ok ? "Validated" : attempt.reason}</td>
-                      <td>{attempt.statusCode ?? "—"}</td>
-                      <td>{attempt.durationMs === null ? "—" : `${attempt.durationMs} ms`}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <DataTable label="Validation history" columns={["Time", "Result", "Status code", "Duration"]} empty={<EmptyState title="No validation attempts yet" />}>
+              {endpoint.validations.map((attempt) => (
+                <tr key={attempt.id}>
+                  <td className="py-2">{formatDateTime(attempt.startedAt)}</td>
+                  <td>{attempt.ok ? "Validated" : attempt.reason}</td>
+                  <td>{attempt.statusCode ?? "—"}</td>
+                  <td>{attempt.durationMs === null ? "—" : `${attempt.durationMs} ms`}</td>
+                </tr>
+              ))}
+            </DataTable>
           </Card>
         </div>
         <div className="space-y-6">
