@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from "@/lib/generated/prisma/enums";
 import { formatDateTime } from "@/components/ui";
+import { isParked } from "@/lib/webhooks/backlog";
 
 const labels: Record<DeliveryStatus, string> = { pending: "Pending", retrying: "Retrying", delivered: "Delivered", failed: "Failed", expired: "Expired", superseded: "Superseded" };
 const tones: Record<DeliveryStatus, string> = {
@@ -17,7 +18,9 @@ export function DeliveryStatusBadge({ status, nextAttemptAt, reason }: { status:
       <span data-testid="delivery-status" className={`inline-flex w-fit rounded-full px-2 py-0.5 text-xs font-medium ring-1 ${tones[status]}`}>
         {labels[status]}
       </span>
-      {status === "retrying" && nextAttemptAt ? (
+      {(status === "retrying" || status === "pending") && nextAttemptAt && isParked(nextAttemptAt) ? (
+        <span className="text-xs text-slate-500">held while the endpoint is not active</span>
+      ) : status === "retrying" && nextAttemptAt ? (
         <span className="text-xs text-slate-500">next attempt {formatDateTime(nextAttemptAt)}</span>
       ) : null}
       {(status === "expired" || status === "failed" || status === "superseded") && reason ? <span className="max-w-xs text-xs text-slate-600">{reason}</span> : null}

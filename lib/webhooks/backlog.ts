@@ -13,6 +13,33 @@ export type Backlog = { count: number; since: Date | null };
 
 const utc = (date: Date) => date.toISOString();
 
+/**
+ * While an endpoint is not active its queued deliveries are parked at this time, far past
+ * any schedule: the claim's scan of due deliveries (ordered by nextAttemptAt) then never
+ * wades through another team's dead endpoint. They still count as queued (expiry, replay).
+ */
+export const PARKED_AT = new Date("9999-12-31T00:00:00.000Z");
+export const isParked = (nextAttemptAt: Date | null) => nextAttemptAt !== null && nextAttemptAt.getTime() >= PARKED_AT.getTime();
+
+// Raw SQL so the same statements serve Prisma transactions and the recorder's pg client.
+const PARK_SQL = `UPDATE "Delivery" SET "nextAttemptAt" = '9999-12-31 00:00:00'
+  WHERE "endpointId" = ANY($1::text[]) AND "nextAttemptAt" IS NOT NULL AND "nextAttemptAt" < '9999-12-31 00:00:00'
+    AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < (now() AT TIME ZONE 'UTC'))`;
+const UNPARK_SQL = `UPDATE "Delivery" SET "nextAttemptAt" = (now() AT TIME ZONE 'UTC')
+  WHERE "endpointId" = ANY($1::text[]) AND "nextAttemptAt" >= '9999-12-31 00:00:00'`;
+
+/** Parks the queued deliveries of endpoints that stop being active. */
+export async function parkQueued(client: Tx | typeof db | pg.ClientBase, endpointIds: string[]) {
+  if (endpointIds.length === 0) return;
+  if ("$executeRawUnsafe" in client) await client.$executeRawUnsafe(PARK_SQL, endpointIds);
+  else await client.query(PARK_SQL, [endpointIds]);
+}
+
+/** Makes an endpoint's parked deliveries due again as it becomes active. */
+export async function unparkQueued(client: Tx | typeof db, endpointId: string) {
+  await client.$executeRawUnsafe(UNPARK_SQL, [endpointId]);
+}
+
 /** Expires queued deliveries of endpoints that have not been active for the whole retry window. */
 export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = null) {
   const result = await pool.query(

@@ -7,7 +7,7 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
-import { applyBacklogChoice, missedBacklog, type BacklogChoice } from "@/lib/webhooks/backlog";
+import { applyBacklogChoice, missedBacklog, parkQueued, unparkQueued, type BacklogChoice } from "@/lib/webhooks/backlog";
 import { generateSecret } from "@/lib/webhooks/secret";
 import { BlockedDestinationError, checkDestination, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { endpointUrlSchema } from "@/lib/webhooks/url";
@@ -125,6 +125,7 @@ export async function updateEndpoint(
             : {}),
         },
       });
+      if (urlChanged) await parkQueued(tx, [existing.id]);
       await audit(tx, context, "endpoint.update", { type: "endpoint", id: existing.id }, {
         ...(urlChanged ? { from: existing.url, to: input.url } : {}),
         description: input.description,
@@ -170,9 +171,9 @@ export async function revalidate(
   const choice = coming ? await backlogChoice(context, endpoint, input.backlog) : null;
   await countValidation(context, endpoint.id);
   await audit(db, context, "endpoint.validate", { type: "endpoint", id: endpoint.id }, choice ? { backlog: choice } : undefined);
-  await db.webhookEndpoint.updateMany({
-    where: { id: endpoint.id, teamId: context.team.id },
-    data: { status: "pending", statusReason: null },
+  await db.$transaction(async (tx) => {
+    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: { status: "pending", statusReason: null } });
+    await parkQueued(tx, [endpoint.id]);
   });
   return runValidation(endpoint, policy, choice ? (tx) => applyBacklogChoice(tx, context.team.id, endpoint, choice) : undefined);
 }
@@ -190,6 +191,7 @@ export async function pauseEndpoint(context: TeamContext, endpointId: string) {
       where: { id: endpoint.id, teamId: context.team.id },
       data: { status: "paused", pausedAt: now, inactiveSince: endpoint.inactiveSince ?? now },
     });
+    await parkQueued(tx, [endpoint.id]);
     await audit(tx, context, "endpoint.pause", { type: "endpoint", id: endpoint.id });
   });
 }
@@ -216,7 +218,10 @@ export async function resumeEndpoint(
         ? { status: "active", pausedAt: null, inactiveSince: null, consecutiveFailures: 0, failingSince: null }
         : { status: "pending", pausedAt: null },
     });
-    if (validated) await applyBacklogChoice(tx, context.team.id, endpoint, choice);
+    if (validated) {
+      await unparkQueued(tx, endpoint.id);
+      await applyBacklogChoice(tx, context.team.id, endpoint, choice);
+    }
     await audit(tx, context, "endpoint.resume", { type: "endpoint", id: endpoint.id }, { backlog: choice });
   });
   return validated ? null : runValidation(endpoint, policy, (tx) => applyBacklogChoice(tx, context.team.id, endpoint, choice));

@@ -5,7 +5,7 @@ import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
-import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
+import { expireStaleDeliveries, PARKED_AT } from "@/lib/webhooks/backlog";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
 import { TestClock } from "@/lib/testing/clock";
 import { pauseEndpoint, resumeEndpoint, revalidate, updateEndpoint } from "@/lib/webhooks/endpoints";
@@ -51,7 +51,7 @@ describe("failure policy", () => {
   });
 
   it("notifies at 5, 10 and 15 failed deliveries, then disables at 20 with the reason and time", async () => {
-    const { alerts, dispatcher, row, notices, clock, received } = await setup("/policy/storm", 500);
+    const { alerts, dispatcher, row, notices, clock, received, endpoint } = await setup("/policy/storm", 500);
     for (const expected of [5, 10, 15]) {
       await alerts(5);
       await dispatcher.drain();
@@ -78,6 +78,10 @@ describe("failure policy", () => {
     expect(disabled.inactiveSince).toBeInstanceOf(Date);
     expect((await notices()).at(-1)).toMatchObject({ kind: "endpoint_disabled" });
     expect(await notices()).toHaveLength(4);
+    // Its queue is parked: claims for every other endpoint never scan it; nothing is lost.
+    const queued = await db.delivery.findMany({ where: { endpointId: endpoint.id, status: "retrying" }, select: { nextAttemptAt: true } });
+    expect(queued.length).toBeGreaterThan(0);
+    expect(queued.every((d) => d.nextAttemptAt!.getTime() === PARKED_AT.getTime())).toBe(true);
   });
 
   it("a success resets the count and the failing-since time", async () => {
@@ -153,6 +157,19 @@ describe("failure policy", () => {
     const queued = await db.delivery.findMany({ where: { endpointId: endpoint.id } });
     expect(queued).toHaveLength(2);
     expect(queued.every((d) => d.status === "expired" && d.lastError === 'skipped: the endpoint came back with "Start fresh"')).toBe(true);
+  });
+
+  it("pausing parks the queue out of every claim's way; resuming with replay makes it due again", async () => {
+    const { owner, endpoint, alerts, received } = await setup("/policy/park", 200);
+    await alerts(3);
+    await pauseEndpoint(owner, endpoint.id);
+    const parked = await db.delivery.findMany({ where: { endpointId: endpoint.id }, select: { nextAttemptAt: true } });
+    expect(parked.map((d) => d.nextAttemptAt!.getTime())).toEqual([PARKED_AT, PARKED_AT, PARKED_AT].map((d) => d.getTime()));
+    await resumeEndpoint(owner, { endpointId: endpoint.id, backlog: "replay" });
+    const due = await db.delivery.findMany({ where: { endpointId: endpoint.id }, select: { nextAttemptAt: true } });
+    expect(due.every((d) => d.nextAttemptAt!.getTime() < Date.now() + 60_000)).toBe(true);
+    await new Dispatcher({ timeoutMs: 2_000, failurePolicy: policy }).drain();
+    expect(received()).toHaveLength(3);
   });
 
   it("editing a paused endpoint's URL keeps it paused; resuming then validates the new URL", async () => {

@@ -10,6 +10,7 @@
 // - Coming back from disabled always means validating again (lib/webhooks/endpoints.ts).
 import type pg from "pg";
 import { env } from "@/lib/env";
+import { parkQueued } from "@/lib/webhooks/backlog";
 import { dbNow } from "@/lib/webhooks/claim";
 import { storableText } from "@/lib/webhooks/response-excerpt";
 
@@ -138,6 +139,9 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
       policy.disableAfterDays,
     ],
   );
+
+  // A disabled endpoint's queue is parked, so claims for everyone else never scan it.
+  await parkQueued(client, rows.filter((row) => row.disabled).map((row) => row.id));
 
   const notices: { teamId: string; endpointId: string; kind: "endpoint_failing" | "endpoint_disabled"; message: string }[] = [];
   for (const row of rows) {

@@ -3,6 +3,7 @@
 import { db, type Tx } from "@/lib/db";
 import { randomToken } from "@/lib/crypto/tokens";
 import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
+import { parkQueued, unparkQueued } from "@/lib/webhooks/backlog";
 import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { deliveryRateCap, echoesToken } from "@/lib/webhooks/ownership";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
@@ -67,10 +68,12 @@ export async function validateEndpoint(
       // Deliveries stop here: remember since when, for "Replay the alerts missed since …".
       await tx.webhookEndpoint.updateMany({ where: { ...where, inactiveSince: null }, data: { inactiveSince: new Date() } });
       await tx.webhookEndpoint.updateMany({ where, data: { status: "failed", statusReason: result.reason } });
+      await parkQueued(tx, [endpoint.id]);
       return;
     }
     const current = await tx.webhookEndpoint.findFirst({ where, select: { id: true } });
     if (!current) return;
+    await unparkQueued(tx, endpoint.id);
     if (onActivated) await onActivated(tx);
     await tx.webhookEndpoint.updateMany({
       where,

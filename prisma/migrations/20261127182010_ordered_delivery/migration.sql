@@ -31,3 +31,9 @@ FROM "Event" ev WHERE ev.id = d."eventId" AND d."nextAttemptAt" IS NOT NULL AND 
 -- deliveries of one alert. Partial, so finished history (most rows) costs nothing.
 -- Prisma 6 cannot express a partial index (scripts/migrations.test.ts knows it).
 CREATE INDEX "Delivery_unfinished_alert_idx" ON "Delivery"("endpointId", "alertId", sequence) WHERE "nextAttemptAt" IS NOT NULL AND "alertId" IS NOT NULL;
+
+-- Queued deliveries of endpoints that are not active are parked far in the future, so the
+-- claim's scan of due deliveries never has to step over them (lib/webhooks/backlog.ts).
+UPDATE "Delivery" d SET "nextAttemptAt" = '9999-12-31 00:00:00'
+FROM "WebhookEndpoint" e
+WHERE e.id = d."endpointId" AND e.status <> 'active' AND d."nextAttemptAt" IS NOT NULL;
