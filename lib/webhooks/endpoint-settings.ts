@@ -12,7 +12,7 @@ import { enforce, limits } from "@/lib/rate-limit";
 import { customHeaderSchema, maskValue, MAX_CUSTOM_HEADERS, readCustomHeaders, sealCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { findEndpoint } from "@/lib/webhooks/endpoints";
 import { describeFilter, filterSchema } from "@/lib/webhooks/filters";
-import { generateSecret } from "@/lib/webhooks/secret";
+import { generateSecret, livePreviousSecret } from "@/lib/webhooks/secret";
 
 export const overlapChoices = { now: 0, "1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600 } as const;
 export const rollSecretSchema = z.object({
@@ -58,10 +58,10 @@ export async function endSecretOverlap(context: TeamContext, endpointId: string)
 /** The current secret, or the previous one while its overlap lasts. Every reveal is audited. */
 export async function revealSecret(context: TeamContext, endpointId: string, which: "current" | "previous" = "current") {
   const endpoint = await findEndpoint(context.team.id, endpointId);
-  const live = endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
-  if (which === "previous" && !live) throw new AppError("not_found", "This endpoint has no previous secret any more: it expired or was switched off.");
+  const previous = livePreviousSecret(endpoint);
+  if (which === "previous" && !previous) throw new AppError("not_found", "This endpoint has no previous secret any more: it expired or was switched off.");
   await audit(db, context, "endpoint.secret_reveal", { type: "endpoint", id: endpoint.id }, { which });
-  return decrypt(which === "previous" ? endpoint.previousSecretCiphertext! : endpoint.secretCiphertext);
+  return decrypt(which === "previous" ? previous! : endpoint.secretCiphertext);
 }
 
 /** Removes previous secrets whose overlap is over: after its expiry an old secret is gone from the database. */

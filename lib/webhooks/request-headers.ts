@@ -9,6 +9,7 @@ import { decrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import { maskValue, readCustomHeaders } from "@/lib/webhooks/custom-headers";
+import { livePreviousSecret } from "@/lib/webhooks/secret";
 import { deliveryHeaders, NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
 
 const SIGNATURES = [SIGNATURE_HEADER, NEXT_SIGNATURE_HEADER, "webhook-signature"];
@@ -23,11 +24,11 @@ export async function attemptRequestHeaders(
     select: { secretCiphertext: true, previousSecretCiphertext: true, previousSecretExpiresAt: true, customHeadersCiphertext: true },
   });
   if (!endpoint) throw notFound("That webhook endpoint does not exist.");
-  const previousLive = endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
+  const previous = livePreviousSecret(endpoint);
   // Custom header values are the receiver's secrets: masked for everyone.
   const custom = readCustomHeaders(endpoint.customHeadersCiphertext).map((header) => ({ name: header.name, value: maskValue(header.value) }));
   const headers = deliveryHeaders(decrypt(endpoint.secretCiphertext), delivery.id, delivery.timestamp, delivery.body, {
-    previousSecret: previousLive ? decrypt(endpoint.previousSecretCiphertext!) : null,
+    previousSecret: previous ? decrypt(previous) : null,
     custom,
   });
   if (can(context.role, "webhooks:reveal-secret")) return headers;

@@ -7,3 +7,8 @@ export const generateSecret = () => `${SECRET_PREFIX}${crypto.randomBytes(32).to
 
 /** The raw key bytes for the Standard Webhooks signature: the base64 part, decoded. */
 export const secretKeyBytes = (secret: string) => Buffer.from(secret.slice(SECRET_PREFIX.length), "base64");
+
+/** The rolled-away secret's ciphertext while its overlap lasts (it may still sign), else null. */
+export function livePreviousSecret(endpoint: { previousSecretCiphertext: string | null; previousSecretExpiresAt: Date | null }, now = new Date()) {
+  return endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now ? endpoint.previousSecretCiphertext : null;
+}

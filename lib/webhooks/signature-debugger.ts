@@ -7,8 +7,8 @@ import type { TeamContext } from "@/lib/auth/context";
 import { decrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { findEndpoint } from "@/lib/webhooks/endpoints";
-import { secretKeyBytes } from "@/lib/webhooks/secret";
-import { mon1torSignature, NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER, standardSignature } from "@/lib/webhooks/sign";
+import { livePreviousSecret, secretKeyBytes } from "@/lib/webhooks/secret";
+import { deliveryHeaders, mon1torSignature, NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER, standardSignature } from "@/lib/webhooks/sign";
 
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
 
@@ -83,10 +83,8 @@ export function bodyDifference(received: string, sent: string): string | null {
 export async function debugSignature(context: TeamContext, input: z.output<typeof debugSignatureSchema>): Promise<DebugReport> {
   const endpoint = await findEndpoint(context.team.id, input.endpointId);
   const current = decrypt(endpoint.secretCiphertext);
-  const previous =
-    endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date()
-      ? decrypt(endpoint.previousSecretCiphertext)
-      : null;
+  const previousCiphertext = livePreviousSecret(endpoint);
+  const previous = previousCiphertext ? decrypt(previousCiphertext) : null;
   const steps: DebugStep[] = [];
   const fail = (title: string, detail: string): DebugReport => {
     steps.push({ title, ok: false, detail });
@@ -104,15 +102,8 @@ export async function debugSignature(context: TeamContext, input: z.output<typeo
     const delivery = await db.delivery.findFirst({ where: { id: deliveryId, teamId: context.team.id, endpointId: endpoint.id }, include: { event: true, attemptLog: { orderBy: { number: "desc" }, take: 1 } } });
     if (!delivery) return fail("Delivery", "That delivery does not exist for this endpoint.");
     const timestamp = Math.floor((delivery.attemptLog[0]?.startedAt ?? delivery.createdAt).getTime() / 1000);
-    received = {
-      body: delivery.event.body,
-      headers: new Map([
-        [SIGNATURE_HEADER, mon1torSignature(previous ?? current, delivery.event.body)],
-        ["webhook-id", delivery.id],
-        ["webhook-timestamp", String(timestamp)],
-        ["webhook-signature", [current, ...(previous ? [previous] : [])].map((key) => standardSignature(key, delivery.id, timestamp, delivery.event.body)).join(" ")],
-      ]),
-    };
+    // Exactly what an attempt now would carry.
+    received = { body: delivery.event.body, headers: new Map(Object.entries(deliveryHeaders(current, delivery.id, timestamp, delivery.event.body, { previousSecret: previous }))) };
   }
 
   // 2. The header: present and well-formed.

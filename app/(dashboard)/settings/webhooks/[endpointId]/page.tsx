@@ -42,7 +42,7 @@ export default async function EndpointPage({
   const [headers, recent] = manage
     ? await Promise.all([listCustomHeaders(context.team.id, endpoint.id), recentDeliveries(context.team.id, endpoint.id)])
     : [[], []];
-  const previousLive = endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt : null;
+  const previousLive = endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt : null; // page data has no ciphertext
 
   return (
     <>
