@@ -8,8 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Agent, request } from "undici";
-import { freePort, startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
-import { applyMigrationsSql } from "../scripts/lib/migrations";
+import { freePort } from "../scripts/lib/embedded-postgres";
+import { startBenchDatabase } from "./database";
 
 const only = new Set((process.env.BENCH_ONLY ?? "raw,dispatch,pgboss,latency,isolation").split(","));
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
@@ -51,18 +51,7 @@ function ask<T>(proc: ChildProcess, message: unknown, key: string): Promise<T> {
 
 async function main() {
   say(`mon1tor dispatch bench · ${new Date().toISOString().slice(0, 10)} · ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} · ${fmt(os.totalmem() / 2 ** 30)} GiB · Node ${process.version}`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-bench-"));
-  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "bench" });
-  const databaseUrl = await pg.createDatabase("bench");
-  await applyMigrationsSql(databaseUrl);
-  Object.assign(process.env, {
-    DATABASE_URL: databaseUrl,
-    NEXTAUTH_SECRET: crypto.randomBytes(32).toString("base64"),
-    CRON_SECRET: crypto.randomBytes(32).toString("base64url"),
-    MON1TOR_ENCRYPTION_KEY: crypto.randomBytes(32).toString("base64"),
-    MON1TOR_ALLOW_PRIVATE_URLS: "true",
-    MON1TOR_ALLOW_HTTP_URLS: "true",
-  });
+  const { pg, databaseUrl } = await startBenchDatabase("bench");
   const { db } = await import("../lib/db");
   const { ingestAlert } = await import("../lib/alerts/ingest");
   const { createActiveEndpoint } = await import("../lib/testing/factories");

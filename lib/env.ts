@@ -41,6 +41,8 @@ export const serverEnvSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v.split(",").map((c) => c.trim()).filter(Boolean) : [])),
+  /** A PEM file of extra CAs trusted for https endpoints (private CAs); verification stays on. */
+  MON1TOR_EXTRA_CA_CERTS: z.string().optional().or(z.literal("").transform(() => undefined)),
   MON1TOR_MAX_ENDPOINTS_PER_TEAM: z.coerce.number().int().positive().default(50),
   MON1TOR_DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   MON1TOR_RETENTION_DAYS: z.coerce.number().int().positive().default(30),

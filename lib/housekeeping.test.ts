@@ -11,6 +11,7 @@ import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
 import { hit, limits, purgeExpiredRateLimits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { startReceiver } from "@/lib/testing/receiver";
 import { RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
 
 const cron = (secret = process.env.CRON_SECRET) =>
@@ -37,14 +38,32 @@ describe("housekeeping", () => {
     await db.$transaction((tx) => ingestAlert(tx, team, { title: "old", severity: "info", status: "triggered" }, old));
     await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { status: "paused" } });
     await hit(limits.signInByIp("192.0.2.1"), new Date(Date.now() - 2 * 24 * 3600 * 1000));
+    // An endpoint whose daily re-validation is due gets its token GET from the cron route too.
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    const { endpoint: due } = await createActiveEndpoint(team.id, `${receiver.url}/daily`);
+    await db.webhookEndpoint.update({ where: { id: due.id }, data: { nextRevalidationAt: new Date(Date.now() - 1000) } });
 
     const response = await cron();
+    await receiver.close();
     expect(response.status).toBe(200);
     const body = (await response.json()) as { attempted: number; housekeeping: Record<string, number> };
     expect(body.housekeeping.deliveriesExpired).toBeGreaterThanOrEqual(1);
     expect(body.housekeeping.rateLimitsPurged).toBeGreaterThanOrEqual(1);
+    expect(body.housekeeping.revalidated).toBeGreaterThanOrEqual(1);
+    expect(receiver.requests.filter((r) => r.method === "GET" && r.path.startsWith("/daily/"))).toHaveLength(1);
+    expect(await db.validationAttempt.findFirst({ where: { endpointId: due.id } })).toMatchObject({ ok: true, scheduled: true });
     expect(Object.keys(body.housekeeping).sort()).toEqual(
-      ["deliveriesExpired", "deliveriesPurged", "emailsSent", "eventsPurged", "idempotencyKeysPurged", "previousSecretsPurged", "rateLimitsPurged"].sort(),
+      [
+        "deliveriesExpired",
+        "deliveriesPurged",
+        "emailsSent",
+        "eventsPurged",
+        "healthHoursPurged",
+        "idempotencyKeysPurged",
+        "previousSecretsPurged",
+        "rateLimitsPurged",
+        "revalidated",
+      ].sort(),
     );
     expect(await db.delivery.findFirst({ where: { endpointId: endpoint.id } })).toMatchObject({ status: "expired" });
   });

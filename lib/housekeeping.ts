@@ -6,7 +6,9 @@ import { sendPendingNotificationEmails } from "@/lib/notifications/email";
 import { purgeExpiredRateLimits } from "@/lib/rate-limit";
 import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
 import { purgeExpiredSecrets } from "@/lib/webhooks/endpoint-settings";
+import { purgeHealthHours } from "@/lib/webhooks/health";
 import { purgeHistory } from "@/lib/webhooks/retention";
+import { revalidateDue } from "@/lib/webhooks/revalidate";
 
 export type HousekeepingReport = {
   deliveriesPurged: number;
@@ -16,6 +18,9 @@ export type HousekeepingReport = {
   deliveriesExpired: number;
   emailsSent: number;
   previousSecretsPurged: number;
+  healthHoursPurged: number;
+  /** Endpoints given their daily re-validation this round. */
+  revalidated: number;
 };
 
 export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Promise<HousekeepingReport> {
@@ -28,5 +33,7 @@ export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Pro
     deliveriesExpired: await expireStaleDeliveries(pool),
     emailsSent: await sendPendingNotificationEmails(pool),
     previousSecretsPurged: await purgeExpiredSecrets(pool),
+    healthHoursPurged: await purgeHealthHours(pool),
+    revalidated: await revalidateDue(),
   };
 }

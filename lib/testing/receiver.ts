@@ -1,6 +1,7 @@
 // A real HTTP server on 127.0.0.1 that records every request it gets, for tests that
 // need something at the other end of a webhook.
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export type Received = {
@@ -24,13 +25,14 @@ export type Receiver = {
   close(): Promise<void>;
 };
 
-export async function startReceiver(responder: Responder = () => ({ status: 204 })): Promise<Receiver> {
+/** `tls`: serve https with this key and certificate (see lib/testing/certificates.ts). */
+export async function startReceiver(responder: Responder = () => ({ status: 204 }), options: { tls?: { key: string; cert: string } } = {}): Promise<Receiver> {
   const requests: Received[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   let current = responder;
   const hanging = new Set<http.ServerResponse>();
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", async () => {
@@ -56,13 +58,14 @@ export async function startReceiver(responder: Responder = () => ({ status: 204 
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,
     requests,
     respond(next) {

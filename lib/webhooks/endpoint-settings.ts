@@ -13,6 +13,7 @@ import { customHeaderSchema, maskValue, MAX_CUSTOM_HEADERS, readCustomHeaders, s
 import { findEndpoint } from "@/lib/webhooks/endpoints";
 import { describeFilter, filterSchema } from "@/lib/webhooks/filters";
 import { generateSecret, livePreviousSecret } from "@/lib/webhooks/secret";
+import { REVALIDATE_EVERY_MS } from "@/lib/webhooks/validate";
 
 export const overlapChoices = { now: 0, "1h": 3600, "24h": 24 * 3600, "7d": 7 * 24 * 3600 } as const;
 export const rollSecretSchema = z.object({
@@ -78,15 +79,20 @@ export const updateFilterSchema = filterSchema.extend({
   endpointId: z.string().min(1).max(64),
   /** "Skip outdated alert states"; left as it is when not given. */
   skipOutdatedStates: z.boolean().optional(),
+  /** "Re-validate daily" (lib/webhooks/revalidate.ts); left as it is when not given. */
+  revalidateDaily: z.boolean().optional(),
 });
 
 export async function updateFilter(context: TeamContext, input: z.output<typeof updateFilterSchema>) {
   const endpoint = await findEndpoint(context.team.id, input.endpointId);
   const filter = { eventTypes: input.eventTypes, severities: input.severities, monitorIds: input.monitorIds };
   const skip = input.skipOutdatedStates === undefined ? {} : { skipOutdatedStates: input.skipOutdatedStates };
+  const revalidate = input.revalidateDaily === undefined ? {} : { revalidateDaily: input.revalidateDaily };
+  // Turning it on starts the daily cycle a day from now; the claim ignores the date while off.
+  const schedule = input.revalidateDaily && !endpoint.nextRevalidationAt ? { nextRevalidationAt: new Date(Date.now() + REVALIDATE_EVERY_MS) } : {};
   await db.$transaction(async (tx) => {
-    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: { ...filter, ...skip } });
-    await audit(tx, context, "endpoint.filter", { type: "endpoint", id: endpoint.id }, { ...filter, ...skip, summary: describeFilter(filter) });
+    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: { ...filter, ...skip, ...revalidate, ...schedule } });
+    await audit(tx, context, "endpoint.filter", { type: "endpoint", id: endpoint.id }, { ...filter, ...skip, ...revalidate, summary: describeFilter(filter) });
   });
   return { summary: describeFilter(filter) };
 }

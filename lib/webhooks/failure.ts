@@ -10,6 +10,7 @@
 // - Coming back from disabled always means validating again (lib/webhooks/endpoints.ts).
 import type pg from "pg";
 import { env } from "@/lib/env";
+import { insertNotifications, type Notice } from "@/lib/notifications/write";
 import { parkQueued } from "@/lib/webhooks/backlog";
 import { dbNow } from "@/lib/webhooks/claim";
 import { storableText } from "@/lib/webhooks/response-excerpt";
@@ -143,7 +144,7 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
   // A disabled endpoint's queue is parked, so claims for everyone else never scan it.
   await parkQueued(client, rows.filter((row) => row.disabled).map((row) => row.id));
 
-  const notices: { teamId: string; endpointId: string; kind: "endpoint_failing" | "endpoint_disabled"; message: string }[] = [];
+  const notices: Notice[] = [];
   for (const row of rows) {
     const last = row.lastReason ? ` Last failure: ${row.lastReason}.` : "";
     if (row.disabled) {
@@ -165,17 +166,5 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
       });
     }
   }
-  if (notices.length === 0) return;
-  await client.query(
-    `INSERT INTO "Notification" (id, "teamId", "endpointId", kind, message, "createdAt")
-     SELECT 'ntf_' || md5(random()::text || clock_timestamp()::text || u.endpoint), u.team, u.endpoint, u.kind::"NotificationKind", u.message, ${at}
-     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(team, endpoint, kind, message)`,
-    [
-      now?.toISOString() ?? null,
-      notices.map((n) => n.teamId),
-      notices.map((n) => n.endpointId),
-      notices.map((n) => n.kind),
-      notices.map((n) => storableText(n.message)),
-    ],
-  );
+  await insertNotifications(client, notices, now);
 }

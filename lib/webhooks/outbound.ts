@@ -3,6 +3,7 @@
 // and turns every outcome into a short reason a person can act on. It never throws.
 import http from "node:http";
 import { Agent, request } from "undici";
+import { certificateFor, recordingConnector, type CertificateSeen } from "@/lib/webhooks/tls";
 import { BlockedDestinationError, checkLiteralHost, guardedLookup, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { responseExcerpt } from "@/lib/webhooks/response-excerpt";
 import pkg from "@/package.json" with { type: "json" };
@@ -40,6 +41,8 @@ export type OutboundResult = {
   durationMs: number;
   responseExcerpt: string | null;
   retryAfterSeconds: number | null;
+  /** For https: the peer certificate's expiry, as far as this request learned it. */
+  certificate?: CertificateSeen | null;
 };
 
 // One agent per policy: undici keeps a separate keep-alive pool per origin inside it,
@@ -55,7 +58,7 @@ function agentFor(policy: DestinationPolicy) {
       keepAliveTimeout: 10_000,
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: { lookup: guardedLookup(policy), timeout: 10_000 },
+      connect: recordingConnector({ lookup: guardedLookup(policy), timeout: 10_000, ...(policy.ca ? { ca: policy.ca } : {}) }),
     });
     agents.set(policy, agent);
   }
@@ -80,6 +83,11 @@ function causeChain(error: unknown): (Error & { code?: string })[] {
     current = (current as { cause?: unknown }).cause;
   }
   return chain;
+}
+
+/** The first error code in an error's cause chain, e.g. ECONNREFUSED or CERT_HAS_EXPIRED. */
+export function errorCode(error: unknown): string | null {
+  return causeChain(error).find((e) => typeof e.code === "string")?.code ?? null;
 }
 
 export function describeError(error: unknown, timedOut: boolean, timeoutMs: number): { errorClass: ErrorClass; reason: string } {
@@ -138,8 +146,10 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
   const elapsed = () => Math.round(performance.now() - started);
   // Known once the status line arrived: a failure after it happened while reading the body.
   let statusCode: number | null = null;
+  let url: URL | null = null;
   try {
-    checkLiteralHost(new URL(outbound.url), policy);
+    url = new URL(outbound.url);
+    checkLiteralHost(url, policy);
     const response = await request(outbound.url, {
       method: outbound.method,
       headers: outbound.headers,
@@ -157,6 +167,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
       durationMs: elapsed(),
       responseExcerpt: responseExcerpt(body.bytes, { encoding: headerText(response.headers["content-encoding"]), truncated: body.truncated }),
       retryAfterSeconds: parseRetryAfter(response.headers["retry-after"]),
+      certificate: certificateFor(url, null),
     };
   } catch (error) {
     const { errorClass, reason } = describeError(error, signal.aborted, outbound.timeoutMs);
@@ -168,6 +179,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
       durationMs: elapsed(),
       responseExcerpt: null,
       retryAfterSeconds: null,
+      certificate: url ? certificateFor(url, errorCode(error)) : null,
     };
   }
 }

@@ -13,7 +13,9 @@ import type { Claimed } from "@/lib/webhooks/claim";
 import { dbNow } from "@/lib/webhooks/claim";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/failure";
 import type { OutboundResult } from "@/lib/webhooks/outbound";
+import { recordHealth } from "@/lib/webhooks/health";
 import { storableText } from "@/lib/webhooks/response-excerpt";
+import { noteCertificates } from "@/lib/webhooks/tls";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/retry";
 
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
@@ -125,18 +127,28 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     );
     // Only outcomes that were still current count toward the endpoint's health.
     const current = new Set(updated.rows.map((row) => row.id));
+    const counted = rows.filter((r) => current.has(r.delivery.id));
     await applyFailurePolicy(
       client,
-      rows
-        .filter((r) => current.has(r.delivery.id))
-        .map((r) => ({
-          endpointId: r.delivery.endpointId,
-          ok: r.result.ok,
-          newFailure: !r.result.ok && !r.delivery.wasRetrying,
-          gone: r.gone,
-          reason: r.reason,
-        })),
+      counted.map((r) => ({
+        endpointId: r.delivery.endpointId,
+        ok: r.result.ok,
+        newFailure: !r.result.ok && !r.delivery.wasRetrying,
+        gone: r.gone,
+        reason: r.reason,
+      })),
       options.policy,
+      options.now,
+    );
+    // After the policy, which locks these endpoints in id order: health rows and certificate
+    // notes of an endpoint are then only ever written by the one batch holding its lock.
+    await recordHealth(
+      client,
+      counted.map((r) => ({ endpointId: r.delivery.endpointId, startedAt: r.startedAt, ok: r.result.ok, statusCode: r.result.statusCode, durationMs: r.result.durationMs })),
+    );
+    await noteCertificates(
+      client,
+      counted.flatMap((r) => (r.result.certificate ? [{ endpointId: r.delivery.endpointId, certificate: r.result.certificate }] : [])),
       options.now,
     );
   });

@@ -5,6 +5,7 @@ import dns from "node:dns";
 import type { LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
 import { env, isProduction } from "@/lib/env";
+import { trustedCas } from "@/lib/webhooks/tls";
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
@@ -13,6 +14,8 @@ export type DestinationPolicy = {
   allowedCidrs: string[];
   requireHttps: boolean;
   resolve: Resolver;
+  /** The CAs trusted for https endpoints; undefined means Node's roots (lib/webhooks/tls.ts). */
+  ca?: string[];
 };
 
 export const systemResolver: Resolver = async (hostname) =>
@@ -37,6 +40,7 @@ export function policyFromEnv(): DestinationPolicy {
     allowedCidrs: env().MON1TOR_ALLOWED_CIDRS,
     requireHttps: isProduction() && !env().MON1TOR_ALLOW_HTTP_URLS,
     resolve: systemResolver,
+    ca: trustedCas(env().MON1TOR_EXTRA_CA_CERTS),
   };
   return fromEnv;
 }

@@ -1,12 +1,13 @@
 // Token validation: GET <url>/<fresh token>. Only a 2xx proves the endpoint; anything
 // else leaves it inactive with the reason. The endpoint always ends in a defined state.
-import { db, type Tx } from "@/lib/db";
+import { db, pool, type Tx } from "@/lib/db";
 import { randomToken } from "@/lib/crypto/tokens";
 import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
 import { parkQueued, unparkQueued } from "@/lib/webhooks/backlog";
 import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { deliveryRateCap, echoesToken } from "@/lib/webhooks/ownership";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
+import { noteCertificates } from "@/lib/webhooks/tls";
 import { withTokenSegment } from "@/lib/webhooks/url";
 
 export const VALIDATION_TIMEOUT_MS = 10_000;
@@ -20,11 +21,16 @@ export const NOT_ECHOED_REASON =
  * Runs one validation attempt for an endpoint of `teamId`, records it and sets the status.
  * `onActivated` runs in the same transaction when the endpoint becomes active.
  */
-export async function validateEndpoint(
-  endpoint: { id: string; teamId: string; url: string },
-  policy: DestinationPolicy = policyFromEnv(),
-  onActivated?: (tx: Tx) => Promise<unknown>,
-): Promise<ValidationOutcome> {
+export const REVALIDATE_EVERY_MS = 24 * 3600 * 1000;
+
+export type Probe = { token: string; target: string; startedAt: Date; result: OutboundResult; confirmed: boolean; team: { endpointRateLimitPerMinute: number | null } };
+
+/**
+ * The token GET itself: a fresh token appended to the URL, the endpoint's custom headers,
+ * and the team's ownership rule applied to the answer. Notes the TLS certificate it saw.
+ * Writes nothing else; callers decide what the result means.
+ */
+export async function probeEndpoint(endpoint: { id: string; teamId: string; url: string }, policy: DestinationPolicy): Promise<Probe> {
   const token = randomToken(24);
   const target = withTokenSegment(endpoint.url, token);
   const startedAt = new Date();
@@ -44,24 +50,41 @@ export async function validateEndpoint(
     },
     policy,
   );
+  if (sent.certificate) await noteCertificates(pool, [{ endpointId: endpoint.id, certificate: sent.certificate }]);
   const confirmed = sent.ok && echoesToken(sent.responseExcerpt, token);
   const result: OutboundResult =
     sent.ok && !confirmed && team.requireOwnershipConfirmation ? { ...sent, ok: false, errorClass: "http_status", reason: NOT_ECHOED_REASON } : sent;
+  return { token, target, startedAt, result, confirmed, team };
+}
+
+/** The attempt row of a probe, for the endpoint's validation history. */
+export const attemptData = (endpointId: string, probe: Probe, scheduled: boolean) => ({
+  endpointId,
+  url: probe.target,
+  token: probe.token,
+  startedAt: probe.startedAt,
+  durationMs: probe.result.durationMs,
+  statusCode: probe.result.statusCode,
+  errorClass: probe.result.errorClass,
+  reason: probe.result.reason,
+  ok: probe.result.ok,
+  scheduled,
+});
+
+/**
+ * Runs one validation attempt for an endpoint of `teamId`, records it and sets the status.
+ * `onActivated` runs in the same transaction when the endpoint becomes active.
+ */
+export async function validateEndpoint(
+  endpoint: { id: string; teamId: string; url: string },
+  policy: DestinationPolicy = policyFromEnv(),
+  onActivated?: (tx: Tx) => Promise<unknown>,
+): Promise<ValidationOutcome> {
+  const probe = await probeEndpoint(endpoint, policy);
+  const { result, confirmed, team } = probe;
 
   await db.$transaction(async (tx) => {
-    await tx.validationAttempt.create({
-      data: {
-        endpointId: endpoint.id,
-        url: target,
-        token,
-        startedAt,
-        durationMs: result.durationMs,
-        statusCode: result.statusCode,
-        errorClass: result.errorClass,
-        reason: result.reason,
-        ok: result.ok,
-      },
-    });
+    await tx.validationAttempt.create({ data: attemptData(endpoint.id, probe, false) });
     // Only if the URL is still the one we checked, and nobody paused it meanwhile.
     const where = { id: endpoint.id, teamId: endpoint.teamId, url: endpoint.url, status: { not: "paused" as const } };
     if (!result.ok) {
@@ -85,6 +108,8 @@ export async function validateEndpoint(
         inactiveSince: null,
         consecutiveFailures: 0,
         failingSince: null,
+        revalidationFailures: 0,
+        nextRevalidationAt: new Date(Date.now() + REVALIDATE_EVERY_MS),
         ownershipConfirmedAt: confirmed ? new Date() : null,
         deliveryRateCap: deliveryRateCap(confirmed, team.endpointRateLimitPerMinute),
       },

@@ -1,3 +1,4 @@
+import type { NotificationKind } from "@/lib/generated/prisma/enums";
 import Link from "next/link";
 import { Card, EmptyState, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { NotAllowed } from "@/components/not-allowed";
@@ -6,7 +7,13 @@ import { listNotifications, markNotificationsSeen } from "@/lib/notifications/qu
 
 export const metadata = { title: "Notifications" };
 
-const kindLabels = { endpoint_failing: "Endpoint failing", endpoint_disabled: "Endpoint disabled" } as const;
+const kindLabels: Record<NotificationKind, string> = {
+  endpoint_failing: "Endpoint failing",
+  endpoint_disabled: "Endpoint disabled",
+  certificate_expiring: "Certificate expiring",
+  certificate_expired: "Certificate expired",
+  revalidation_failed: "Daily validation failed",
+};
 
 export default async function NotificationsPage() {
   const context = await pageContext("notifications:view");

@@ -5,14 +5,16 @@ import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { describeFilter } from "@/lib/webhooks/filters";
-import { listEndpoints } from "@/lib/webhooks/queries";
+import { HealthBadge, healthLine } from "@/components/webhooks/health-badge";
+import { assessHealth, summarize } from "@/lib/webhooks/health";
+import { listEndpoints, teamHealth } from "@/lib/webhooks/queries";
 import { AddEndpointForm } from "./add-endpoint-form";
 
 export const metadata = { title: "Webhooks" };
 
 export default async function WebhooksPage() {
   const context = await pageContext();
-  const endpoints = await listEndpoints(context.team.id);
+  const [endpoints, health] = await Promise.all([listEndpoints(context.team.id), teamHealth(context.team.id)]);
   const manage = can(context.role, "webhooks:manage");
   return (
     <>
@@ -30,6 +32,12 @@ export default async function WebhooksPage() {
           </Card>
         ) : null}
         <Card title="Endpoints">
+          {endpoints.length > 0 ? (
+            <p className="mb-2 text-xs text-slate-500">
+              Health over the last 24 h. Failing: 5 or more deliveries failed in a row, under 90% of attempts succeeded, or deliveries stopped.
+              Degraded: the latest delivery failed, under 99% succeeded, or p95 over 5 s.
+            </p>
+          ) : null}
           {endpoints.length === 0 ? (
             <EmptyState title="No webhook endpoints yet">
               {manage ? "Add a URL above and mon1tor will validate it." : "A member of your team can add one."}
@@ -38,6 +46,8 @@ export default async function WebhooksPage() {
             <ul className="divide-y divide-slate-100" aria-label="Webhook endpoints">
               {endpoints.map((endpoint) => {
                 const last = endpoint.validations[0];
+                const day = health.get(endpoint.id) ?? summarize([]);
+                const { badge, reason } = assessHealth({ status: endpoint.status, consecutiveFailures: endpoint.consecutiveFailures, day });
                 return (
                   <li key={endpoint.id} className="flex flex-wrap items-center justify-between gap-3 py-3">
                     <div className="min-w-0">
@@ -51,11 +61,23 @@ export default async function WebhooksPage() {
                       {endpoint.statusReason && endpoint.status !== "active" ? (
                         <p className="text-sm text-red-700">Reason: {endpoint.statusReason}</p>
                       ) : null}
+                      <p className="text-xs text-slate-600" data-testid="endpoint-health">
+                        Last 24 h: {healthLine(day)} · {day.attempts} attempts
+                        {endpoint.lastFailureReason ? ` · Last failure ${formatDateTime(endpoint.lastFailureAt)}: ${endpoint.lastFailureReason}` : ""}
+                      </p>
+                      {badge === "degraded" || badge === "failing" ? (
+                        <p className="text-xs text-red-700" data-testid="health-reason">
+                          {badge === "failing" ? "Failing" : "Degraded"}: {reason}
+                        </p>
+                      ) : null}
                       {last ? (
                         <p className="text-xs text-slate-500">Last validation {formatDateTime(last.startedAt)}</p>
                       ) : null}
                     </div>
-                    <StatusBadge status={endpoint.status} />
+                    <div className="flex items-center gap-2">
+                      <HealthBadge badge={badge} />
+                      <StatusBadge status={endpoint.status} />
+                    </div>
                   </li>
                 );
               })}

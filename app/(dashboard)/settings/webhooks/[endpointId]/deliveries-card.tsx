@@ -2,8 +2,7 @@ import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
 import { Card, DataTable, EmptyState, formatDateTime } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
-import { HealthChart } from "@/components/webhooks/health-chart";
-import { deliveryFilters, deliveryHealth, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
+import { deliveryFilters, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
 
 export async function DeliveriesCard({
   teamId,
@@ -16,25 +15,13 @@ export async function DeliveriesCard({
   status?: DeliveryStatusFilter;
   before?: string;
 }) {
-  const [{ rows, hasMore }, health] = await Promise.all([
-    listDeliveries(teamId, endpointId, { status, before }),
-    deliveryHealth(teamId, endpointId),
-  ]);
+  const { rows, hasMore } = await listDeliveries(teamId, endpointId, { status, before });
   const base = `/settings/webhooks/${endpointId}`;
   const filterHref = (value?: string) => (value ? `${base}?status=${value}#deliveries` : `${base}#deliveries`);
   return (
     <Card title="Deliveries">
       <LiveRefresh active={rows.some((row) => row.status === "pending")} />
-      <div id="deliveries" className="mb-4 grid gap-4 sm:grid-cols-[max-content_1fr] sm:items-center">
-        <p className="text-sm">
-          <span className="block text-2xl font-semibold" data-testid="success-rate">
-            {health.successRate === null ? "—" : `${(health.successRate * 100).toFixed(1)}%`}
-          </span>
-          <span className="text-slate-500">success, last 24 h ({health.total} attempts)</span>
-        </p>
-        <HealthChart hours={health.hours} />
-      </div>
-      <nav aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
+      <nav id="deliveries" aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
         {[undefined, ...deliveryFilters].map((value) => (
           <Link
             key={value ?? "all"}

@@ -13,6 +13,7 @@ import { describeFilter } from "@/lib/webhooks/filters";
 import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { z } from "zod";
 import { DeliveriesCard } from "./deliveries-card";
+import { HealthCard } from "./health-card";
 import { EditEndpointForm, EndpointActions } from "./endpoint-controls";
 import { CustomHeadersPanel, FilterForm, SecretPanel, SignatureDebugger } from "./settings-controls";
 
@@ -84,12 +85,6 @@ export default async function EndpointPage({
                   : "Not confirmed: to confirm, make the validation response body contain the token we append to the URL, then validate again."}
                 {endpoint.deliveryRateCap !== null ? ` Deliveries are capped at ${endpoint.deliveryRateCap.toLocaleString("en-US")} a minute; more wait.` : ""}
               </dd>
-              <dt className="text-slate-500">Failed in a row</dt>
-              <dd>
-                {endpoint.consecutiveFailures === 0
-                  ? "none"
-                  : `${endpoint.consecutiveFailures} deliver${endpoint.consecutiveFailures === 1 ? "y" : "ies"}, last ${formatDateTime(endpoint.lastFailureAt)}: ${endpoint.lastFailureReason ?? "unknown"}`}
-              </dd>
               <dt className="text-slate-500">Created</dt>
               <dd>{formatDateTime(endpoint.createdAt)}</dd>
               <dt className="text-slate-500">Activated</dt>
@@ -102,6 +97,7 @@ export default async function EndpointPage({
               </dd>
             </dl>
           </Card>
+          <HealthCard teamId={context.team.id} endpoint={endpoint} />
           <DeliveriesCard teamId={context.team.id} endpointId={endpoint.id} status={filter.status} before={filter.before} />
           {manage ? (
             <Card title="What this endpoint gets">
@@ -111,6 +107,7 @@ export default async function EndpointPage({
                 severities={endpoint.severities}
                 monitorIds={endpoint.monitorIds}
                 skipOutdatedStates={endpoint.skipOutdatedStates}
+                revalidateDaily={endpoint.revalidateDaily}
                 summary={describeFilter(endpoint)}
               />
             </Card>
@@ -134,10 +131,11 @@ export default async function EndpointPage({
             </Card>
           ) : null}
           <Card title="Validation history">
-            <DataTable label="Validation history" columns={["Time", "Result", "Status code", "Duration"]} empty={<EmptyState title="No validation attempts yet" />}>
+            <DataTable label="Validation history" columns={["Time", "Kind", "Result", "Status code", "Duration"]} empty={<EmptyState title="No validation attempts yet" />}>
               {endpoint.validations.map((attempt) => (
                 <tr key={attempt.id}>
                   <td className="py-2">{formatDateTime(attempt.startedAt)}</td>
+                  <td>{attempt.scheduled ? "Daily" : "Requested"}</td>
                   <td>{attempt.ok ? "Validated" : attempt.reason}</td>
                   <td>{attempt.statusCode ?? "—"}</td>
                   <td>{attempt.durationMs === null ? "—" : `${attempt.durationMs} ms`}</td>

@@ -165,6 +165,7 @@ export function FilterForm({
   severities,
   monitorIds,
   skipOutdatedStates,
+  revalidateDaily,
   summary,
 }: {
   endpointId: string;
@@ -172,6 +173,7 @@ export function FilterForm({
   severities: string[];
   monitorIds: string[];
   skipOutdatedStates: boolean;
+  revalidateDaily: boolean;
   summary: string;
 }) {
   const submit = (form: FormData) =>
@@ -181,6 +183,7 @@ export function FilterForm({
       severities: form.getAll("severities").map(String),
       monitorIds: String(form.get("monitorIds") ?? ""),
       skipOutdatedStates: form.get("skipOutdatedStates") === "on",
+      revalidateDaily: form.get("revalidateDaily") === "on",
     });
   const { state, pending, onSubmit } = useFormSubmit(submit);
   return (
@@ -206,6 +209,18 @@ export function FilterForm({
           <p id="skip-outdated-hint" className="text-xs text-slate-500">
             When an alert&apos;s newer state (say, resolved) is queued while an older one (triggered) still waits to be retried, the older one is
             marked superseded and not sent. Off: every state is delivered, in order.
+          </p>
+        </div>
+      </div>
+      <div className="flex items-start gap-2">
+        <input id="revalidate-daily" name="revalidateDaily" type="checkbox" defaultChecked={revalidateDaily} aria-describedby="revalidate-daily-hint" className="mt-1" />
+        <div>
+          <label htmlFor="revalidate-daily" className="text-sm font-medium text-slate-700">
+            Re-validate daily
+          </label>
+          <p id="revalidate-daily-hint" className="text-xs text-slate-500">
+            Once a day mon1tor repeats the token GET. A failure is shown and notified but does not stop deliveries; three failed daily validations in a
+            row mark the endpoint Validation failed.
           </p>
         </div>
       </div>
