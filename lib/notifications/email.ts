@@ -21,7 +21,7 @@ export function smtpHost(): string | null {
 let transport: nodemailer.Transporter | undefined;
 const transporter = () => (transport ??= nodemailer.createTransport(env().MON1TOR_SMTP_URL!));
 
-type Pending = { id: string; message: string; endpointId: string | null; teamName: string; recipients: string[] };
+type Pending = { id: string; kind: string; message: string; endpointId: string | null; teamName: string; recipients: string[] };
 
 export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<number> {
   if (!emailConfigured()) return 0;
@@ -34,7 +34,7 @@ export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<numb
      UPDATE "Notification" n SET "emailedAt" = (now() AT TIME ZONE 'UTC')
      FROM picked, "Team" t
      WHERE n.id = picked.id AND t.id = n."teamId"
-     RETURNING n.id, n.message, n."endpointId", t.name AS "teamName",
+     RETURNING n.id, n.kind, n.message, n."endpointId", t.name AS "teamName",
        ARRAY(SELECT u.email FROM "Membership" m JOIN "User" u ON u.id = m."userId"
              WHERE m."teamId" = n."teamId" AND m.role IN ('owner', 'admin') ORDER BY u.email) AS recipients`,
     [MAIL_WINDOW_HOURS, BATCH],
@@ -43,13 +43,18 @@ export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<numb
   const base = publicUrl();
   for (const notification of rows) {
     if (notification.recipients.length === 0) continue;
-    const link = notification.endpointId ? `${base}/settings/webhooks/${notification.endpointId}?status=failing` : `${base}/notifications`;
+    const failures = notification.kind === "endpoint_failing" || notification.kind === "endpoint_disabled";
+    const link = !notification.endpointId
+      ? `Notifications: ${base}/notifications`
+      : failures
+        ? `Failing deliveries: ${base}/settings/webhooks/${notification.endpointId}?status=failing`
+        : `The endpoint: ${base}/settings/webhooks/${notification.endpointId}`;
     try {
       await transporter().sendMail({
         from: env().MON1TOR_SMTP_FROM,
         to: notification.recipients,
         subject: `[mon1tor] ${notification.teamName}: webhook endpoint needs attention`,
-        text: `${notification.message}\n\nFailing deliveries: ${link}\n`,
+        text: `${notification.message}\n\n${link}\n`,
       });
       sent += 1;
     } catch (error) {
