@@ -7,7 +7,7 @@ import { AppError } from "@/lib/errors";
 export type Limit = { key: string; limit: number; windowSeconds: number };
 export type LimitState = { allowed: boolean; count: number; retryAfterSeconds: number };
 
-function stateOf(limit: Limit, count: number, windowStart: Date, now: Date): LimitState {
+export function limitState(limit: Limit, count: number, windowStart: Date, now: Date): LimitState {
   const windowEnds = windowStart.getTime() + limit.windowSeconds * 1000;
   return {
     allowed: count <= limit.limit,
@@ -27,7 +27,7 @@ export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
                    THEN ${now} ELSE "RateLimit"."windowStart" END
     RETURNING count, "windowStart"`;
   const row = rows[0]!;
-  return stateOf(limit, row.count, row.windowStart, now);
+  return limitState(limit, row.count, row.windowStart, now);
 }
 
 /**
@@ -49,7 +49,7 @@ export async function hitAll(limitsToCount: Limit[], now = new Date()): Promise<
   const byKey = new Map(rows.map((row) => [row.key, row]));
   return limitsToCount.map((limit) => {
     const row = byKey.get(limit.key)!;
-    return stateOf(limit, row.count, row.windowStart, now);
+    return limitState(limit, row.count, row.windowStart, now);
   });
 }
 
@@ -64,7 +64,7 @@ export async function peek(limit: Limit, now = new Date()): Promise<LimitState> 
   if (!row || row.windowStart.getTime() <= now.getTime() - limit.windowSeconds * 1000) {
     return { allowed: true, count: 0, retryAfterSeconds: 0 };
   }
-  return stateOf(limit, row.count + 1, row.windowStart, now);
+  return limitState(limit, row.count + 1, row.windowStart, now);
 }
 
 export async function resetLimit(key: string) {
@@ -88,17 +88,20 @@ function describeWindow(seconds: number) {
   return describeWait(seconds);
 }
 
+/** The 429 for an event over `limit`, saying when to try again. */
+export function rateLimited(limit: Limit, what: string, state: LimitState) {
+  return new AppError(
+    "rate_limited",
+    `Too many ${what}: the limit is ${limit.limit} per ${describeWindow(limit.windowSeconds)}. Try again in ${describeWait(state.retryAfterSeconds)}.`,
+    undefined,
+    state.retryAfterSeconds,
+  );
+}
+
 /** Counts the event; throws a rate_limited AppError with a clear message when over. */
 export async function enforce(limit: Limit, what: string, now = new Date()) {
   const state = await hit(limit, now);
-  if (!state.allowed) {
-    throw new AppError(
-      "rate_limited",
-      `Too many ${what}: the limit is ${limit.limit} per ${describeWindow(limit.windowSeconds)}. Try again in ${describeWait(state.retryAfterSeconds)}.`,
-      undefined,
-      state.retryAfterSeconds,
-    );
-  }
+  if (!state.allowed) throw rateLimited(limit, what, state);
 }
 
 export const limits = {

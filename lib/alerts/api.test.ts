@@ -6,20 +6,22 @@ vi.mock("next/server", async (importOriginal) => ({
   after: () => {},
 }));
 import { POST } from "@/app/api/v1/alerts/route";
-import { createApiKey } from "@/lib/api-keys/keys";
+import { authenticateApiKey, createApiKey, KEY_CACHE_MS, revokeApiKey } from "@/lib/api-keys/keys";
 import { db } from "@/lib/db";
-import { createMember } from "@/lib/testing/factories";
+import { limits } from "@/lib/rate-limit";
+import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
+import { envelopeSchema } from "@/lib/webhooks/envelope";
 
 async function keyForNewTeam() {
   const owner = await createMember("owner");
   return { owner, key: (await createApiKey(owner, "test")).key };
 }
 
-const post = (key: string, body: unknown) =>
+const post = (key: string, body: unknown, headers: Record<string, string> = {}) =>
   POST(
     new Request("http://localhost/api/v1/alerts", {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
       body: JSON.stringify(body),
     }),
   );
@@ -58,5 +60,81 @@ describe("POST /api/v1/alerts", () => {
     const reopened = (await (await post(key, { title: "db-1 down again", dedupKey: "db-1" })).json()) as { id: string; deduplicated: boolean };
     expect(reopened.deduplicated).toBe(false);
     expect(reopened.id).not.toBe(bodies[0]!.id);
+  });
+
+  it("a new alert is one statement that writes what the transaction path writes: alert, event, matching deliveries, idempotency", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const { endpoint: all } = await createActiveEndpoint(owner.team.id, "https://example.com/all");
+    const { endpoint: critical } = await createActiveEndpoint(owner.team.id, "https://example.com/critical");
+    await db.webhookEndpoint.update({ where: { id: critical.id }, data: { severities: ["critical"] } });
+    const { endpoint: monitor } = await createActiveEndpoint(owner.team.id, "https://example.com/monitor");
+    await db.webhookEndpoint.update({ where: { id: monitor.id }, data: { monitorIds: ["mon-db"] } });
+    await db.webhookEndpoint.create({ data: { teamId: owner.team.id, url: "https://example.com/paused", status: "paused", secretCiphertext: all.secretCiphertext } });
+    const input = { title: "Disk 91%", severity: "warning", message: "on db-2", monitor: { id: "mon-db", name: "DB disk" }, occurredAt: "2026-11-27T10:00:00.000Z" };
+
+    const response = await post(key, input);
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { id: string; eventId: string; deliveriesQueued: number; deduplicated: boolean };
+    expect(body).toMatchObject({ deliveriesQueued: 2, deduplicated: false });
+    const alert = await db.alert.findUniqueOrThrow({ where: { id: body.id } });
+    expect(alert).toMatchObject({ teamId: owner.team.id, title: "Disk 91%", severity: "warning", status: "triggered", message: "on db-2", monitorId: "mon-db", lastSequence: 1, lastEventId: body.eventId });
+    expect(alert.startedAt.toISOString()).toBe("2026-11-27T10:00:00.000Z");
+    const event = await db.event.findUniqueOrThrow({ where: { id: body.eventId }, include: { deliveries: true } });
+    expect(event).toMatchObject({ teamId: owner.team.id, type: "alert.triggered", alertId: body.id, sequence: 1 });
+    expect(event.deliveries.map((d) => d.endpointId).sort()).toEqual([all.id, monitor.id].sort());
+    for (const delivery of event.deliveries) {
+      expect(delivery).toMatchObject({ status: "pending", alertId: body.id, sequence: 1, teamId: owner.team.id });
+      expect(delivery.id).toMatch(/^msg_[A-Za-z0-9_-]{16}$/);
+    }
+    // The stored body is a valid envelope describing the stored alert.
+    const envelope = envelopeSchema.parse(JSON.parse(event.body));
+    expect(envelope.data.alert).toMatchObject({ id: body.id, title: "Disk 91%", severity: "warning", status: "triggered", sequence: 1, previousEventId: null, startedAt: "2026-11-27T10:00:00.000Z" });
+
+    // Idempotency-Key: the retry gets the first answer and writes nothing; another body is refused.
+    const first = await post(key, { title: "once" }, { "idempotency-key": "k-1" });
+    const firstBody = await first.json();
+    const retry = await post(key, { title: "once" }, { "idempotency-key": "k-1" });
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(await retry.json()).toEqual(firstBody);
+    expect(await db.alert.count({ where: { teamId: owner.team.id, title: "once" } })).toBe(1);
+    const other = await post(key, { title: "twice" }, { "idempotency-key": "k-1" });
+    expect(other.status).toBe(422);
+    expect(await db.alert.count({ where: { teamId: owner.team.id, title: "twice" } })).toBe(0);
+  });
+
+  it("counts the request against the key's limit in the same statement: over it, 429 with Retry-After and nothing stored", async () => {
+    const { owner, key } = await keyForNewTeam();
+    expect((await post(key, { title: "first" })).status).toBe(202);
+    const apiKey = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const limit = limits.alertApiPerKey(apiKey.id);
+    expect(await db.rateLimit.findUniqueOrThrow({ where: { key: limit.key } })).toMatchObject({ count: 1 });
+    await db.rateLimit.update({ where: { key: limit.key }, data: { count: limit.limit } });
+    const refused = await post(key, { title: "one too many" });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await refused.json()).error.message).toMatch(/^Too many requests for this API key: the limit is 6000 per minute\. Try again in (\d+ seconds?|1 minute)\.$/);
+    expect(await db.alert.count({ where: { teamId: owner.team.id, title: "one too many" } })).toBe(0);
+    // The general path (a resolve by dedupKey) counts against the same limit.
+    expect((await post(key, { title: "x", dedupKey: "d", status: "resolved" })).status).toBe(429);
+  });
+
+  it("a revoked key stops working within a few seconds in every process, and at once in the one that revoked it", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const created = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const t0 = Date.now();
+    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(created.id);
+    // Revoked by another instance: this one may still trust its check for KEY_CACHE_MS.
+    await db.apiKey.update({ where: { id: created.id }, data: { revokedAt: new Date() } });
+    expect((await authenticateApiKey(`Bearer ${key}`, t0 + 1_000)).id).toBe(created.id);
+    await expect(authenticateApiKey(`Bearer ${key}`, t0 + KEY_CACHE_MS + 1)).rejects.toMatchObject({ code: "forbidden" });
+    // A wrong secret with a cached prefix is still refused.
+    await expect(authenticateApiKey(`Bearer ${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`, t0)).rejects.toMatchObject({ code: "unauthorized" });
+
+    // Revoked in this process (the API keys page): refused on the very next request.
+    const second = await keyForNewTeam();
+    expect((await post(second.key, { title: "before" })).status).toBe(202);
+    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: second.owner.team.id } });
+    await revokeApiKey(second.owner, row.id);
+    expect((await post(second.key, { title: "after" })).status).toBe(403);
   });
 });

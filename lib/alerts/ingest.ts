@@ -132,6 +132,11 @@ export async function withIdempotency<T extends Prisma.InputJsonObject>(
     return response;
   });
   if (fresh) return { response: fresh, replayed: false };
+  return { response: await storedResponse<T>(teamId, key, hash), replayed: true };
+}
+
+/** The first answer to an Idempotency-Key, for a retried request with the same body. */
+export async function storedResponse<T>(teamId: string, key: string, hash: string): Promise<T> {
   const record = await db.idempotencyRecord.findUnique({ where: { teamId_key: { teamId, key } } });
   if (!record || record.response === null) {
     throw new AppError("conflict", "A request with this Idempotency-Key is still being processed. Retry shortly.");
@@ -141,5 +146,5 @@ export async function withIdempotency<T extends Prisma.InputJsonObject>(
       "Idempotency-Key": ["already used with a different request body"],
     });
   }
-  return { response: record.response as T, replayed: true };
+  return record.response as T;
 }

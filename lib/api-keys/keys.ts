@@ -34,26 +34,50 @@ export async function revokeApiKey(context: TeamContext, apiKeyId: string) {
     if (revoked.count === 0) throw notFound("That API key does not exist or is already revoked.");
     await audit(tx, context, "api_key.revoke", { type: "api_key", id: apiKeyId });
   });
+  forgetCheckedKey(apiKeyId);
 }
 
 export type AuthenticatedKey = { id: string; team: { id: string; name: string } };
 
+/**
+ * How long a process trusts a key it has checked without asking the database again. A key
+ * revoked elsewhere stops working within this; revoking in this process evicts at once.
+ */
+export const KEY_CACHE_MS = 5_000;
+const checked = new Map<string, { hash: string; key: AuthenticatedKey; until: number }>();
+const MAX_CACHED_KEYS = 10_000;
+
 /** Resolves `Authorization: Bearer <key>`; 401 for missing or unknown, 403 for revoked. */
-export async function authenticateApiKey(authorization: string | null): Promise<AuthenticatedKey> {
+export async function authenticateApiKey(authorization: string | null, now = Date.now()): Promise<AuthenticatedKey> {
   const key = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!key) throw new AppError("unauthorized", "Send your API key as 'Authorization: Bearer <key>'.");
   const match = KEY_PATTERN.exec(key);
-  const row = match
-    ? await db.apiKey.findUnique({ where: { prefix: match[1] }, include: { team: { select: { id: true, name: true } } } })
-    : null;
-  if (!row || !safeEqual(row.hash, sha256Hex(key))) throw new AppError("unauthorized", "This API key is not valid.");
+  if (!match) throw new AppError("unauthorized", "This API key is not valid.");
+  const prefix = match[1]!;
+  const hash = sha256Hex(key);
+  const cached = checked.get(prefix);
+  if (cached && cached.until > now) {
+    if (!safeEqual(cached.hash, hash)) throw new AppError("unauthorized", "This API key is not valid.");
+    return cached.key;
+  }
+  checked.delete(prefix);
+  const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
+  if (!row || !safeEqual(row.hash, hash)) throw new AppError("unauthorized", "This API key is not valid.");
   if (row.revokedAt) throw new AppError("forbidden", "This API key has been revoked.");
   // At most one write a minute per key for the "last used" column.
-  if (!row.lastUsedAt || row.lastUsedAt.getTime() < Date.now() - 60_000) {
+  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now - 60_000) {
     await db.apiKey.updateMany({
-      where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(Date.now() - 60_000) } }] },
-      data: { lastUsedAt: new Date() },
+      where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - 60_000) } }] },
+      data: { lastUsedAt: new Date(now) },
     });
   }
-  return { id: row.id, team: row.team };
+  const authenticated = { id: row.id, team: row.team };
+  if (checked.size >= MAX_CACHED_KEYS) checked.clear();
+  checked.set(prefix, { hash: row.hash, key: authenticated, until: now + KEY_CACHE_MS });
+  return authenticated;
+}
+
+/** Forgets a key this process checked, so its revocation takes effect here at once. */
+export function forgetCheckedKey(apiKeyId: string) {
+  for (const [prefix, entry] of checked) if (entry.key.id === apiKeyId) checked.delete(prefix);
 }

@@ -1,8 +1,10 @@
 import { after, NextResponse } from "next/server";
-import { alertInputSchema, ingestAlert, withIdempotency } from "@/lib/alerts/ingest";
+import { fastIngest, fastPathApplies } from "@/lib/alerts/fast-ingest";
+import { alertInputSchema, ingestAlert, requestHash, storedResponse, withIdempotency } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
-import { apiKeyRoute } from "@/lib/api/api-key-route";
+import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
 import { AppError } from "@/lib/errors";
+import { enforce, rateLimited } from "@/lib/rate-limit";
 import { kickDeliveries } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
@@ -30,7 +32,7 @@ async function readBody(request: Request): Promise<string> {
 }
 
 // POST /api/v1/alerts — record an alert and deliver it to every active endpoint of the key's team.
-export const POST = apiKeyRoute(async (request, { apiKey }) => {
+export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new AppError("unsupported_media_type", "Send the alert as JSON with 'Content-Type: application/json'.");
@@ -52,11 +54,34 @@ export const POST = apiKeyRoute(async (request, { apiKey }) => {
   if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
     throw new AppError("validation", "The Idempotency-Key header must be 1 to 255 characters.", { "Idempotency-Key": ["must be 1 to 255 characters"] });
   }
+  const idempotency = idempotencyKey === null ? null : { key: idempotencyKey, hash: requestHash(raw) };
+  const respond = (body: Accepted, replayed: boolean) =>
+    NextResponse.json(body, { status: 202, headers: replayed ? { "idempotent-replayed": "true" } : {} });
+
+  // A new alert (most of a storm): one statement on the pg pool (lib/alerts/fast-ingest.ts).
+  if (fastPathApplies(parsed.data, idempotencyKey)) {
+    const result = await fastIngest(apiKey.team, parsed.data, { limit, idempotency });
+    switch (result.kind) {
+      case "rate_limited":
+        throw rateLimited(limit, API_KEY_LIMIT_NAME, result.state);
+      case "replay":
+        return respond(withoutIds(await storedResponse<Accepted>(apiKey.team.id, idempotency!.key, idempotency!.hash)), true);
+      case "deduplicated":
+        return respond({ id: result.alertId, eventId: null, deliveriesQueued: 0, deduplicated: true }, false);
+      case "accepted":
+        after(() => kickDeliveries(result.deliveryIds));
+        return respond({ id: result.alertId, eventId: result.eventId, deliveriesQueued: result.deliveryIds.length, deduplicated: false }, false);
+    }
+  }
+  // Answers that depend on an existing alert: read it in a transaction (lib/alerts/ingest.ts).
+  await enforce(limit, API_KEY_LIMIT_NAME);
   const { response, replayed } = await withIdempotency(apiKey.team.id, idempotencyKey, raw, async (tx) => {
     const accepted = await ingestAlert(tx, apiKey.team, parsed.data);
     return { id: accepted.alertId, eventId: accepted.eventId, deliveriesQueued: accepted.deliveriesQueued, deduplicated: accepted.deduplicated, deliveryIds: accepted.deliveryIds };
   });
-  const { deliveryIds, ...body } = response;
-  if (!replayed) after(() => kickDeliveries(deliveryIds as string[]));
-  return NextResponse.json(body, { status: 202, headers: replayed ? { "idempotent-replayed": "true" } : {} });
-});
+  if (!replayed) after(() => kickDeliveries(response.deliveryIds));
+  return respond(withoutIds(response), replayed);
+}, { countsRequest: true });
+
+type Accepted = { id: string; eventId: string | null; deliveriesQueued: number; deduplicated: boolean };
+const withoutIds = ({ id, eventId, deliveriesQueued, deduplicated }: Accepted & { deliveryIds?: unknown }): Accepted => ({ id, eventId, deliveriesQueued, deduplicated });
