@@ -1,7 +1,8 @@
 // `npm run bench`: throughput, latency and isolation of webhook dispatch, measured against
 // a fresh embedded PostgreSQL and a signature-checking receiver in its own process.
-//   BENCH_ONLY=raw,dispatch,pgboss,latency,isolation   run a subset
+//   BENCH_ONLY=isolation,raw,dispatch,naive,pgboss,scaleout,ingest,latency   run a subset
 //   BENCH_ALERTS=2000 BENCH_ENDPOINTS=10               size of the throughput runs
+// Prints a table and writes bench/results/latest.json.
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -11,13 +12,12 @@ import { Agent, request } from "undici";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { startBenchDatabase } from "./database";
 
-const only = new Set((process.env.BENCH_ONLY ?? "raw,dispatch,pgboss,latency,isolation").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,naive,pgboss,scaleout,ingest,latency").split(","));
+const RAW_TOTAL = Number(process.env.BENCH_RAW_REQUESTS ?? 100_000);
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const TOTAL = ALERTS * ENDPOINTS;
 const CONCURRENCY = 512;
-const BOSS_WORKERS = Number(process.env.BENCH_BOSS_WORKERS ?? 1);
-const BOSS_BATCH = Number(process.env.BENCH_BOSS_BATCH ?? CONCURRENCY);
 const say = (line: string) => console.log(line);
 const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -64,6 +64,8 @@ async function main() {
   const stats = () => ask<{ stats: ReceiverStats }>(receiver, "stats", "stats").then((r) => r.stats);
   const reset = () => ask(receiver, "reset", "reset");
   const results: Record<string, number> = {};
+  /** What bench/results/latest.json gets, beside the plain numbers. */
+  const report: Record<string, unknown> = {};
   const cleanup: (() => Promise<unknown>)[] = [];
 
   /** A team with `count` active endpoints at /<tag>/<i>, secrets registered with the receiver. */
@@ -123,32 +125,36 @@ async function main() {
       results.isolation = beside / alone;
       say(`    nine alone ${fmt(alone)} deliveries/s; beside the hanging one ${fmt(beside)} deliveries/s; fraction ${fmt(results.isolation, 2)}`);
     }
-    // (1) The raw baseline: signed keep-alive POSTs straight from a loop, no database.
+    // (1) The raw baseline: signed keep-alive POSTs straight from a loop, no database, at 64
+    // and at 512 in flight, long enough to reach steady state.
     if (only.has("raw")) {
-      say(`\n(1) raw undici keep-alive POST loop: ${fmt(TOTAL)} requests, concurrency ${CONCURRENCY}`);
       const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/raw/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
       await ask(receiver, { secrets }, "ok");
       const body = JSON.stringify({ id: "evt_raw", type: "alert.triggered", data: { alert: { id: "a", title: "raw" } } });
-      const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
-      let next = 0;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < TOTAL) {
-            const n = next++;
-            const prefix = `/raw/${n % ENDPOINTS}`;
-            const headers = deliveryHeaders(secrets[prefix]!, `msg_raw_${n}`, Math.floor(Date.now() / 1000), body);
-            const response = await request(`${base}${prefix}`, { method: "POST", headers, body, dispatcher: agent });
-            await response.body.dump();
-          }
-        }),
-      );
-      const elapsed = performance.now() - started;
-      await agent.close();
-      const s = await stats();
-      results.raw = rate(TOTAL, elapsed);
-      say(`    ${fmt(results.raw)} req/s (${fmt(elapsed / 1000, 2)} s); received ${fmt(s.received)}, bad signatures ${s.invalid}`);
-      await reset();
+      for (const inFlight of [64, 512]) {
+        say(`\n(1) raw undici keep-alive POST loop: ${fmt(RAW_TOTAL)} requests, ${inFlight} in flight over 64 connections`);
+        const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+        let next = 0;
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            while (next < RAW_TOTAL) {
+              const n = next++;
+              const prefix = `/raw/${n % ENDPOINTS}`;
+              const headers = deliveryHeaders(secrets[prefix]!, `msg_raw_${inFlight}_${n}`, Math.floor(Date.now() / 1000), body);
+              const response = await request(`${base}${prefix}`, { method: "POST", headers, body, dispatcher: agent });
+              await response.body.dump();
+            }
+          }),
+        );
+        const elapsed = performance.now() - started;
+        await agent.close();
+        const s = await stats();
+        results[`rawLoop${inFlight}`] = rate(RAW_TOTAL, elapsed);
+        say(`    ${fmt(rate(RAW_TOTAL, elapsed))} req/s (${fmt(elapsed / 1000, 2)} s); received ${fmt(s.received)}, bad signatures ${s.invalid}`);
+        await reset();
+      }
+      results.raw = Math.max(results.rawLoop64!, results.rawLoop512!);
     }
 
     // (2) Our dispatch: enqueued through the real enqueue code, drained by one worker process.
@@ -174,59 +180,131 @@ async function main() {
       await reset();
     }
 
-    // (3) pg-boss: the same POSTs as pg-boss jobs, in the same PostgreSQL.
+    // (3a) The naive dispatcher on its own lean table (bench/naive-worker.ts), a few shapes.
+    if (only.has("naive")) {
+      const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/naive/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
+      await ask(receiver, { secrets }, "ok");
+      const { NAIVE_TABLE_SQL } = await import("./naive-worker");
+      const configs = [
+        { loops: 1, batch: 100 },
+        { loops: 5, batch: 100 },
+        { loops: 2, batch: 500 },
+      ];
+      let best: { rate: number; loops: number; batch: number } | null = null;
+      for (const config of configs) {
+        for (const statement of NAIVE_TABLE_SQL.split(";").filter((q) => q.trim())) await db.$executeRawUnsafe(statement);
+        await db.$executeRawUnsafe(
+          `INSERT INTO bench_naive (url, secret, body)
+           SELECT $1 || '/naive/' || (g % ${ENDPOINTS}), (($2::jsonb) ->> ('/naive/' || (g % ${ENDPOINTS}))), $3 FROM generate_series(0, ${TOTAL - 1}) g`,
+          base,
+          JSON.stringify(secrets),
+          JSON.stringify({ id: "evt_naive", type: "alert.triggered", data: { alert: { id: "n", title: "naive" } } }),
+        );
+        await db.$executeRawUnsafe("VACUUM ANALYZE bench_naive");
+        const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch) });
+        cleanup.push(async () => worker.kill());
+        await ask(worker, undefined, "ready");
+        const run = await ask<{ elapsedMs: number; delivered: number }>(worker, "drain", "elapsedMs");
+        worker.send("exit");
+        const s = await stats();
+        await reset();
+        if (s.received !== TOTAL || s.invalid !== 0) throw new Error(`naive bench: ${s.received} of ${TOTAL} arrived, ${s.invalid} bad signatures`);
+        const r = rate(run.delivered, run.elapsedMs);
+        say(`(3a) naive dispatcher, lean table, ${config.loops} loop(s) × ${config.batch} per claim: ${fmt(r)} deliveries/s`);
+        if (!best || r > best.rate) best = { rate: r, ...config };
+      }
+      results.naive = best!.rate;
+      report.naiveConfig = { loops: best!.loops, batch: best!.batch };
+    }
+
+    // (3b) pg-boss 10 on its own tables, its knobs swept; the job table analysed after loading.
     if (only.has("pgboss")) {
-      say(`\n(3) pg-boss 10: the same ${fmt(TOTAL)} signed POSTs as jobs, one process, ${BOSS_WORKERS} poller(s) × batches of ${BOSS_BATCH} (${BOSS_WORKERS * BOSS_BATCH} in flight at most; ours: ${CONCURRENCY})`);
       const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/boss/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
       await ask(receiver, { secrets }, "ok");
       const { default: PgBoss } = await import("pg-boss");
       const boss = new PgBoss({ connectionString: databaseUrl, max: 10, supervise: false, schedule: false, migrate: true });
       boss.on("error", (error: Error) => console.error("[pg-boss]", error.message));
       await boss.start();
-      await boss.createQueue("deliveries");
       const body = JSON.stringify({ id: "evt_boss", type: "alert.triggered", data: { alert: { id: "b", title: "boss" } } });
-      const jobs = Array.from({ length: TOTAL }, (_, n) => ({ name: "deliveries", data: { n, prefix: `/boss/${n % ENDPOINTS}` } }));
-      for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
       const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
-      let done = 0;
-      const started = performance.now();
-      const finished = new Promise<void>((resolve) => {
-        // One poller fetching a batch as large as our in-flight limit: the same concurrency as our worker.
-        for (let w = 0; w < BOSS_WORKERS; w++) {
-          void boss.work<{ n: number; prefix: string }>("deliveries", { batchSize: BOSS_BATCH, pollingIntervalSeconds: 0.5 }, async (batch) => {
-            await Promise.all(
-              batch.map(async (job) => {
-                const headers = deliveryHeaders(secrets[job.data.prefix]!, `msg_boss_${job.data.n}`, Math.floor(Date.now() / 1000), body);
-                const response = await request(`${base}${job.data.prefix}`, { method: "POST", headers, body, dispatcher: agent });
-                await response.body.dump();
-              }),
-            );
-            done += batch.length;
-            if (done >= TOTAL) resolve();
-          });
-        }
-      });
-      await finished;
-      const elapsed = performance.now() - started;
+      const configs = [
+        { batchSize: 512, loops: 1, notify: false },
+        { batchSize: 1000, loops: 2, notify: true },
+        { batchSize: 500, loops: 2, notify: true },
+        { batchSize: 250, loops: 4, notify: true },
+        { batchSize: 2000, loops: 1, notify: true },
+      ];
+      let best: { rate: number; batchSize: number; loops: number; notify: boolean } | null = null;
+      for (const [index, config] of configs.entries()) {
+        const queue = `deliveries_${index}`;
+        await boss.createQueue(queue);
+        const jobs = Array.from({ length: TOTAL }, (_, n) => ({ name: queue, data: { n, prefix: `/boss/${n % ENDPOINTS}` } }));
+        for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
+        // As autovacuum would after a load this size.
+        await db.$executeRawUnsafe("VACUUM ANALYZE pgboss.job");
+        let done = 0;
+        const workerIds: string[] = [];
+        const started = performance.now();
+        await new Promise<void>((resolve) => {
+          for (let w = 0; w < config.loops; w++) {
+            void boss
+              .work<{ n: number; prefix: string }>(queue, { batchSize: config.batchSize, pollingIntervalSeconds: 0.5 }, async (batch) => {
+                await Promise.all(
+                  batch.map(async (job) => {
+                    const headers = deliveryHeaders(secrets[job.data.prefix]!, `msg_boss_${index}_${job.data.n}`, Math.floor(Date.now() / 1000), body);
+                    const response = await request(`${base}${job.data.prefix}`, { method: "POST", headers, body, dispatcher: agent });
+                    await response.body.dump();
+                  }),
+                );
+                done += batch.length;
+                if (done >= TOTAL) resolve();
+                // Fetch the next batch at once instead of after the polling interval.
+                if (config.notify) for (const id of workerIds) boss.notifyWorker(id);
+              })
+              .then((id) => workerIds.push(id));
+          }
+        });
+        const elapsed = performance.now() - started;
+        for (const id of workerIds) await boss.offWork({ id });
+        const s = await stats();
+        await reset();
+        const r = rate(TOTAL, elapsed);
+        say(`(3b) pg-boss 10, batchSize ${config.batchSize} × ${config.loops} work() loop(s), ${config.notify ? "notifyWorker after each batch" : "0.5 s polling"}: ${fmt(r)} deliveries/s (received ${fmt(s.received)}, bad signatures ${s.invalid})`);
+        if (!best || r > best.rate) best = { rate: r, ...config };
+      }
       await boss.stop({ graceful: true, wait: true, close: true });
       await agent.close();
-      const s = await stats();
-      results.pgboss = rate(TOTAL, elapsed);
-      say(`    ${fmt(results.pgboss)} deliveries/s (${fmt(elapsed / 1000, 2)} s); received ${fmt(s.received)}, bad signatures ${s.invalid}`);
-      if (results.dispatch) say(`    mon1tor / pg-boss = ${fmt(results.dispatch / results.pgboss, 2)}×`);
-      await reset();
+      results.pgboss = best!.rate;
+      report.pgbossConfig = { batchSize: best!.batchSize, workLoops: best!.loops, notifyWorker: best!.notify };
     }
 
-    // (4) Latency through the real API on a running server, with the worker beside it.
-    if (only.has("latency")) {
-      const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
-      const perSecond = Number(process.env.BENCH_LATENCY_RATE ?? 200);
-      say(`\n(4) latency: ${perSecond} alerts/s × ${ENDPOINTS} endpoints for ${seconds} s through POST /api/v1/alerts on next start`);
-      const { team } = await endpoints("lat", ENDPOINTS);
+    // (3c) Scale-out: the same work as (2) for two worker processes at once.
+    if (only.has("scaleout")) {
+      const { team } = await endpoints("so", ENDPOINTS);
+      await enqueue(team, ALERTS);
+      const workers = [child(workerFile), child(workerFile)];
+      for (const worker of workers) cleanup.push(async () => worker.kill());
+      await Promise.all(workers.map((worker) => ask(worker, undefined, "ready")));
+      const started = performance.now();
+      await Promise.all(workers.map((worker) => ask(worker, "drain", "elapsedMs")));
+      const elapsed = performance.now() - started;
+      const s = await stats();
+      const delivered = await db.delivery.count({ where: { teamId: team.id, status: "delivered" } });
+      for (const worker of workers) worker.send("exit");
+      await reset();
+      results.scaleOut2Workers = rate(TOTAL, elapsed);
+      report.scaleOutDuplicates = s.duplicates;
+      say(`\n(3c) scale-out: two workers, ${fmt(TOTAL)} deliveries: ${fmt(results.scaleOut2Workers)} deliveries/s${results.dispatch ? ` = ${fmt(results.scaleOut2Workers / results.dispatch, 2)}× one worker` : ""}; received ${fmt(s.received)}, ${s.duplicates} duplicates, ${fmt(delivered)} marked delivered`);
+      if (s.received !== TOTAL || s.duplicates !== 0 || delivered !== TOTAL) throw new Error("scale-out bench: not every delivery arrived exactly once");
+    }
+
+    // (4) and (5) go through the real API on `next start`, with one worker beside it.
+    if (only.has("ingest") || only.has("latency")) {
       const owner = await db.user.create({ data: { email: `bench-${Date.now()}@example.test`, name: "bench", passwordHash: "x" } });
       const { createApiKey } = await import("../lib/api-keys/keys");
-      const { key } = await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, "bench");
-      say("    building…");
+      const keyFor = async (team: { id: string; name: string }) =>
+        (await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, "bench")).key;
+      say("\n    building for next start…");
       await new Promise<void>((resolve, reject) =>
         spawn("node_modules/.bin/next", ["build"], { stdio: "ignore", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("next build failed")))),
       );
@@ -244,56 +322,116 @@ async function main() {
         } catch {}
         await new Promise((r) => setTimeout(r, 300));
       }
-      await ask(receiver, { trackArrivals: true }, "ok");
-      const agent = new Agent({ connections: 32 });
-      const sent = new Map<string, number>();
-      const apiTimes: number[] = [];
-      const send = async (i: number) => {
-        const at = Date.now();
-        const response = await request(api, {
-          method: "POST",
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body: JSON.stringify({ title: `latency ${i}`, severity: "critical" }),
-          dispatcher: agent,
-        });
-        const json = (await response.body.json()) as { id: string };
-        sent.set(json.id, at);
-        apiTimes.push(Date.now() - at);
+      const agent = new Agent({ connections: 256 });
+      const waitForDeliveries = async (expected: number, timeoutMs: number) => {
+        const deadline = Date.now() + timeoutMs;
+        let s = await stats();
+        while (s.received < expected && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          s = await stats();
+        }
+        return s;
       };
-      // Warm up the routes before measuring.
-      for (let i = 0; i < 20; i++) await send(-i);
-      await reset();
-      sent.clear();
-      apiTimes.length = 0;
-      const inFlight: Promise<void>[] = [];
-      const started = Date.now();
-      for (let i = 0; i < seconds * perSecond; i++) {
-        const due = started + (i * 1000) / perSecond;
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        inFlight.push(send(i));
+      /** Open loop: `perSecond` requests a second for `seconds`, on schedule whatever the answers. */
+      const load = async (key: string, perSecond: number, seconds: number, tag: string, endpointCount: number) => {
+        const sent = new Map<string, number>();
+        const apiTimes: number[] = [];
+        let refused = 0;
+        const send = async (i: number, warmUp = false) => {
+          const at = Date.now();
+          try {
+            const response = await request(api, {
+              method: "POST",
+              headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+              body: JSON.stringify({ title: warmUp ? `${tag} warm-up ${i}` : `${tag} ${i}`, severity: "critical" }),
+              dispatcher: agent,
+            });
+            const json = (await response.body.json()) as { id: string };
+            if (response.statusCode !== 202) refused += 1;
+            else sent.set(json.id, at);
+          } catch {
+            refused += 1;
+          }
+          apiTimes.push(Date.now() - at);
+        };
+        for (let i = 0; i < 20; i++) await send(i, true);
+        await waitForDeliveries(20 * endpointCount, 30_000);
+        await reset();
+        sent.clear();
+        apiTimes.length = 0;
+        refused = 0;
+        const inFlight: Promise<void>[] = [];
+        const started = Date.now();
+        for (let i = 0; i < seconds * perSecond; i++) {
+          const due = started + (i * 1000) / perSecond;
+          const wait = due - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          inFlight.push(send(i));
+        }
+        await Promise.all(inFlight);
+        const elapsedMs = Date.now() - started;
+        apiTimes.sort((x, y) => x - y);
+        return { sent, refused, elapsedMs, apiP50: apiTimes[Math.floor(apiTimes.length / 2)] ?? NaN, apiP99: apiTimes[Math.floor(apiTimes.length * 0.99)] ?? NaN };
+      };
+      const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+      const rssOf = (pid: number) => {
+        let children: number[] = [];
+        try {
+          children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map(Number).filter(Boolean);
+        } catch {} // ps exits 1 when there are none
+        const pids = [pid, ...children];
+        return pids.reduce((sum, p) => sum + Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0) / 1024, 0);
+      };
+
+      if (only.has("ingest")) {
+        const seconds = Number(process.env.BENCH_INGEST_SECONDS ?? 60);
+        const perSecond = Number(process.env.BENCH_INGEST_RATE ?? 1000);
+        say(`\n(4) ingest: ${fmt(perSecond)} alerts/s for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
+        const { team } = await endpoints("ing", 1);
+        const run = await load(await keyFor(team), perSecond, seconds, "ingest", 1);
+        const accepted = run.sent.size;
+        const stored = await db.alert.count({ where: { teamId: team.id, NOT: { title: { startsWith: "ingest warm-up" } } } });
+        const s = await waitForDeliveries(accepted, 180_000);
+        const arrived = s.byPrefix["/ing/0"]?.count ?? 0;
+        results.webRssMb = rssOf(web.pid!);
+        report.ingestSustained = {
+          offeredPerSecond: perSecond,
+          alertsPerSecond: Math.round(accepted / (run.elapsedMs / 1000)),
+          accepted,
+          refused: run.refused,
+          lost: accepted - stored,
+          deliveriesLost: Math.max(0, accepted - arrived),
+          duplicates: s.duplicates,
+          apiP50Ms: run.apiP50,
+          apiP99Ms: run.apiP99,
+        };
+        say(`    accepted ${fmt(accepted)} (${fmt(accepted / (run.elapsedMs / 1000))}/s), refused ${run.refused}; stored ${fmt(stored)}; delivered ${fmt(arrived)} (${s.duplicates} duplicates)`);
+        say(`    API p50 ${fmt(run.apiP50)} ms, p99 ${fmt(run.apiP99)} ms; web server peak RSS ${fmt(results.webRssMb)} MB`);
+        await reset();
       }
-      await Promise.all(inFlight);
-      const expected = seconds * perSecond * ENDPOINTS;
-      const deadline = Date.now() + 60_000;
-      let s = await stats();
-      while (s.received < expected && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        s = await stats();
+
+      if (only.has("latency")) {
+        const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
+        const perSecond = Number(process.env.BENCH_LATENCY_RATE ?? 200);
+        say(`\n(5) latency: ${perSecond} alerts/s × ${ENDPOINTS} endpoints for ${seconds} s, API call → receipt`);
+        const { team } = await endpoints("lat", ENDPOINTS);
+        const key = await keyFor(team);
+        await ask(receiver, { trackArrivals: true }, "ok");
+        const run = await load(key, perSecond, seconds, "latency", ENDPOINTS);
+        const expected = run.sent.size * ENDPOINTS;
+        const s = await waitForDeliveries(expected, 120_000);
+        const latencies = s.arrivals.filter(([id]) => run.sent.has(id)).map(([id, t]) => t - run.sent.get(id)!).sort((x, y) => x - y);
+        results.p50 = pct(latencies, 50);
+        results.p99 = pct(latencies, 99);
+        say(`    API response time p50 ${fmt(run.apiP50)} ms, p99 ${fmt(run.apiP99)} ms; refused ${run.refused}`);
+        say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99)} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
+        await ask(receiver, { trackArrivals: false }, "ok");
+        await reset();
       }
-      const latencies = s.arrivals.filter(([id]) => sent.has(id)).map(([id, t]) => t - sent.get(id)!).sort((a, b) => a - b);
-      const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-      apiTimes.sort((a, b) => a - b);
-      say(`    API response time p50 ${fmt(apiTimes[Math.floor(apiTimes.length / 2)] ?? NaN)} ms, p99 ${fmt(apiTimes[Math.floor(apiTimes.length * 0.99)] ?? NaN)} ms`);
-      results.p50 = pct(50);
-      results.p99 = pct(99);
-      say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99)} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
-      await ask(receiver, { trackArrivals: false }, "ok");
       await agent.close();
       web.kill("SIGINT");
       worker.kill();
       await new Promise((resolve) => web.once("exit", resolve));
-      await reset();
     }
 
   } finally {
@@ -303,13 +441,46 @@ async function main() {
     await pg.stop();
   }
 
+  const ratio = (x: number | undefined, y: number | undefined) => (x && y ? Math.round((x / y) * 100) / 100 : null);
+  const latest = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    rawLoop64: results.rawLoop64 ?? null,
+    rawLoop512: results.rawLoop512 ?? null,
+    naive: results.naive ? { deliveriesPerSecond: results.naive, config: report.naiveConfig } : null,
+    pgbossBest: results.pgboss ? { deliveriesPerSecond: results.pgboss, config: report.pgbossConfig } : null,
+    dispatch: results.dispatch ?? null,
+    dispatchVsNaive: ratio(results.dispatch, results.naive),
+    dispatchVsPgboss: ratio(results.dispatch, results.pgboss),
+    scaleOut2Workers: results.scaleOut2Workers
+      ? { deliveriesPerSecond: results.scaleOut2Workers, vsOneWorker: ratio(results.scaleOut2Workers, results.dispatch), duplicates: report.scaleOutDuplicates }
+      : null,
+    ingestSustained: report.ingestSustained ?? null,
+    latencyP50Ms: results.p50 ?? null,
+    latencyP99Ms: results.p99 ?? null,
+    isolation: results.isolation ?? null,
+    workerRssMb: results.rss ?? null,
+    webRssMb: results.webRssMb ?? null,
+  };
+  const round = (n: number | null | undefined) => (n === null || n === undefined ? "—" : fmt(n));
   say("\nsummary");
-  if (results.raw) say(`  raw loop           ${fmt(results.raw)} req/s`);
-  if (results.dispatch) say(`  mon1tor dispatch   ${fmt(results.dispatch)} deliveries/s${results.raw ? ` = ${fmt(results.dispatch / results.raw, 2)}× raw` : ""}${results.pgboss ? ` = ${fmt(results.dispatch / results.pgboss, 2)}× pg-boss` : ""} (target ≥ 15,000, ≥ 0.23× raw, ≥ 1.15× pg-boss)`);
-  if (results.rss) say(`  worker peak RSS    ${fmt(results.rss)} MB (target < 200)`);
-  if (results.pgboss) say(`  pg-boss            ${fmt(results.pgboss)} deliveries/s`);
-  if (results.p50 !== undefined) say(`  API → receipt      p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99!)} ms (target < 50 / < 250)`);
-  if (results.isolation !== undefined) say(`  isolation          ${fmt(results.isolation, 2)} (target ≥ 0.8)`);
+  const rows: [string, string, string][] = [
+    ["raw loop, 64 in flight", `${round(latest.rawLoop64)} req/s`, ""],
+    ["raw loop, 512 in flight", `${round(latest.rawLoop512)} req/s`, ""],
+    ["naive dispatcher (best)", `${round(results.naive)} deliveries/s`, JSON.stringify(report.naiveConfig ?? null)],
+    ["pg-boss 10 (best of sweep)", `${round(results.pgboss)} deliveries/s`, JSON.stringify(report.pgbossConfig ?? null)],
+    ["mon1tor dispatch, 1 worker", `${round(results.dispatch)} deliveries/s`, `${latest.dispatchVsNaive ?? "—"}× naive (≥ 1.0), ${latest.dispatchVsPgboss ?? "—"}× pg-boss (≥ 1.15)`],
+    ["mon1tor dispatch, 2 workers", `${round(results.scaleOut2Workers)} deliveries/s`, `${latest.scaleOut2Workers?.vsOneWorker ?? "—"}× one worker (≥ 1.5)`],
+    ["ingest", latest.ingestSustained ? JSON.stringify(latest.ingestSustained) : "—", "≥ 1,000/s, 0 lost, API p99 < 100 ms"],
+    ["API → receipt, 200/s × 10", `p50 ${round(results.p50)} ms, p99 ${round(results.p99)} ms`, "p50 < 50, p99 < 250"],
+    ["isolation", results.isolation === undefined ? "—" : fmt(results.isolation, 2), "≥ 0.9"],
+    ["worker peak RSS", `${round(results.rss)} MB`, "< 200"],
+    ["web server peak RSS (ingest)", `${round(results.webRssMb)} MB`, ""],
+  ];
+  for (const [name, value, note] of rows) say(`  ${name.padEnd(30)} ${value.padEnd(24)} ${note}`);
+  fs.mkdirSync("bench/results", { recursive: true });
+  fs.writeFileSync("bench/results/latest.json", `${JSON.stringify(latest, null, 2)}\n`);
+  say("\nwrote bench/results/latest.json");
   process.exit(0);
 }
 
