@@ -2,6 +2,7 @@
 // numbers. One limiter serves sign-in, validation, test sends and the alert API.
 import type pg from "pg";
 import { db } from "@/lib/db";
+import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 
 export type Limit = { key: string; limit: number; windowSeconds: number };
@@ -111,7 +112,7 @@ export const limits = {
   validationPerTeam: (teamId: string): Limit => ({ key: `validate:team:${teamId}`, limit: 100, windowSeconds: 60 * 60 }),
   testSendPerEndpoint: (endpointId: string): Limit => ({ key: `test:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 }),
   redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
-  alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: 6000, windowSeconds: 60 }),
+  alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: env().MON1TOR_API_KEY_RATE_PER_MINUTE, windowSeconds: 60 }),
   secretRollPerEndpoint: (endpointId: string): Limit => ({ key: `roll:endpoint:${endpointId}`, limit: 5, windowSeconds: 24 * 3600 }),
 };
 

@@ -112,7 +112,9 @@ describe("POST /api/v1/alerts", () => {
     const refused = await post(key, { title: "one too many" });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await refused.json()).error.message).toMatch(/^Too many requests for this API key: the limit is 6000 per minute\. Try again in (\d+ seconds?|1 minute)\.$/);
+    expect((await refused.json()).error.message).toMatch(
+      new RegExp(`^Too many requests for this API key: the limit is ${limit.limit} per minute\\. Try again in (\\d+ seconds?|1 minute)\\.$`),
+    );
     expect(await db.alert.count({ where: { teamId: owner.team.id, title: "one too many" } })).toBe(0);
     // The general path (a resolve by dedupKey) counts against the same limit.
     expect((await post(key, { title: "x", dedupKey: "d", status: "resolved" })).status).toBe(429);
