@@ -93,6 +93,8 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
       deliveriesExpired: expect.any(Number),
       emailsSent: expect.any(Number),
       previousSecretsPurged: expect.any(Number),
+      healthHoursPurged: expect.any(Number),
+      revalidated: expect.any(Number),
     },
   });
 });

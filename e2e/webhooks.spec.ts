@@ -64,7 +64,7 @@ test("a failing endpoint shows its reason; fixing the receiver and validating ag
   await page.getByRole("button", { name: "Validate again" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Validated: the endpoint is active." })).toBeVisible();
   await expect(page.getByTestId("endpoint-status")).toHaveText("Active");
-  await expect(page.getByRole("table").first()).toContainText("answered 404 Not Found");
+  await expect(page.getByRole("table", { name: "Validation history" })).toContainText("answered 404 Not Found");
 });
 
 test("bad input gets a specific message and saves nothing", async ({ browser }) => {
