@@ -18,7 +18,8 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
 /**
  * One pool per process, shared by both ways in. `db` (Prisma) is the data-access layer for
  * everything; `pool` is for the few measured hot paths that are plain SQL anyway (claiming
- * and recording deliveries), where Prisma's per-query engine work was a third of the CPU.
+ * and recording deliveries, the alert API's one-statement ingest, the team health read),
+ * where Prisma's per-query engine work was a third of the CPU.
  * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/dispatch.ts).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
