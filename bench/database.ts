@@ -9,7 +9,16 @@ import { applyMigrationsSql } from "../scripts/lib/migrations";
 
 export async function startBenchDatabase(name: string) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `mon1tor-${name}-`));
-  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "bench" });
+  // BENCH_PG_STATS=1: record per-statement times (pg_stat_statements) to show where PostgreSQL's time goes.
+  // BENCH_PG_EXPLAIN=<ms>: log the plan of every statement slower than that (auto_explain).
+  const flags = [
+    ...(process.env.BENCH_PG_STATS ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"] : []),
+    ...(process.env.BENCH_PG_EXPLAIN
+      ? ["-c", "session_preload_libraries=auto_explain", "-c", `auto_explain.log_min_duration=${process.env.BENCH_PG_EXPLAIN}`, "-c", "auto_explain.log_analyze=on"]
+      : []),
+  ];
+  const log = process.env.BENCH_PG_EXPLAIN ? (line: string) => console.error(line) : undefined;
+  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "bench", flags, log });
   const databaseUrl = await pg.createDatabase("bench");
   await applyMigrationsSql(databaseUrl);
   Object.assign(process.env, {

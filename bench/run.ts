@@ -22,6 +22,32 @@ const say = (line: string) => console.log(line);
 const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** CPU seconds used so far by these processes (user + system), from /proc. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {} // gone
+  }
+  return ticks / 100;
+}
+const postgresPids = () => {
+  try {
+    return execFileSync("ps", ["-C", "postgres", "-o", "pid="], { encoding: "utf8" }).split("\n").map(Number).filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+/** Where the CPU went while `work` ran: per delivery, in µs, for each named process group. */
+async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number, work: () => Promise<T>): Promise<{ value: T; line: string }> {
+  const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSeconds(pids())]));
+  const value = await work();
+  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt(((cpuSeconds(pids()) - before[name]!) / count) * 1e6)} µs`);
+  return { value, line: `    CPU per delivery: ${parts.join(", ")}` };
+}
+
 type ReceiverStats = { received: number; invalid: number; duplicates: number; byPrefix: Record<string, { count: number; first: number; last: number }>; arrivals: [string, number][] };
 
 function child(file: string, env: Record<string, string> = {}): ChildProcess {
@@ -169,13 +195,25 @@ async function main() {
       const worker = child(workerFile);
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "ready");
-      const run = await ask<{ elapsedMs: number; stats: { delivered: number }; maxRssMb: number }>(worker, "drain", "elapsedMs");
+      const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
+        ask<{ elapsedMs: number; stats: { delivered: number }; maxRssMb: number }>(worker, "drain", "elapsedMs"),
+      );
+      const run = split.value;
       const s = await stats();
       const delivered = await db.delivery.count({ where: { teamId: team.id, status: "delivered" } });
       results.dispatch = rate(run.stats.delivered, run.elapsedMs);
       results.rss = run.maxRssMb;
       say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
       say(`    received ${fmt(s.received)} (${s.duplicates} duplicates, ${s.invalid} bad signatures); ${fmt(delivered)} marked delivered`);
+      say(split.line);
+      if (process.env.BENCH_PG_STATS) {
+        await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        const top = await db.$queryRawUnsafe<{ ms: number; calls: number; query: string }[]>(
+          `SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+        );
+        for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.calls).padStart(6)} calls  ${row.query}`);
+      }
       if (delivered !== TOTAL) console.log(await db.$queryRaw`SELECT status, attempts, "nextAttemptAt" > now() AS future, "leaseExpiresAt" IS NOT NULL AS leased, count(*)::int FROM "Delivery" WHERE "teamId" = ${team.id} AND status <> 'delivered' GROUP BY 1,2,3,4`, new Date());
       if (s.received !== TOTAL || s.duplicates !== 0 || s.invalid !== 0 || delivered !== TOTAL) throw new Error("dispatch bench: not every delivery arrived exactly once with a valid signature");
       worker.send("exit");
@@ -207,13 +245,17 @@ async function main() {
         const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch) });
         cleanup.push(async () => worker.kill());
         await ask(worker, undefined, "ready");
-        const run = await ask<{ elapsedMs: number; delivered: number }>(worker, "drain", "elapsedMs");
+        const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
+          ask<{ elapsedMs: number; delivered: number }>(worker, "drain", "elapsedMs"),
+        );
+        const run = split.value;
         worker.send("exit");
         const s = await stats();
         await reset();
         if (s.received !== TOTAL || s.invalid !== 0) throw new Error(`naive bench: ${s.received} of ${TOTAL} arrived, ${s.invalid} bad signatures`);
         const r = rate(run.delivered, run.elapsedMs);
         say(`(3a) naive dispatcher, lean table, ${config.loops} loop(s) × ${config.batch} per claim: ${fmt(r)} deliveries/s`);
+        say(split.line);
         if (!best || r > best.rate) best = { rate: r, ...config };
       }
       results.naive = best!.rate;
@@ -289,7 +331,9 @@ async function main() {
       for (const worker of workers) cleanup.push(async () => worker.kill());
       await Promise.all(workers.map((worker) => ask(worker, undefined, "ready")));
       const started = performance.now();
-      await Promise.all(workers.map((worker) => ask(worker, "drain", "elapsedMs")));
+      const split = await cpuSplit({ workers: () => workers.map((w) => w.pid!), postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
+        Promise.all(workers.map((worker) => ask(worker, "drain", "elapsedMs"))),
+      );
       const elapsed = performance.now() - started;
       const s = await stats();
       const delivered = await db.delivery.count({ where: { teamId: team.id, status: "delivered" } });
@@ -298,6 +342,7 @@ async function main() {
       results.scaleOut2Workers = rate(TOTAL, elapsed);
       report.scaleOutDuplicates = s.duplicates;
       say(`\n(3c) scale-out: two workers, ${fmt(TOTAL)} deliveries: ${fmt(results.scaleOut2Workers)} deliveries/s${results.dispatch ? ` = ${fmt(results.scaleOut2Workers / results.dispatch, 2)}× one worker` : ""}; received ${fmt(s.received)}, ${s.duplicates} duplicates, ${fmt(delivered)} marked delivered`);
+      say(split.line);
       if (s.received !== TOTAL || s.duplicates !== 0 || delivered !== TOTAL) throw new Error("scale-out bench: not every delivery arrived exactly once");
     }
 

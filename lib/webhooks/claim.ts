@@ -44,13 +44,13 @@ export async function claimDeliveries(
   // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
   // of its current minute; the rest stay due and wait, they are never dropped.
   const result = await pool.query<Claimed>(
-    `WITH candidates AS (
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts",
-              CASE WHEN e."deliveryRateCap" IS NULL THEN $5
-                   ELSE LEAST($5, e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END)
-              END AS quota
+    `WITH due AS MATERIALIZED (
+       -- The due rows in nextAttemptAt order, straight off its index, stopping at the limit, once.
+       -- (Joined to the endpoints, the planner read every due row of every endpoint and sorted
+       -- them, or re-ran this per endpoint: half of a claim's time with 20,000 due.) Inactive
+       -- endpoints' rows are parked, never due.
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
-       JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
        WHERE d."nextAttemptAt" <= ${now} AND NOT (d."endpointId" = ANY($2::text[]))
          AND ($3::text[] IS NULL OR d.id = ANY($3::text[]))
          -- Per endpoint and alert, in order: never a newer state while an older one is unfinished.
@@ -60,6 +60,12 @@ export async function claimDeliveries(
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))
        ORDER BY d."nextAttemptAt"
        LIMIT $4
+     ), candidates AS (
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts",
+              CASE WHEN e."deliveryRateCap" IS NULL THEN $5
+                   ELSE LEAST($5, e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END)
+              END AS quota
+       FROM due d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
      ), exhausted AS (
        UPDATE "Delivery" d
        SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}

@@ -142,7 +142,11 @@ const headerText = (value: string | string[] | undefined) => (Array.isArray(valu
 
 export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(outbound.timeoutMs);
+  // A timer cleared when the exchange ends: AbortSignal.timeout() keeps every signal and its
+  // timer alive for the whole timeout (15 s), thousands at a time in a storm.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), outbound.timeoutMs);
+  const signal = controller.signal;
   const elapsed = () => Math.round(performance.now() - started);
   // Known once the status line arrived: a failure after it happened while reading the body.
   let statusCode: number | null = null;
@@ -150,7 +154,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
   try {
     url = new URL(outbound.url);
     checkLiteralHost(url, policy);
-    const response = await request(outbound.url, {
+    const response = await request(url, {
       method: outbound.method,
       headers: outbound.headers,
       body: outbound.body,
@@ -181,5 +185,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
       retryAfterSeconds: null,
       certificate: url ? certificateFor(url, errorCode(error)) : null,
     };
+  } finally {
+    clearTimeout(timer);
   }
 }

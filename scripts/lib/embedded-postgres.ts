@@ -61,6 +61,8 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   password: string;
   log?: (line: string) => void;
+  /** More server settings, e.g. ["-c", "shared_preload_libraries=pg_stat_statements"]. */
+  flags?: string[];
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
   if (!(await isPortFree(options.port))) {
@@ -82,7 +84,7 @@ export async function startEmbeddedPostgres(options: {
       persistent: true,
       createPostgresUser: true,
       // Listen on loopback only; the embedded server is for this machine.
-      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", ...(options.flags ?? [])],
       onLog: (message) => log(String(message).trimEnd()),
       onError: (error) => log(`[postgres] ${error instanceof Error ? error.message : String(error)}`),
     });
