@@ -93,6 +93,15 @@ async function main() {
   /** What bench/results/latest.json gets, beside the plain numbers. */
   const report: Record<string, unknown> = {};
   const cleanup: (() => Promise<unknown>)[] = [];
+  /**
+   * Before a timed phase: vacuum, analyse and checkpoint, so the work earlier phases left for
+   * autovacuum and the checkpointer does not land inside this one's measurement (it had pushed
+   * the latency phase's p50 from 30 ms to over 600 ms in a full run).
+   */
+  const settle = async () => {
+    await db.$executeRawUnsafe("VACUUM ANALYZE");
+    await db.$executeRawUnsafe("CHECKPOINT");
+  };
 
   /** A team with `count` active endpoints at /<tag>/<i>, secrets registered with the receiver. */
   async function endpoints(tag: string, count: number, url = (i: number) => `${base}/${tag}/${i}`) {
@@ -192,6 +201,7 @@ async function main() {
       const { team } = await endpoints("ep", ENDPOINTS);
       const enqueueMs = await enqueue(team, ALERTS);
       say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
+      await settle();
       const worker = child(workerFile);
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "ready");
@@ -241,7 +251,7 @@ async function main() {
           JSON.stringify(secrets),
           JSON.stringify({ id: "evt_naive", type: "alert.triggered", data: { alert: { id: "n", title: "naive" } } }),
         );
-        await db.$executeRawUnsafe("VACUUM ANALYZE bench_naive");
+        await settle();
         const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch) });
         cleanup.push(async () => worker.kill());
         await ask(worker, undefined, "ready");
@@ -285,8 +295,8 @@ async function main() {
         await boss.createQueue(queue);
         const jobs = Array.from({ length: TOTAL }, (_, n) => ({ name: queue, data: { n, prefix: `/boss/${n % ENDPOINTS}` } }));
         for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
-        // As autovacuum would after a load this size.
-        await db.$executeRawUnsafe("VACUUM ANALYZE pgboss.job");
+        // As autovacuum would after a load this size (the job table included).
+        await settle();
         let done = 0;
         const workerIds: string[] = [];
         const started = performance.now();
@@ -327,6 +337,7 @@ async function main() {
     if (only.has("scaleout")) {
       const { team } = await endpoints("so", ENDPOINTS);
       await enqueue(team, ALERTS);
+      await settle();
       const workers = [child(workerFile), child(workerFile)];
       for (const worker of workers) cleanup.push(async () => worker.kill());
       await Promise.all(workers.map((worker) => ask(worker, undefined, "ready")));
@@ -439,6 +450,7 @@ async function main() {
         say(`\n(4) latency: ${perSecond} alerts/s × ${ENDPOINTS} endpoints for ${seconds} s, API call → receipt`);
         const { team } = await endpoints("lat", ENDPOINTS);
         const key = await keyFor(team);
+        await settle();
         await ask(receiver, { trackArrivals: true }, "ok");
         const run = await load(key, perSecond, seconds, "latency", ENDPOINTS);
         const expected = run.sent.size * ENDPOINTS;
@@ -456,6 +468,7 @@ async function main() {
         const perSecond = Number(process.env.BENCH_INGEST_RATE ?? 1000);
         say(`\n(5) ingest: ${fmt(perSecond)} alerts/s for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
         const { team } = await endpoints("ing", 1);
+        await settle();
         const run = await load(await keyFor(team), perSecond, seconds, "ingest", 1);
         const accepted = run.sent.size;
         const stored = await db.alert.count({ where: { teamId: team.id, NOT: { title: { startsWith: "ingest warm-up" } } } });
