@@ -98,10 +98,24 @@ async function main() {
    * autovacuum and the checkpointer does not land inside this one's measurement (it had pushed
    * the latency phase's p50 from 30 ms to over 600 ms in a full run).
    */
-  const settle = async () => {
-    await db.$executeRawUnsafe("VACUUM ANALYZE");
+  /** With BENCH_PG_STATS=1: the statements that took PostgreSQL's time since the last call. */
+  const printStatementStats = async () => {
+    if (!process.env.BENCH_PG_STATS) return;
+    await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    const top = await db.$queryRawUnsafe<{ ms: number; calls: number; query: string }[]>(
+      `SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+    );
+    for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.calls).padStart(6)} calls  ${row.query}`);
+    await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
+  };
+  const settle = async (tables: string[] = []) => {
+    // Only the tables the phase reads: statistics taken of a still-empty Delivery table made the
+    // foreign-key checks' cached plans sequential scans for as long as a later phase ran.
+    if (tables.length > 0) await db.$executeRawUnsafe(`VACUUM ANALYZE ${tables.join(", ")}`);
     await db.$executeRawUnsafe("CHECKPOINT");
   };
+
 
   /** A team with `count` active endpoints at /<tag>/<i>, secrets registered with the receiver. */
   async function endpoints(tag: string, count: number, url = (i: number) => `${base}/${tag}/${i}`) {
@@ -201,7 +215,7 @@ async function main() {
       const { team } = await endpoints("ep", ENDPOINTS);
       const enqueueMs = await enqueue(team, ALERTS);
       say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
-      await settle();
+      await settle(['"Delivery"', '"Event"']);
       const worker = child(workerFile);
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "ready");
@@ -216,14 +230,7 @@ async function main() {
       say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
       say(`    received ${fmt(s.received)} (${s.duplicates} duplicates, ${s.invalid} bad signatures); ${fmt(delivered)} marked delivered`);
       say(split.line);
-      if (process.env.BENCH_PG_STATS) {
-        await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-        const top = await db.$queryRawUnsafe<{ ms: number; calls: number; query: string }[]>(
-          `SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
-           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
-        );
-        for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.calls).padStart(6)} calls  ${row.query}`);
-      }
+      await printStatementStats();
       if (delivered !== TOTAL) console.log(await db.$queryRaw`SELECT status, attempts, "nextAttemptAt" > now() AS future, "leaseExpiresAt" IS NOT NULL AS leased, count(*)::int FROM "Delivery" WHERE "teamId" = ${team.id} AND status <> 'delivered' GROUP BY 1,2,3,4`, new Date());
       if (s.received !== TOTAL || s.duplicates !== 0 || s.invalid !== 0 || delivered !== TOTAL) throw new Error("dispatch bench: not every delivery arrived exactly once with a valid signature");
       worker.send("exit");
@@ -251,7 +258,7 @@ async function main() {
           JSON.stringify(secrets),
           JSON.stringify({ id: "evt_naive", type: "alert.triggered", data: { alert: { id: "n", title: "naive" } } }),
         );
-        await settle();
+        await settle(["bench_naive"]);
         const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch) });
         cleanup.push(async () => worker.kill());
         await ask(worker, undefined, "ready");
@@ -276,12 +283,6 @@ async function main() {
     if (only.has("pgboss")) {
       const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/boss/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
       await ask(receiver, { secrets }, "ok");
-      const { default: PgBoss } = await import("pg-boss");
-      const boss = new PgBoss({ connectionString: databaseUrl, max: 10, supervise: false, schedule: false, migrate: true });
-      boss.on("error", (error: Error) => console.error("[pg-boss]", error.message));
-      await boss.start();
-      const body = JSON.stringify({ id: "evt_boss", type: "alert.triggered", data: { alert: { id: "b", title: "boss" } } });
-      const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
       const configs = [
         { batchSize: 512, loops: 1, notify: false },
         { batchSize: 1000, loops: 2, notify: true },
@@ -291,44 +292,32 @@ async function main() {
       ];
       let best: { rate: number; batchSize: number; loops: number; notify: boolean } | null = null;
       for (const [index, config] of configs.entries()) {
-        const queue = `deliveries_${index}`;
-        await boss.createQueue(queue);
-        const jobs = Array.from({ length: TOTAL }, (_, n) => ({ name: queue, data: { n, prefix: `/boss/${n % ENDPOINTS}` } }));
-        for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
-        // As autovacuum would after a load this size (the job table included).
-        await settle();
-        let done = 0;
-        const workerIds: string[] = [];
-        const started = performance.now();
-        await new Promise<void>((resolve) => {
-          for (let w = 0; w < config.loops; w++) {
-            void boss
-              .work<{ n: number; prefix: string }>(queue, { batchSize: config.batchSize, pollingIntervalSeconds: 0.5 }, async (batch) => {
-                await Promise.all(
-                  batch.map(async (job) => {
-                    const headers = deliveryHeaders(secrets[job.data.prefix]!, `msg_boss_${index}_${job.data.n}`, Math.floor(Date.now() / 1000), body);
-                    const response = await request(`${base}${job.data.prefix}`, { method: "POST", headers, body, dispatcher: agent });
-                    await response.body.dump();
-                  }),
-                );
-                done += batch.length;
-                if (done >= TOTAL) resolve();
-                // Fetch the next batch at once instead of after the polling interval.
-                if (config.notify) for (const id of workerIds) boss.notifyWorker(id);
-              })
-              .then((id) => workerIds.push(id));
-          }
+        const worker = child("bench/pgboss-worker.ts", {
+          BOSS_TOTAL: String(TOTAL),
+          BOSS_BATCH: String(config.batchSize),
+          BOSS_LOOPS: String(config.loops),
+          BOSS_NOTIFY: config.notify ? "1" : "0",
+          BOSS_BASE: base,
+          BOSS_SECRETS: JSON.stringify(secrets),
+          BOSS_QUEUE: `deliveries_${index}`,
         });
-        const elapsed = performance.now() - started;
-        for (const id of workerIds) await boss.offWork({ id });
+        cleanup.push(async () => worker.kill());
+        await ask(worker, undefined, "loaded");
+        // As autovacuum would after a load this size.
+        await settle(["pgboss.job"]);
+        const split = await cpuSplit({ "pg-boss": () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
+          ask<{ elapsedMs: number }>(worker, "drain", "elapsedMs"),
+        );
+        worker.send("exit");
+        await new Promise((resolve) => worker.once("exit", resolve));
         const s = await stats();
         await reset();
-        const r = rate(TOTAL, elapsed);
+        const r = rate(TOTAL, split.value.elapsedMs);
         say(`(3b) pg-boss 10, batchSize ${config.batchSize} × ${config.loops} work() loop(s), ${config.notify ? "notifyWorker after each batch" : "0.5 s polling"}: ${fmt(r)} deliveries/s (received ${fmt(s.received)}, bad signatures ${s.invalid})`);
+        say(split.line);
+        if (s.received !== TOTAL || s.invalid !== 0) throw new Error(`pg-boss bench: ${s.received} of ${TOTAL} arrived, ${s.invalid} bad signatures`);
         if (!best || r > best.rate) best = { rate: r, ...config };
       }
-      await boss.stop({ graceful: true, wait: true, close: true });
-      await agent.close();
       results.pgboss = best!.rate;
       report.pgbossConfig = { batchSize: best!.batchSize, workLoops: best!.loops, notifyWorker: best!.notify };
     }
@@ -337,7 +326,7 @@ async function main() {
     if (only.has("scaleout")) {
       const { team } = await endpoints("so", ENDPOINTS);
       await enqueue(team, ALERTS);
-      await settle();
+      await settle(['"Delivery"', '"Event"']);
       const workers = [child(workerFile), child(workerFile)];
       for (const worker of workers) cleanup.push(async () => worker.kill());
       await Promise.all(workers.map((worker) => ask(worker, undefined, "ready")));
@@ -452,13 +441,20 @@ async function main() {
         const key = await keyFor(team);
         await settle();
         await ask(receiver, { trackArrivals: true }, "ok");
-        const run = await load(key, perSecond, seconds, "latency", ENDPOINTS);
+        const split = await cpuSplit(
+          { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] },
+          seconds * perSecond,
+          () => load(key, perSecond, seconds, "latency", ENDPOINTS),
+        );
+        const run = split.value;
         const expected = run.sent.size * ENDPOINTS;
         const s = await waitForDeliveries(expected, 120_000);
         const latencies = s.arrivals.filter(([id]) => run.sent.has(id)).map(([id, t]) => t - run.sent.get(id)!).sort((x, y) => x - y);
         results.p50 = pct(latencies, 50);
         results.p99 = pct(latencies, 99);
         say(`    API response time p50 ${fmt(run.apiP50)} ms, p99 ${fmt(run.apiP99)} ms; refused ${run.refused}`);
+        say(split.line.replace("per delivery", "per alert"));
+        await printStatementStats();
         say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(results.p50)} ms, p99 ${fmt(results.p99)} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
         await ask(receiver, { trackArrivals: false }, "ok");
         await reset();

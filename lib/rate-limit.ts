@@ -5,7 +5,19 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 
-export type Limit = { key: string; limit: number; windowSeconds: number };
+/**
+ * `shards`: count in that many rows chosen at random and sum them, for limits hit by many
+ * requests at once. A single counter row is a lock every request of the key queues on until
+ * its transaction commits (the alert API during a storm). Each shard keeps its own window.
+ */
+export type Limit = { key: string; limit: number; windowSeconds: number; shards?: number };
+
+/** Every counter row of a limit: its key, or its shards' keys. */
+export const counterKeys = (limit: Limit) =>
+  (limit.shards ?? 1) > 1 ? Array.from({ length: limit.shards! }, (_, i) => `${limit.key}#${i}`) : [limit.key];
+
+/** The row this event counts in: a random shard of a sharded limit. */
+export const counterKey = (limit: Limit) => (counterKeys(limit).length > 1 ? `${limit.key}#${Math.floor(Math.random() * limit.shards!)}` : limit.key);
 export type LimitState = { allowed: boolean; count: number; retryAfterSeconds: number };
 
 export function limitState(limit: Limit, count: number, windowStart: Date, now: Date): LimitState {
@@ -19,14 +31,22 @@ export function limitState(limit: Limit, count: number, windowStart: Date, now: 
 
 /** Counts one event against the limit and says whether it is still within it. */
 export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
+  const key = counterKey(limit);
   const rows = await db.$queryRaw<{ count: number; windowStart: Date }[]>`
-    INSERT INTO "RateLimit" (key, count, "windowStart") VALUES (${limit.key}, 1, ${now})
-    ON CONFLICT (key) DO UPDATE SET
-      count = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
-                   THEN 1 ELSE "RateLimit".count + 1 END,
-      "windowStart" = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
-                   THEN ${now} ELSE "RateLimit"."windowStart" END
-    RETURNING count, "windowStart"`;
+    WITH counted AS (
+      INSERT INTO "RateLimit" (key, count, "windowStart") VALUES (${key}, 1, ${now})
+      ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
+                     THEN 1 ELSE "RateLimit".count + 1 END,
+        "windowStart" = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
+                     THEN ${now} ELSE "RateLimit"."windowStart" END
+      RETURNING count, "windowStart"
+    )
+    SELECT (SELECT count FROM counted) + COALESCE((
+             SELECT sum(r.count)::int FROM "RateLimit" r
+             WHERE r.key = ANY(${counterKeys(limit)}::text[]) AND r.key <> ${key}
+               AND r."windowStart" > ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})), 0) AS count,
+           (SELECT "windowStart" FROM counted) AS "windowStart"`;
   const row = rows[0]!;
   return limitState(limit, row.count, row.windowStart, now);
 }
@@ -112,7 +132,7 @@ export const limits = {
   validationPerTeam: (teamId: string): Limit => ({ key: `validate:team:${teamId}`, limit: 100, windowSeconds: 60 * 60 }),
   testSendPerEndpoint: (endpointId: string): Limit => ({ key: `test:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 }),
   redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
-  alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: env().MON1TOR_API_KEY_RATE_PER_MINUTE, windowSeconds: 60 }),
+  alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: env().MON1TOR_API_KEY_RATE_PER_MINUTE, windowSeconds: 60, shards: 16 }),
   secretRollPerEndpoint: (endpointId: string): Limit => ({ key: `roll:endpoint:${endpointId}`, limit: 5, windowSeconds: 24 * 3600 }),
 };
 

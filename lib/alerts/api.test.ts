@@ -8,7 +8,7 @@ vi.mock("next/server", async (importOriginal) => ({
 import { POST } from "@/app/api/v1/alerts/route";
 import { authenticateApiKey, createApiKey, KEY_CACHE_MS, revokeApiKey } from "@/lib/api-keys/keys";
 import { db } from "@/lib/db";
-import { limits } from "@/lib/rate-limit";
+import { counterKeys, limits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { envelopeSchema } from "@/lib/webhooks/envelope";
 
@@ -107,8 +107,16 @@ describe("POST /api/v1/alerts", () => {
     expect((await post(key, { title: "first" })).status).toBe(202);
     const apiKey = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
     const limit = limits.alertApiPerKey(apiKey.id);
-    expect(await db.rateLimit.findUniqueOrThrow({ where: { key: limit.key } })).toMatchObject({ count: 1 });
-    await db.rateLimit.update({ where: { key: limit.key }, data: { count: limit.limit } });
+    // Counted in one of the key's shards; the limit is over their sum.
+    const counted = await db.rateLimit.findMany({ where: { key: { in: counterKeys(limit) } } });
+    expect(counted.reduce((sum, row) => sum + row.count, 0)).toBe(1);
+    // Fill the other shards up to the limit, as other requests of this minute would have.
+    const others = counterKeys(limit).filter((k) => k !== counted[0]!.key);
+    const per = Math.ceil(limit.limit / others.length);
+    for (const [i, k] of others.entries()) {
+      const count = Math.min(per, limit.limit - 1 - i * per);
+      if (count > 0) await db.rateLimit.create({ data: { key: k, count, windowStart: new Date() } });
+    }
     const refused = await post(key, { title: "one too many" });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);

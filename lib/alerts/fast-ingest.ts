@@ -1,5 +1,6 @@
 // The alert API's storm path: a new alert in one statement, one round trip on the shared
-// pg pool. It counts the request against the key's rate limit, claims the Idempotency-Key,
+// pg pool. It counts the request against the key's rate limit (in one of its 16 shards, so
+// concurrent requests of one key do not queue on a single counter row), claims the Idempotency-Key,
 // inserts the alert (the open-alert dedup index decides between concurrent triggers), its
 // event and one delivery per matching active endpoint, and NOTIFYs the workers. All of it
 // commits together or not at all, exactly like the transaction in ingest.ts.
@@ -10,7 +11,7 @@
 import crypto from "node:crypto";
 import { pool } from "@/lib/db";
 import type { AlertInput } from "@/lib/alerts/ingest";
-import { limitState, type Limit, type LimitState } from "@/lib/rate-limit";
+import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 
@@ -39,6 +40,12 @@ WITH limited AS (
     "windowStart" = CASE WHEN r."windowStart" <= ($3::timestamptz AT TIME ZONE 'UTC') - make_interval(secs => $2::int)
                          THEN $3::timestamptz AT TIME ZONE 'UTC' ELSE r."windowStart" END
   RETURNING r.count, r."windowStart"
+), total AS (
+  -- A sharded limit: this request's shard plus the others' counts in their windows.
+  SELECT (SELECT count FROM limited) + COALESCE((
+           SELECT sum(o.count)::int FROM "RateLimit" o
+           WHERE o.key = ANY($20::text[]) AND o.key <> $1::text
+             AND o."windowStart" > ($3::timestamptz AT TIME ZONE 'UTC') - make_interval(secs => $2::int)), 0) AS count
 ), targets AS (
   SELECT e.id FROM "WebhookEndpoint" e
   WHERE e."teamId" = $5::text AND e.status = 'active'
@@ -46,7 +53,7 @@ WITH limited AS (
     AND (cardinality(e.severities) = 0 OR $11::text = ANY(e.severities))
     AND (cardinality(e."monitorIds") = 0 OR $15::text = ANY(e."monitorIds"))
 ), allowed AS (
-  SELECT (SELECT count FROM limited) <= $4::int AS ok
+  SELECT (SELECT count FROM total) <= $4::int AS ok
 ), claimed AS (
   INSERT INTO "IdempotencyRecord" ("teamId", key, "requestHash", response, "createdAt")
   SELECT $5::text, $6::text, $7::text, jsonb_build_object('id', $8::text, 'eventId', $10::text, 'deliveriesQueued', (SELECT count(*) FROM targets), 'deduplicated', false),
@@ -77,7 +84,7 @@ WITH limited AS (
 ), notified AS (
   SELECT pg_notify('${DISPATCH_CHANNEL}', '') FROM (SELECT 1 FROM deliveries LIMIT 1) d
 )
-SELECT (SELECT count FROM limited) AS "limitCount", (extract(epoch FROM (SELECT "windowStart" FROM limited)) * 1000)::float8 AS "windowStartMs",
+SELECT (SELECT count FROM total) AS "limitCount", (extract(epoch FROM (SELECT "windowStart" FROM limited)) * 1000)::float8 AS "windowStartMs",
        (SELECT ok FROM allowed) AS allowed, (SELECT ok FROM go) AS go, EXISTS (SELECT 1 FROM alert) AS inserted,
        ARRAY(SELECT id FROM deliveries) AS "deliveryIds", (SELECT count(*) FROM notified)::int AS notified`;
 
@@ -113,7 +120,7 @@ export async function fastIngest(
     },
   });
   const { rows } = await pool.query<Row>(SQL, [
-    options.limit.key,
+    counterKey(options.limit),
     options.limit.windowSeconds,
     now.toISOString(),
     options.limit.limit,
@@ -132,6 +139,7 @@ export async function fastIngest(
     input.dedupKey ?? null,
     at.toISOString(),
     body,
+    counterKeys(options.limit),
   ]);
   const row = rows[0]!;
   if (!row.allowed) {

@@ -82,13 +82,13 @@ export async function claimDeliveries(
        SELECT d.id, d."endpointId" FROM "Delivery" d JOIN ranked r ON r.id = d.id
        WHERE r.rank <= r.quota AND d."nextAttemptAt" <= ${now} AND d.attempts < d."maxAttempts"
        LIMIT $6
-       FOR UPDATE OF d SKIP LOCKED
+       FOR NO KEY UPDATE OF d SKIP LOCKED
      ), capped AS (
        -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
        SELECT e.id FROM "WebhookEndpoint" e
        WHERE e."deliveryRateCap" IS NOT NULL AND e.id IN (SELECT "endpointId" FROM picked)
        ORDER BY e.id
-       FOR UPDATE OF e
+       FOR NO KEY UPDATE OF e
      ), counted AS (
        UPDATE "WebhookEndpoint" e
        SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END + c.claimed,

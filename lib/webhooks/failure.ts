@@ -96,7 +96,9 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
      ), current AS (
        SELECT e.id, e."consecutiveFailures", e."failingSince", e.status FROM "WebhookEndpoint" e JOIN u ON u.id = e.id
        ORDER BY e.id
-       FOR UPDATE OF e
+       -- NO KEY UPDATE, not UPDATE: new deliveries' foreign-key checks (KEY SHARE on the
+       -- endpoint) must not queue behind a recording batch during an alert storm.
+       FOR NO KEY UPDATE OF e
      ), next AS (
        SELECT u.*, c.status AS old_status,
          CASE WHEN u.succeeded THEN 0 ELSE c."consecutiveFailures" END AS before,

@@ -28,7 +28,7 @@ async function claimDue(limit: number): Promise<Due[]> {
     `WITH due AS (
        SELECT id FROM "WebhookEndpoint"
        WHERE "nextRevalidationAt" <= (now() AT TIME ZONE 'UTC') AND status = 'active' AND "revalidateDaily"
-       ORDER BY "nextRevalidationAt" LIMIT $1 FOR UPDATE SKIP LOCKED
+       ORDER BY "nextRevalidationAt" LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED
      )
      UPDATE "WebhookEndpoint" e SET "nextRevalidationAt" = (now() AT TIME ZONE 'UTC') + interval '1 day'
      FROM due WHERE e.id = due.id
