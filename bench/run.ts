@@ -44,7 +44,7 @@ const postgresPids = () => {
 async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number, work: () => Promise<T>): Promise<{ value: T; line: string }> {
   const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSeconds(pids())]));
   const value = await work();
-  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt(((cpuSeconds(pids()) - before[name]!) / count) * 1e6)} µs`);
+  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt((Math.max(0, cpuSeconds(pids()) - before[name]!) / count) * 1e6)} µs`);
   return { value, line: `    CPU per delivery: ${parts.join(", ")}` };
 }
 
