@@ -8,12 +8,11 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
-import crypto from "node:crypto";
 import { pool } from "@/lib/db";
-import type { AlertInput } from "@/lib/alerts/ingest";
+import { alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
-import { dashboardUrl, newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
+import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
 export const fastPathApplies = (input: AlertInput, idempotencyKey: string | null) =>
@@ -25,8 +24,6 @@ export type FastResult =
   | { kind: "rate_limited"; state: LimitState }
   /** The Idempotency-Key was used before: the caller replays the stored answer. */
   | { kind: "replay" };
-
-const newAlertId = () => `alt_${crypto.randomBytes(12).toString("base64url")}`;
 
 // Delivery ids like newDeliveryId()'s (msg_ + 16 base64url characters), made in PostgreSQL
 // because the matching endpoints are only known there.
@@ -105,19 +102,20 @@ export async function fastIngest(
     type,
     createdAt: now,
     team,
-    alert: {
-      id: alertId,
-      title: input.title,
-      severity: input.severity,
-      status: input.status,
-      message: input.message ?? null,
-      monitor: { id: input.monitor?.id ?? null, name: input.monitor?.name ?? null },
-      startedAt: at.toISOString(),
-      resolvedAt: input.status === "resolved" ? at.toISOString() : null,
-      url: dashboardUrl(`/alerts/${alertId}`),
-      sequence: 1,
-      previousEventId: null,
-    },
+    alert: alertPayload(
+      {
+        id: alertId,
+        title: input.title,
+        severity: input.severity,
+        status: input.status,
+        message: input.message ?? null,
+        monitorId: input.monitor?.id ?? null,
+        monitorName: input.monitor?.name ?? null,
+        startedAt: at,
+        resolvedAt: input.status === "resolved" ? at : null,
+      },
+      { sequence: 1, previousEventId: null },
+    ),
   });
   const { rows } = await pool.query<Row>(SQL, [
     counterKey(options.limit),

@@ -27,7 +27,9 @@ export type AlertInput = z.infer<typeof alertInputSchema>;
 
 export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean };
 
-export function alertPayload(alert: Alert, order: { sequence: number; previousEventId: string | null }): AlertPayload {
+export type PayloadFields = Pick<Alert, "id" | "title" | "severity" | "status" | "message" | "monitorId" | "monitorName" | "startedAt" | "resolvedAt">;
+
+export function alertPayload(alert: PayloadFields, order: { sequence: number; previousEventId: string | null }): AlertPayload {
   return {
     id: alert.id,
     title: alert.title,
@@ -106,7 +108,7 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
   return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
 }
 
-const newAlertId = () => `alt_${crypto.randomBytes(12).toString("base64url")}`;
+export const newAlertId = () => `alt_${crypto.randomBytes(12).toString("base64url")}`;
 
 export const requestHash = (body: string) => crypto.createHash("sha256").update(body).digest("hex");
 
