@@ -9,9 +9,8 @@
 // person re-validates it. Any success resets the count.
 import { db, pool } from "@/lib/db";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
-import { parkQueued } from "@/lib/webhooks/backlog";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
-import { attemptData, probeEndpoint } from "@/lib/webhooks/validate";
+import { attemptData, markValidationFailed, probeEndpoint } from "@/lib/webhooks/validate";
 
 export const REVALIDATION_FAILURES_TO_FAIL = 3;
 /** Endpoints checked per round; each check takes at most the validation timeout, all in parallel. */
@@ -60,10 +59,7 @@ async function revalidateOne(endpoint: Due, policy: DestinationPolicy): Promise<
       };
     }
     const reason = revalidationFailedReason(probe.result.reason);
-    const now = new Date();
-    await tx.webhookEndpoint.updateMany({ where: { ...where, inactiveSince: null }, data: { inactiveSince: now } });
-    await tx.webhookEndpoint.updateMany({ where, data: { status: "failed", statusReason: reason } });
-    await parkQueued(tx, [endpoint.id]);
+    await markValidationFailed(tx, where, reason);
     return {
       teamId: endpoint.teamId,
       endpointId: endpoint.id,

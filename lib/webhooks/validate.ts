@@ -1,6 +1,7 @@
 // Token validation: GET <url>/<fresh token>. Only a 2xx proves the endpoint; anything
 // else leaves it inactive with the reason. The endpoint always ends in a defined state.
 import { db, pool, type Tx } from "@/lib/db";
+import type { Prisma } from "@/lib/generated/prisma/client";
 import { randomToken } from "@/lib/crypto/tokens";
 import { sendOutbound, USER_AGENT, type OutboundResult } from "@/lib/webhooks/outbound";
 import { parkQueued, unparkQueued } from "@/lib/webhooks/backlog";
@@ -88,10 +89,7 @@ export async function validateEndpoint(
     // Only if the URL is still the one we checked, and nobody paused it meanwhile.
     const where = { id: endpoint.id, teamId: endpoint.teamId, url: endpoint.url, status: { not: "paused" as const } };
     if (!result.ok) {
-      // Deliveries stop here: remember since when, for "Replay the alerts missed since …".
-      await tx.webhookEndpoint.updateMany({ where: { ...where, inactiveSince: null }, data: { inactiveSince: new Date() } });
-      await tx.webhookEndpoint.updateMany({ where, data: { status: "failed", statusReason: result.reason } });
-      await parkQueued(tx, [endpoint.id]);
+      await markValidationFailed(tx, where, result.reason);
       return;
     }
     const current = await tx.webhookEndpoint.findFirst({ where, select: { id: true } });
@@ -116,6 +114,16 @@ export async function validateEndpoint(
     });
   });
   return { ok: result.ok, reason: result.reason, statusCode: result.statusCode, ownershipConfirmed: confirmed };
+}
+
+/**
+ * "Validation failed" with `reason`, where `where` still matches. Deliveries stop here:
+ * remember since when (for "Replay the alerts missed since …") and park the queue.
+ */
+export async function markValidationFailed(tx: Tx, where: Prisma.WebhookEndpointWhereInput & { id: string }, reason: string | null) {
+  await tx.webhookEndpoint.updateMany({ where: { ...where, inactiveSince: null }, data: { inactiveSince: new Date() } });
+  await tx.webhookEndpoint.updateMany({ where, data: { status: "failed", statusReason: reason } });
+  await parkQueued(tx, [where.id]);
 }
 
 /** For failures in our own code around a validation: never leave an endpoint pending. */
