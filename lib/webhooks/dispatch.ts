@@ -50,6 +50,8 @@ export class Dispatcher {
   /** Decrypted secrets and header lists by ciphertext: decrypting per request would cost more than signing. */
   private readonly plaintexts = new Map<string, string>();
   private buffer: Outcome[] = [];
+  /** The drain() loops waiting for an attempt to finish (the web process may run two at once). */
+  private readonly waiting = new Set<() => void>();
   /** Outcomes handed to the recorder and not yet written: they count against maxBuffered too. */
   private recording = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -133,6 +135,7 @@ export class Dispatcher {
       this.buffer.push(outcome);
       if (this.buffer.length >= this.batchSize) void this.flush();
       tasks.delete(task);
+      for (const wake of this.waiting) wake();
     });
     return task;
   }
@@ -220,7 +223,17 @@ export class Dispatcher {
           emptyAt = 0;
           continue;
         }
-        await Promise.race([...tasks, new Promise((resolve) => setTimeout(resolve, 50))]);
+        // Not Promise.race over the tasks: that adds a reaction to every task in flight each
+        // round, hundreds per finished attempt, all kept until those tasks end.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            this.waiting.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, 50);
+          this.waiting.add(done);
+        });
       }
       await Promise.all(tasks);
     } finally {
