@@ -71,24 +71,6 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
   const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   const now = options.now?.toISOString() ?? null;
   await inTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
-       SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
-       FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
-         AS u(id, number, started, duration, code, class, reason, excerpt)
-       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
-       ON CONFLICT ("deliveryId", number) DO NOTHING`,
-      [
-        col((r) => r.delivery.id),
-        col((r) => r.delivery.attempts),
-        col((r) => r.startedAt.toISOString()),
-        col((r) => r.result.durationMs),
-        col((r) => r.result.statusCode),
-        col((r) => r.result.errorClass),
-        col((r) => r.reason),
-        col((r) => r.excerpt),
-      ],
-    );
     // A failed older state whose alert has a newer one queued for the endpoint is superseded
     // rather than retried ("Skip outdated alert states").
     const updated = await client.query<{ id: string }>(
@@ -123,6 +105,26 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.result.durationMs),
         now,
         rows.filter((r) => r.status === "retrying").map((r) => r.delivery.id),
+      ],
+    );
+    // After the update: the attempt rows' foreign-key checks then find deliveries this
+    // transaction already holds, and take no row lock of their own (a WAL record per row).
+    await client.query(
+      `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
+       SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
+       FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
+         AS u(id, number, started, duration, code, class, reason, excerpt)
+       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
+       ON CONFLICT ("deliveryId", number) DO NOTHING`,
+      [
+        col((r) => r.delivery.id),
+        col((r) => r.delivery.attempts),
+        col((r) => r.startedAt.toISOString()),
+        col((r) => r.result.durationMs),
+        col((r) => r.result.statusCode),
+        col((r) => r.result.errorClass),
+        col((r) => r.reason),
+        col((r) => r.excerpt),
       ],
     );
     // Only outcomes that were still current count toward the endpoint's health.
