@@ -109,6 +109,28 @@ async function main() {
     for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.calls).padStart(6)} calls  ${row.query}`);
     await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
   };
+  /** BENCH_PG_STATS: what PostgreSQL's busy sessions were waiting for, sampled every 50 ms while `work` ran. */
+  const sampleWaits = async <T,>(work: () => Promise<T>): Promise<T> => {
+    if (!process.env.BENCH_PG_STATS) return work();
+    const counts = new Map<string, number>();
+    let samples = 0;
+    const timer = setInterval(() => {
+      void db.$queryRawUnsafe<{ what: string; n: number }[]>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') || '  ' || left(regexp_replace(query, '\s+', ' ', 'g'), 40) AS what, count(*)::int AS n
+         FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend' GROUP BY 1`,
+      ).then((rows) => {
+        samples += 1;
+        for (const row of rows) counts.set(row.what, (counts.get(row.what) ?? 0) + row.n);
+      }, () => {});
+    }, 50);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+      say(`    busy PostgreSQL sessions, average over ${samples} samples:`);
+      for (const [what, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8)) say(`      ${fmt(n / Math.max(1, samples), 2).padStart(6)}  ${what}`);
+    }
+  };
   const settle = async (tables: string[] = []) => {
     // Only the tables the phase reads: statistics taken of a still-empty Delivery table made the
     // foreign-key checks' cached plans sequential scans for as long as a later phase ran.
@@ -444,7 +466,7 @@ async function main() {
         const split = await cpuSplit(
           { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] },
           seconds * perSecond,
-          () => load(key, perSecond, seconds, "latency", ENDPOINTS),
+          () => sampleWaits(() => load(key, perSecond, seconds, "latency", ENDPOINTS)),
         );
         const run = split.value;
         const expected = run.sent.size * ENDPOINTS;

@@ -2,8 +2,8 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 
-export function createPool(connectionString = process.env.DATABASE_URL, max = 10) {
-  const pool = new pg.Pool({ connectionString, max });
+export function createPool(connectionString = process.env.DATABASE_URL, max = 10, options: { asynchronousCommit?: boolean } = {}) {
+  const pool = new pg.Pool({ connectionString, max, ...(options.asynchronousCommit ? { options: "-c synchronous_commit=off" } : {}) });
   // An idle connection dropped by a database restart must not crash the process.
   pool.on("error", () => {});
   return pool;
@@ -12,6 +12,16 @@ export function createPool(connectionString = process.env.DATABASE_URL, max = 10
 export function createDbClient(connectionString = process.env.DATABASE_URL, max = 10) {
   return new PrismaClient({ adapter: new PrismaPg(createPool(connectionString, max)) });
 }
+
+/**
+ * The dispatch worker's own pool, for claiming and recording deliveries. Its commits do not
+ * wait for the WAL flush: in an alert storm the disk's fsync was what every commit queued
+ * behind, and these commits lose nothing that matters if PostgreSQL crashes before the flush.
+ * A lost claim is claimed and sent again, a lost result is sent again and recorded then
+ * (deliveries are at least once, and receivers deduplicate by webhook-id). Any later commit
+ * that waits for the flush, such as an alert's, makes every earlier one durable too.
+ */
+export const createDispatchPool = (connectionString = process.env.DATABASE_URL) => createPool(connectionString, 10, { asynchronousCommit: true });
 
 const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1torPool?: pg.Pool };
 

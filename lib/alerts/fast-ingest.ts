@@ -2,8 +2,9 @@
 // pg pool. It counts the request against the key's rate limit (in one of its 16 shards, so
 // concurrent requests of one key do not queue on a single counter row), claims the Idempotency-Key,
 // inserts the alert (the open-alert dedup index decides between concurrent triggers), its
-// event and one delivery per matching active endpoint, and NOTIFYs the workers. All of it
-// commits together or not at all, exactly like the transaction in ingest.ts.
+// event and one delivery per matching active endpoint. All of it commits together or not at
+// all, exactly like the transaction in ingest.ts. The caller wakes the workers after the
+// commit (lib/webhooks/wake.ts): a NOTIFY in this statement serialized every ingest commit.
 //
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
@@ -11,7 +12,6 @@
 import { pool } from "@/lib/db";
 import { alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
-import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
 import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
@@ -78,12 +78,10 @@ WITH limited AS (
   SELECT ${DELIVERY_ID}, $5::text, t.id, event.id, $8::text, 1, $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC'
   FROM targets t, event
   RETURNING id
-), notified AS (
-  SELECT pg_notify('${DISPATCH_CHANNEL}', '') FROM (SELECT 1 FROM deliveries LIMIT 1) d
 )
 SELECT (SELECT count FROM total) AS "limitCount", (extract(epoch FROM (SELECT "windowStart" FROM limited)) * 1000)::float8 AS "windowStartMs",
        (SELECT ok FROM allowed) AS allowed, (SELECT ok FROM go) AS go, EXISTS (SELECT 1 FROM alert) AS inserted,
-       ARRAY(SELECT id FROM deliveries) AS "deliveryIds", (SELECT count(*) FROM notified)::int AS notified`;
+       ARRAY(SELECT id FROM deliveries) AS "deliveryIds"`;
 
 type Row = { limitCount: number; windowStartMs: number; allowed: boolean; go: boolean; inserted: boolean; deliveryIds: string[] };
 

@@ -1,7 +1,10 @@
 import "server-only";
+import { pool } from "@/lib/db";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { createWaker } from "@/lib/webhooks/wake";
 
-const globalForDispatcher = globalThis as unknown as { mon1torDispatcher?: Dispatcher };
+const globalForDispatcher = globalThis as unknown as { mon1torDispatcher?: Dispatcher; mon1torWaker?: ReturnType<typeof createWaker> };
+const waker = () => (globalForDispatcher.mon1torWaker ??= createWaker(pool));
 
 /** One dispatcher per web process, so its per-endpoint limits hold across requests. */
 export const webDispatcher = () => (globalForDispatcher.mon1torDispatcher ??= new Dispatcher());
@@ -26,7 +29,18 @@ async function drainWaiting() {
   running = null;
 }
 
-/** After a commit: try the new deliveries now, without waiting for a worker or the cron. */
+/**
+ * After new deliveries committed. With a dispatch worker listening, wake it and leave the
+ * sending to it: this process's CPU then goes to taking alerts in, and the worker claims in
+ * larger batches. Without one (only the cron route drains), send them from here right away.
+ */
+export async function dispatchSoon(ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  if (await waker().workerListening()) return waker().wake();
+  return kickDeliveries(ids);
+}
+
+/** Tries these deliveries now, in this process, without waiting for a worker or the cron (a test send waits for it). */
 export function kickDeliveries(ids: string[]): Promise<void> {
   if (ids.length === 0) return Promise.resolve();
   return new Promise((resolve) => {

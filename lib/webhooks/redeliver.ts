@@ -6,7 +6,7 @@ import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
 import { notifyWorkers } from "@/lib/webhooks/enqueue";
-import { kickDeliveries } from "@/lib/webhooks/immediate-dispatch";
+import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 /** A fresh attempt now: same webhook-id and body, new timestamp and signature. */
 export async function redeliver(context: TeamContext, deliveryId: string) {
@@ -24,5 +24,5 @@ export async function redeliver(context: TeamContext, deliveryId: string) {
     await audit(tx, context, "delivery.redeliver", { type: "delivery", id: delivery.id });
     await notifyWorkers(tx);
   });
-  after(() => kickDeliveries([delivery.id]));
+  after(() => dispatchSoon([delivery.id]));
 }

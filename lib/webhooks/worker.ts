@@ -2,10 +2,11 @@
 // commit, polls every second as a fallback, runs housekeeping every minute, and survives
 // the database going away and coming back.
 import pg from "pg";
-import { pool as defaultPool } from "@/lib/db";
+import { createDispatchPool, pool as defaultPool } from "@/lib/db";
 import { runHousekeeping } from "@/lib/housekeeping";
 import { Dispatcher, type DispatcherOptions } from "@/lib/webhooks/dispatch";
 import { DISPATCH_CHANNEL } from "@/lib/webhooks/enqueue";
+import { WORKER_APPLICATION_NAME } from "@/lib/webhooks/wake";
 
 const POLL_MS = 1_000;
 const HOUSEKEEPING_EVERY_MS = 60 * 1000;
@@ -38,13 +39,14 @@ export type WorkerOptions = DispatcherOptions & {
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
   const pool = options.pool ?? defaultPool;
-  const dispatcher = new Dispatcher({ ...options, pool });
+  const dispatcher = new Dispatcher({ ...options, pool: options.pool ?? createDispatchPool(options.databaseUrl) });
   let wake: () => void = () => {};
   let listener: pg.Client | null = null;
 
   // LISTEN on its own connection; if it drops, polling carries on and we reconnect.
   const listen = async () => {
-    const client = new pg.Client({ connectionString: options.databaseUrl });
+    // Named, so the web process can tell that a worker is listening (lib/webhooks/wake.ts).
+    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: WORKER_APPLICATION_NAME });
     client.on("notification", () => wake());
     client.on("error", () => {
       if (listener === client) listener = null;

@@ -5,7 +5,7 @@ import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
 import { AppError } from "@/lib/errors";
 import { enforce, rateLimited } from "@/lib/rate-limit";
-import { kickDeliveries } from "@/lib/webhooks/immediate-dispatch";
+import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY_BYTES = 64 * 1024;
@@ -69,7 +69,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
       case "deduplicated":
         return respond({ id: result.alertId, eventId: null, deliveriesQueued: 0, deduplicated: true }, false);
       case "accepted":
-        after(() => kickDeliveries(result.deliveryIds));
+        after(() => dispatchSoon(result.deliveryIds));
         return respond({ id: result.alertId, eventId: result.eventId, deliveriesQueued: result.deliveryIds.length, deduplicated: false }, false);
     }
   }
@@ -79,7 +79,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
     const accepted = await ingestAlert(tx, apiKey.team, parsed.data);
     return { id: accepted.alertId, eventId: accepted.eventId, deliveriesQueued: accepted.deliveriesQueued, deduplicated: accepted.deduplicated, deliveryIds: accepted.deliveryIds };
   });
-  if (!replayed) after(() => kickDeliveries(response.deliveryIds));
+  if (!replayed) after(() => dispatchSoon(response.deliveryIds));
   return respond(withoutIds(response), replayed);
 }, { countsRequest: true });
 
