@@ -11,7 +11,7 @@ import type { CustomHeader } from "@/lib/webhooks/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/outbound";
 import { recordOutcomes, type Outcome } from "@/lib/webhooks/record";
-import { deliveryHeaders } from "@/lib/webhooks/sign";
+import { signerFor, type Signer } from "@/lib/webhooks/sign";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 
 /** An explicit clock, for tests; without one, every time comes from PostgreSQL's `now()`. */
@@ -33,6 +33,12 @@ export type DispatcherOptions = {
   maxBuffered?: number;
 };
 
+type Prepared = {
+  from: Pick<Claimed, "url" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
+  url: URL;
+  sign: Signer;
+};
+
 export type DrainStats = { attempted: number; delivered: number; failed: number };
 
 export class Dispatcher {
@@ -47,8 +53,8 @@ export class Dispatcher {
   private readonly batchSize: number;
   readonly maxBuffered: number;
   private readonly inFlight = new Map<string, number>();
-  /** Decrypted secrets and header lists by ciphertext: decrypting per request would cost more than signing. */
-  private readonly plaintexts = new Map<string, string>();
+  /** What every request to an endpoint shares, built once: its parsed URL and its signer (keys decrypted and decoded). */
+  private readonly prepared = new Map<string, Prepared>();
   private buffer: Outcome[] = [];
   /** The drain() loops waiting for an attempt to finish (the web process may run two at once). */
   private readonly waiting = new Set<() => void>();
@@ -97,25 +103,37 @@ export class Dispatcher {
     });
   }
 
-  private plaintextOf(ciphertext: string): string {
-    let plaintext = this.plaintexts.get(ciphertext);
-    if (plaintext === undefined) {
-      plaintext = decrypt(ciphertext);
-      if (this.plaintexts.size > 10_000) this.plaintexts.clear();
-      this.plaintexts.set(ciphertext, plaintext);
+  /** The endpoint's prepared request options; rebuilt when its URL, secrets or headers changed. */
+  private preparedFor(delivery: Claimed): Prepared {
+    let prepared = this.prepared.get(delivery.endpointId);
+    if (
+      prepared?.from.url !== delivery.url ||
+      prepared.from.secretCiphertext !== delivery.secretCiphertext ||
+      prepared.from.previousSecretCiphertext !== delivery.previousSecretCiphertext ||
+      prepared.from.customHeadersCiphertext !== delivery.customHeadersCiphertext
+    ) {
+      const { url, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext } = delivery;
+      prepared = {
+        from: { url, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext },
+        url: new URL(url),
+        sign: signerFor(decrypt(secretCiphertext), {
+          previousSecret: previousSecretCiphertext ? decrypt(previousSecretCiphertext) : null,
+          custom: customHeadersCiphertext ? (JSON.parse(decrypt(customHeadersCiphertext)) as CustomHeader[]) : [],
+        }),
+      };
+      if (this.prepared.size > 10_000) this.prepared.clear();
+      this.prepared.set(delivery.endpointId, prepared);
     }
-    return plaintext;
+    return prepared;
   }
 
   private async attempt(delivery: Claimed): Promise<Outcome> {
     const startedAt = this.clock?.now() ?? new Date();
     let result: OutboundResult;
     try {
-      const headers = deliveryHeaders(this.plaintextOf(delivery.secretCiphertext), delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body, {
-        previousSecret: delivery.previousSecretCiphertext ? this.plaintextOf(delivery.previousSecretCiphertext) : null,
-        custom: delivery.customHeadersCiphertext ? (JSON.parse(this.plaintextOf(delivery.customHeadersCiphertext)) as CustomHeader[]) : [],
-      });
-      result = await sendOutbound({ method: "POST", url: delivery.url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
+      const { url, sign } = this.preparedFor(delivery);
+      const headers = sign(delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body);
+      result = await sendOutbound({ method: "POST", url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
     } catch (error) {
       console.error("[mon1tor] delivery attempt failed in our code:", error instanceof Error ? error.message : error);
       result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };

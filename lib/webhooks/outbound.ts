@@ -2,6 +2,7 @@
 // alike. It never follows redirects, enforces the destination policy at connect time,
 // and turns every outcome into a short reason a person can act on. It never throws.
 import http from "node:http";
+import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import { certificateFor, recordingConnector, type CertificateSeen } from "@/lib/webhooks/tls";
 import { BlockedDestinationError, checkLiteralHost, guardedLookup, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
@@ -26,7 +27,8 @@ export type ErrorClass =
 
 export type OutboundRequest = {
   method: "GET" | "POST";
-  url: string;
+  /** A URL object when the caller keeps one per endpoint, rather than parse it per request. */
+  url: string | URL;
   headers: Record<string, string>;
   body?: string;
   timeoutMs: number;
@@ -123,19 +125,30 @@ export function describeStatus(statusCode: number): { ok: boolean; errorClass: E
   return { ok: false, errorClass: "http_status", reason: `answered ${statusCode}${text ? ` ${text}` : ""}` };
 }
 
-/** Reads the body up to MAX_RESPONSE_BYTES; the request's signal bounds how long that may take. */
-async function readBody(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<{ bytes: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= MAX_RESPONSE_BYTES) {
-      body.destroy();
-      return { bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true };
-    }
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
+/**
+ * Reads the body up to MAX_RESPONSE_BYTES; the request's signal bounds how long that may
+ * take (aborting destroys the body with an error). Events rather than `for await`: the
+ * async iterator was a measurable share of a delivery's CPU in a storm.
+ */
+function readBody(body: Readable): Promise<{ bytes: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= MAX_RESPONSE_BYTES) {
+        body.off("data", onData);
+        body.destroy();
+        resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true });
+      }
+    };
+    body.on("data", onData);
+    body.once("end", () => resolve({ bytes: Buffer.concat(chunks), truncated: false }));
+    body.once("error", reject);
+    // Closed without an end or an error: whatever arrived is not the whole body.
+    body.once("close", () => reject(Object.assign(new Error("the response body ended early"), { code: "ECONNRESET" })));
+  });
 }
 
 const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(", ") : value);
@@ -152,7 +165,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
   let statusCode: number | null = null;
   let url: URL | null = null;
   try {
-    url = new URL(outbound.url);
+    url = typeof outbound.url === "string" ? new URL(outbound.url) : outbound.url;
     checkLiteralHost(url, policy);
     const response = await request(url, {
       method: outbound.method,

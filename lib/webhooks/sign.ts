@@ -25,23 +25,37 @@ export type SigningOptions = {
   custom?: CustomHeader[];
 };
 
+/** Signs deliveries for one endpoint: its keys are decoded once, not per request. */
+export type Signer = (webhookId: string, timestamp: number, body: string) => Record<string, string>;
+
 /**
- * Every header of a delivery POST, for one attempt at `timestamp` (Unix seconds). During a
- * roll's overlap, x-mon1tor-sha256-wh keeps the old secret (receivers that have not
- * switched keep working), x-mon1tor-sha256-wh-next carries the new one, and
- * webhook-signature carries both, space-separated, as Standard Webhooks allows.
+ * The signer for an endpoint's secret. During a roll's overlap, x-mon1tor-sha256-wh keeps the
+ * old secret (receivers that have not switched keep working), x-mon1tor-sha256-wh-next
+ * carries the new one, and webhook-signature carries both, space-separated, as Standard
+ * Webhooks allows.
  */
-export function deliveryHeaders(secret: string, webhookId: string, timestamp: number, body: string, options: SigningOptions = {}): Record<string, string> {
+export function signerFor(secret: string, options: SigningOptions = {}): Signer {
   const previous = options.previousSecret ?? null;
-  const headers: Record<string, string> = {};
-  for (const { name, value } of options.custom ?? []) headers[name.toLowerCase()] = value;
-  return Object.assign(headers, {
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-    [SIGNATURE_HEADER]: mon1torSignature(previous ?? secret, body),
-    ...(previous ? { [NEXT_SIGNATURE_HEADER]: mon1torSignature(secret, body) } : {}),
-    "webhook-id": webhookId,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": [secret, ...(previous ? [previous] : [])].map((key) => standardSignature(key, webhookId, timestamp, body)).join(" "),
-  });
+  const custom: Record<string, string> = {};
+  for (const { name, value } of options.custom ?? []) custom[name.toLowerCase()] = value;
+  const mon1torKey = crypto.createSecretKey(Buffer.from(previous ?? secret));
+  const nextKey = previous ? crypto.createSecretKey(Buffer.from(secret)) : null;
+  const standardKeys = [secret, ...(previous ? [previous] : [])].map((key) => crypto.createSecretKey(secretKeyBytes(key)));
+  return (webhookId, timestamp, body) => {
+    const signed = `${webhookId}.${timestamp}.${body}`;
+    const headers: Record<string, string> = { ...custom };
+    headers["content-type"] = "application/json";
+    headers["user-agent"] = USER_AGENT;
+    headers[SIGNATURE_HEADER] = crypto.createHmac("sha256", mon1torKey).update(body).digest("hex");
+    if (nextKey) headers[NEXT_SIGNATURE_HEADER] = crypto.createHmac("sha256", nextKey).update(body).digest("hex");
+    headers["webhook-id"] = webhookId;
+    headers["webhook-timestamp"] = String(timestamp);
+    headers["webhook-signature"] = standardKeys.map((key) => `v1,${crypto.createHmac("sha256", key).update(signed).digest("base64")}`).join(" ");
+    return headers;
+  };
+}
+
+/** Every header of a delivery POST, for one attempt at `timestamp` (Unix seconds). */
+export function deliveryHeaders(secret: string, webhookId: string, timestamp: number, body: string, options: SigningOptions = {}): Record<string, string> {
+  return signerFor(secret, options)(webhookId, timestamp, body);
 }
