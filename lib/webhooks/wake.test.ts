@@ -15,6 +15,7 @@ async function listeningWorker(applicationName = WORKER_APPLICATION_NAME) {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL, application_name: applicationName });
   let wakes = 0;
   client.on("notification", () => (wakes += 1));
+  client.on("error", () => {});
   await client.connect();
   await client.query(`LISTEN ${DISPATCH_CHANNEL}`);
   return { client, wakes: () => wakes };
@@ -43,6 +44,18 @@ describe("waking workers", () => {
     expect(worker.wakes()).toBeLessThanOrEqual(2);
     await waker.wake();
     await waitUntil(async () => worker.wakes() >= 2, 5_000, "a NOTIFY for a later call");
+  });
+
+  it("each caller's wake settles while others keep calling: a storm never holds every request until it ends", async () => {
+    const waker = createWaker(pool);
+    let settled = false;
+    void waker.wake().then(() => (settled = true));
+    const end = Date.now() + 500;
+    while (Date.now() < end) {
+      void waker.wake();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(settled).toBe(true);
   });
 
   it("tells whether a worker is listening by its connection's application name", async () => {

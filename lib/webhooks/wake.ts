@@ -16,31 +16,30 @@ const WORKER_CHECK_MS = 5_000;
 type Waker = { wake(): Promise<void>; workerListening(): Promise<boolean> };
 
 export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS } = {}): Waker {
-  let sending: Promise<void> | null = null;
-  let again = false;
-  const send = async () => {
-    try {
-      do {
-        again = false;
-        await pool.query(`SELECT pg_notify('${DISPATCH_CHANNEL}', '')`);
-      } while (again);
-    } catch {
-      // Workers still poll every second and the cron route drains: a lost wake only delays.
-    } finally {
-      sending = null;
+  // Never rejects: workers still poll every second and the cron route drains, so a lost
+  // wake only delays.
+  const notify = () => pool.query(`SELECT pg_notify('${DISPATCH_CHANNEL}', '')`).then(() => {}, () => {});
+  let onWire: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  // Each caller waits for one NOTIFY that started after its call, and no longer: a promise
+  // shared by every call of a storm would keep each request's context alive until it ended.
+  const wake = (): Promise<void> => {
+    if (!onWire) {
+      onWire = notify().then(() => {
+        onWire = null;
+      });
+      return onWire;
     }
+    queued ??= onWire.then(() => {
+      queued = null;
+      return wake();
+    });
+    return queued;
   };
 
   let listening: { value: boolean; at: number } | null = null;
   return {
-    wake() {
-      if (sending) {
-        again = true;
-        return sending;
-      }
-      sending = send();
-      return sending;
-    },
+    wake,
     /** Whether a dispatch worker holds a LISTEN connection to this database (cached for 5 s). */
     async workerListening() {
       if (listening && Date.now() - listening.at < workerCheckMs) return listening.value;
