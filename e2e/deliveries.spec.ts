@@ -89,6 +89,11 @@ test("a failing receiver shows Retrying with the next time; Redeliver sends a fr
   const row = page.getByRole("table", { name: "Deliveries" }).getByRole("row").nth(1);
   await expect(row.getByTestId("delivery-status")).toHaveText("Retrying");
   await expect(row).toContainText(/next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  // Past that time (about 5 s) the attempt is due or under way: the row says so, not a past time.
+  await expect(async () => {
+    await page.reload();
+    await expect(row).toContainText("next attempt due now", { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
 
   receiver.respond(() => ({ status: 200 }));
   await row.getByRole("link", { name: "webhook.test" }).click();

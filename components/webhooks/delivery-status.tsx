@@ -21,7 +21,8 @@ export function DeliveryStatusBadge({ status, nextAttemptAt, reason }: { status:
       {(status === "retrying" || status === "pending") && nextAttemptAt && isParked(nextAttemptAt) ? (
         <span className="text-xs text-slate-500">held while the endpoint is not active</span>
       ) : status === "retrying" && nextAttemptAt ? (
-        <span className="text-xs text-slate-500">next attempt {formatDateTime(nextAttemptAt)}</span>
+        // A claim leaves nextAttemptAt as it was: past it, the attempt is due or under way.
+        <span className="text-xs text-slate-500">{nextAttemptAt.getTime() <= Date.now() ? "next attempt due now" : `next attempt ${formatDateTime(nextAttemptAt)}`}</span>
       ) : null}
       {(status === "expired" || status === "failed" || status === "superseded") && reason ? <span className="max-w-xs text-xs text-slate-600">{reason}</span> : null}
     </span>
