@@ -7,7 +7,7 @@ import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
 import { env } from "@/lib/env";
 import { claimDeliveries, type Claimed } from "@/lib/webhooks/claim";
-import type { CustomHeader } from "@/lib/webhooks/custom-headers";
+import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/outbound";
 import { recordOutcomes, type Outcome } from "@/lib/webhooks/record";
@@ -118,7 +118,7 @@ export class Dispatcher {
         url: new URL(url),
         sign: signerFor(decrypt(secretCiphertext), {
           previousSecret: previousSecretCiphertext ? decrypt(previousSecretCiphertext) : null,
-          custom: customHeadersCiphertext ? (JSON.parse(decrypt(customHeadersCiphertext)) as CustomHeader[]) : [],
+          custom: readCustomHeaders(customHeadersCiphertext),
         }),
       };
       if (this.prepared.size > 10_000) this.prepared.clear();
