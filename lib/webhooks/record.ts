@@ -93,7 +93,9 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::int[])
          AS u(id, attempts, status, delay, code, reason, duration)
        LEFT JOIN outdated o ON o.id = u.id
-       WHERE d.id = u.id AND d.attempts = u.attempts
+       -- The id list as an index condition too: joined to unnest() alone, batches of a few
+       -- hundred on a table of tens of thousands of rows were planned as a scan of all of it.
+       WHERE d.id = ANY($1::text[]) AND d.id = u.id AND d.attempts = u.attempts
        RETURNING d.id`,
       [
         col((r) => r.delivery.id),
