@@ -53,8 +53,8 @@ async function main() {
        FROM "Event" e JOIN "WebhookEndpoint" w ON w."teamId" = e."teamId"`,
     );
     await pool.query(
-      `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode")
-       SELECT 'att_' || d.id, d.id, 1, d."createdAt", d."lastLatencyMs", CASE WHEN random() < 0.02 THEN 500 ELSE 200 END FROM "Delivery" d`,
+      `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode")
+       SELECT d.id, 1, d."createdAt", d."lastLatencyMs", CASE WHEN random() < 0.02 THEN 500 ELSE 200 END FROM "Delivery" d`,
     );
     await pool.query(
       `INSERT INTO "EndpointHealthHour" ("endpointId", hour, attempts, succeeded, latency)

@@ -112,8 +112,8 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // After the update: the attempt rows' foreign-key checks then find deliveries this
     // transaction already holds, and take no row lock of their own (a WAL record per row).
     await client.query(
-      `INSERT INTO "DeliveryAttempt" (id, "deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
-       SELECT 'att_' || md5(u.id || ':' || u.number), u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
+      `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
+       SELECT u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
          AS u(id, number, started, duration, code, class, reason, excerpt)
        WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)

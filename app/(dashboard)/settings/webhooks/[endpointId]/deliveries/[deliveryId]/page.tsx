@@ -83,7 +83,7 @@ export default async function DeliveryPage({ params }: { params: Promise<{ endpo
           ) : (
             <ol className="space-y-4">
               {delivery.attemptLog.map((attempt) => (
-                <li key={attempt.id} className="rounded-md border border-slate-200 p-3 text-sm">
+                <li key={attempt.number} className="rounded-md border border-slate-200 p-3 text-sm">
                   <p className="font-medium">
                     Attempt {attempt.number} · {formatDateTime(attempt.startedAt)} · {attempt.durationMs} ms ·{" "}
                     {attempt.statusCode ? `answered ${attempt.statusCode}` : attempt.errorMessage}
