@@ -30,6 +30,30 @@ export function pause(ms: number, signal: AbortSignal, setWake: (wake: () => voi
   });
 }
 
+/**
+ * The worker's wake-up call. A NOTIFY that arrives while the worker is draining (say, while
+ * its last claim is on the wire and about to come back empty) is remembered: the wait after
+ * that drain then returns at once instead of sleeping through the poll interval.
+ */
+export class Alarm {
+  private rung = false;
+  private wake: () => void = () => {};
+  /** A NOTIFY arrived. */
+  ring() {
+    this.rung = true;
+    this.wake();
+  }
+  /** Before a drain: rings from here on are for the next wait. */
+  reset() {
+    this.rung = false;
+  }
+  /** Waits `ms`, unless it rang since the last reset (or rings meanwhile), or `signal` aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.rung) return Promise.resolve();
+    return pause(ms, signal, (next) => (this.wake = next));
+  }
+}
+
 export type WorkerOptions = DispatcherOptions & {
   databaseUrl: string;
   retentionDays: number;
@@ -40,14 +64,14 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
   const pool = options.pool ?? defaultPool;
   const dispatcher = new Dispatcher({ ...options, pool: options.pool ?? createDispatchPool(options.databaseUrl) });
-  let wake: () => void = () => {};
+  const alarm = new Alarm();
   let listener: pg.Client | null = null;
 
   // LISTEN on its own connection; if it drops, polling carries on and we reconnect.
   const listen = async () => {
     // Named, so the web process can tell that a worker is listening (lib/webhooks/wake.ts).
     const client = new pg.Client({ connectionString: options.databaseUrl, application_name: WORKER_APPLICATION_NAME });
-    client.on("notification", () => wake());
+    client.on("notification", () => alarm.ring());
     client.on("error", () => {
       if (listener === client) listener = null;
     });
@@ -68,6 +92,7 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
         if (report.deliveriesExpired > 0) log(`expired ${report.deliveriesExpired} deliveries of inactive endpoints`);
         lastHousekeeping = Date.now();
       }
+      alarm.reset();
       const stats = await dispatcher.drain({ signal });
       if (stats.attempted > 0) log(`sent ${stats.attempted}: ${stats.delivered} delivered, ${stats.failed} failed`);
       backoff = 0;
@@ -75,7 +100,9 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
       dispatcher.reportError("dispatch", error);
       backoff = Math.min(5_000, backoff ? backoff * 2 : 250);
     }
-    await pause(backoff || POLL_MS, signal, (next) => (wake = next));
+    // After an error, back off whatever rang; else a ring during the drain means go again now.
+    if (backoff) await pause(backoff, signal, () => {});
+    else await alarm.wait(POLL_MS, signal);
   }
   await (listener as pg.Client | null)?.end().catch(() => {});
   log("stopped");
