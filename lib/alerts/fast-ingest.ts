@@ -10,7 +10,7 @@
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
 import { pool } from "@/lib/db";
-import { alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
+import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 
@@ -100,20 +100,7 @@ export async function fastIngest(
     type,
     createdAt: now,
     team,
-    alert: alertPayload(
-      {
-        id: alertId,
-        title: input.title,
-        severity: input.severity,
-        status: input.status,
-        message: input.message ?? null,
-        monitorId: input.monitor?.id ?? null,
-        monitorName: input.monitor?.name ?? null,
-        startedAt: at,
-        resolvedAt: input.status === "resolved" ? at : null,
-      },
-      { sequence: 1, previousEventId: null },
-    ),
+    alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
   const { rows } = await pool.query<Row>(SQL, [
     counterKey(options.limit),

@@ -29,6 +29,20 @@ export type AlertAccepted = { alertId: string; eventId: string | null; deliverie
 
 export type PayloadFields = Pick<Alert, "id" | "title" | "severity" | "status" | "message" | "monitorId" | "monitorName" | "startedAt" | "resolvedAt">;
 
+/** An alert's stored fields from the API's input, `at` being when it happened. */
+export function alertFields(input: AlertInput, at: Date) {
+  return {
+    title: input.title,
+    severity: input.severity,
+    status: input.status,
+    message: input.message ?? null,
+    monitorId: input.monitor?.id ?? null,
+    monitorName: input.monitor?.name ?? null,
+    startedAt: at,
+    resolvedAt: input.status === "resolved" ? at : null,
+  };
+}
+
 export function alertPayload(alert: PayloadFields, order: { sequence: number; previousEventId: string | null }): AlertPayload {
   return {
     id: alert.id,
@@ -91,16 +105,9 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
     ? await tx.alert.update({ where: { id: open.id }, data: { status: "resolved", resolvedAt: at } })
     : await tx.alert.create({
         data: {
+          ...alertFields(input, at),
           teamId: team.id,
-          title: input.title,
-          severity: input.severity,
-          status: input.status,
-          message: input.message ?? null,
-          monitorId: input.monitor?.id ?? null,
-          monitorName: input.monitor?.name ?? null,
           dedupKey: input.dedupKey ?? null,
-          startedAt: at,
-          resolvedAt: input.status === "resolved" ? at : null,
           createdAt: now,
         },
       });
