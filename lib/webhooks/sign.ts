@@ -7,13 +7,19 @@ import { USER_AGENT } from "@/lib/webhooks/outbound";
 /** The header that carries our signature of the body. */
 export const SIGNATURE_HEADER = "x-mon1tor-sha256-wh";
 
-/** x-mon1tor-sha256-wh: hex HMAC-SHA256 of the body, keyed with the whole secret string. */
-export const mon1torSignature = (secret: string, body: string) =>
+/** x-mon1tor-sha256-wh: hex HMAC-SHA256 of the body, keyed with the whole secret string (or its prepared key). */
+export const mon1torSignature = (secret: string | crypto.KeyObject, body: string) =>
   crypto.createHmac("sha256", secret).update(body).digest("hex");
 
+/** The Standard Webhooks key of a secret: the base64 part, decoded. */
+const standardKey = (secret: string) => crypto.createSecretKey(secretKeyBytes(secret));
+
 /** webhook-signature (Standard Webhooks): v1,base64 HMAC of "id.timestamp.body", keyed with the decoded secret. */
-export const standardSignature = (secret: string, webhookId: string, timestamp: number, body: string) =>
-  `v1,${crypto.createHmac("sha256", secretKeyBytes(secret)).update(`${webhookId}.${timestamp}.${body}`).digest("base64")}`;
+export const standardSignature = (secret: string | crypto.KeyObject, webhookId: string, timestamp: number, body: string) =>
+  `v1,${crypto
+    .createHmac("sha256", typeof secret === "string" ? standardKey(secret) : secret)
+    .update(`${webhookId}.${timestamp}.${body}`)
+    .digest("base64")}`;
 
 /** During a secret roll's overlap: the new secret's signature of the body. */
 export const NEXT_SIGNATURE_HEADER = "x-mon1tor-sha256-wh-next";
@@ -40,17 +46,16 @@ export function signerFor(secret: string, options: SigningOptions = {}): Signer 
   for (const { name, value } of options.custom ?? []) custom[name.toLowerCase()] = value;
   const mon1torKey = crypto.createSecretKey(Buffer.from(previous ?? secret));
   const nextKey = previous ? crypto.createSecretKey(Buffer.from(secret)) : null;
-  const standardKeys = [secret, ...(previous ? [previous] : [])].map((key) => crypto.createSecretKey(secretKeyBytes(key)));
+  const standardKeys = [secret, ...(previous ? [previous] : [])].map(standardKey);
   return (webhookId, timestamp, body) => {
-    const signed = `${webhookId}.${timestamp}.${body}`;
     const headers: Record<string, string> = { ...custom };
     headers["content-type"] = "application/json";
     headers["user-agent"] = USER_AGENT;
-    headers[SIGNATURE_HEADER] = crypto.createHmac("sha256", mon1torKey).update(body).digest("hex");
-    if (nextKey) headers[NEXT_SIGNATURE_HEADER] = crypto.createHmac("sha256", nextKey).update(body).digest("hex");
+    headers[SIGNATURE_HEADER] = mon1torSignature(mon1torKey, body);
+    if (nextKey) headers[NEXT_SIGNATURE_HEADER] = mon1torSignature(nextKey, body);
     headers["webhook-id"] = webhookId;
     headers["webhook-timestamp"] = String(timestamp);
-    headers["webhook-signature"] = standardKeys.map((key) => `v1,${crypto.createHmac("sha256", key).update(signed).digest("base64")}`).join(" ");
+    headers["webhook-signature"] = standardKeys.map((key) => standardSignature(key, webhookId, timestamp, body)).join(" ");
     return headers;
   };
 }
