@@ -12,7 +12,7 @@ export async function startBenchDatabase(name: string) {
   // BENCH_PG_STATS=1: record per-statement times (pg_stat_statements) to show where PostgreSQL's time goes.
   // BENCH_PG_EXPLAIN=<ms>: log the plan of every statement slower than that (auto_explain).
   const flags = [
-    ...(process.env.BENCH_PG_STATS ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"] : []),
+    ...(process.env.BENCH_PG_STATS ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all", "-c", "pg_stat_statements.track_planning=on"] : []),
     ...(process.env.BENCH_PG_EXPLAIN
       ? ["-c", "session_preload_libraries=auto_explain", "-c", `auto_explain.log_min_duration=${process.env.BENCH_PG_EXPLAIN}`, "-c", "auto_explain.log_analyze=on"]
       : []),

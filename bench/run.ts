@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Agent, request } from "undici";
 import { freePort } from "../scripts/lib/embedded-postgres";
+import { cpuSeconds, postgresPids } from "./cpu";
 import { startBenchDatabase } from "./database";
 
 const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,naive,pgboss,scaleout,ingest,latency").split(","));
@@ -22,24 +23,6 @@ const say = (line: string) => console.log(line);
 const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** CPU seconds used so far by these processes (user + system), from /proc. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {} // gone
-  }
-  return ticks / 100;
-}
-const postgresPids = () => {
-  try {
-    return execFileSync("ps", ["-C", "postgres", "-o", "pid="], { encoding: "utf8" }).split("\n").map(Number).filter(Boolean);
-  } catch {
-    return [];
-  }
-};
 /** Where the CPU went while `work` ran: per delivery, in µs, for each named process group. */
 async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number, work: () => Promise<T>): Promise<{ value: T; line: string }> {
   const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSeconds(pids())]));
@@ -102,11 +85,12 @@ async function main() {
   const printStatementStats = async () => {
     if (!process.env.BENCH_PG_STATS) return;
     await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-    const top = await db.$queryRawUnsafe<{ ms: number; calls: number; query: string }[]>(
-      `SELECT round(total_exec_time)::int AS ms, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
-       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+    const top = await db.$queryRawUnsafe<{ ms: number; plan: number; plans: number; calls: number; query: string }[]>(
+      `SELECT round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, plans::int, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
+       FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
     );
-    for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.calls).padStart(6)} calls  ${row.query}`);
+    say("      executing  planning (plans)    calls  statement");
+    for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.plan).padStart(6)} ms (${String(row.plans).padStart(6)}) ${String(row.calls).padStart(6)}  ${row.query}`);
     await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
   };
   /** BENCH_PG_STATS: what PostgreSQL's busy sessions were waiting for, sampled every 50 ms while `work` ran. */

@@ -102,7 +102,8 @@ export async function fastIngest(
     team,
     alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
-  const { rows } = await pool.query<Row>(SQL, [
+  // Named, so PostgreSQL plans it once per connection (lib/db.ts).
+  const { rows } = await pool.query<Row>({ name: "mon1tor_fast_ingest", text: SQL, values: [
     counterKey(options.limit),
     options.limit.windowSeconds,
     now.toISOString(),
@@ -123,7 +124,7 @@ export async function fastIngest(
     at.toISOString(),
     body,
     counterKeys(options.limit),
-  ]);
+  ] });
   const row = rows[0]!;
   if (!row.allowed) {
     return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), now) };

@@ -51,8 +51,10 @@ export async function claimDeliveries(
   // Rows at their attempt cap are never sent again: the same statement marks them failed.
   // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
   // of its current minute; the rest stay due and wait, they are never dropped.
-  const result = await pool.query<Claimed>(
-    `WITH due AS MATERIALIZED (
+  const result = await pool.query<Claimed>({
+    // Named, so PostgreSQL plans it once per connection (lib/db.ts); one name per text.
+    name: options.ids ? "mon1tor_claim_ids" : "mon1tor_claim",
+    text: `WITH due AS MATERIALIZED (
        -- The due rows in nextAttemptAt order, straight off its index, stopping at the limit, once.
        -- (Joined to the endpoints, the planner read every due row of every endpoint and sorted
        -- them, or re-ran this per endpoint: half of a claim's time with 20,000 due.) Inactive
@@ -110,7 +112,7 @@ export async function claimDeliveries(
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
                d.status = 'retrying' AS "wasRetrying"`,
-    [
+    values: [
       options.now?.toISOString() ?? null,
       options.saturated,
       options.ids ?? null,
@@ -120,6 +122,6 @@ export async function claimDeliveries(
       options.leaseMs,
       EXHAUSTED_REASON,
     ],
-  );
+  });
   return result.rows;
 }

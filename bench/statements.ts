@@ -1,0 +1,99 @@
+// `npm run bench:statements`: PostgreSQL's CPU for the two statements every alert goes
+// through, the alert API's one-statement ingest and the worker's claim, run as named
+// (server-side prepared) statements, as the app runs them, and unnamed, which PostgreSQL
+// parses and plans again on every call. Rounds alternate between the two, on one fresh
+// embedded PostgreSQL with one team and 10 active endpoints.
+//   BENCH_STATEMENT_CALLS=1500   calls per round
+import os from "node:os";
+import type pg from "pg";
+import { cpuSeconds, postgresPids } from "./cpu";
+import { startBenchDatabase } from "./database";
+
+const CALLS = Number(process.env.BENCH_STATEMENT_CALLS ?? 1500);
+const ROUNDS = 3;
+const say = (line: string) => console.log(line);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+type Mode = "named" | "unnamed";
+
+/**
+ * Runs `work` with the pool's queries as the app sends them ("named"), or with their names
+ * dropped ("unnamed"), so that PostgreSQL parses and plans every call.
+ */
+async function inMode<T>(pool: pg.Pool, mode: Mode, work: () => Promise<T>): Promise<T> {
+  if (mode === "named") return work();
+  const query = pool.query;
+  const send = query.bind(pool) as (text: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
+  pool.query = ((config: string | pg.QueryConfig, values?: unknown[]) =>
+    typeof config === "object" && config.name ? send(config.text, config.values) : send(config, values)) as typeof pool.query;
+  try {
+    return await work();
+  } finally {
+    pool.query = query;
+  }
+}
+
+async function main() {
+  say(`mon1tor statement bench · ${new Date().toISOString().slice(0, 10)} · ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} · Node ${process.version}`);
+  const { pg: server } = await startBenchDatabase("bench-statements");
+  try {
+    const { db, pool } = await import("../lib/db");
+    const { createActiveEndpoint } = await import("../lib/testing/factories");
+    const { fastIngest } = await import("../lib/alerts/fast-ingest");
+    const { claimDeliveries } = await import("../lib/webhooks/claim");
+    const team = await db.team.create({ data: { name: "statements" } });
+    for (let i = 0; i < 10; i++) await createActiveEndpoint(team.id, `https://receiver-${i}.example.com/webhook`);
+    const limit = { key: `api-key:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };
+    const input = { title: "disk full", severity: "critical", status: "triggered" } as const;
+
+    /** PostgreSQL CPU (µs) per unit of work while `work` runs; `units` is what it reports having done. */
+    const measure = async (work: () => Promise<number>) => {
+      const before = cpuSeconds(postgresPids());
+      const units = await work();
+      return ((cpuSeconds(postgresPids()) - before) / units) * 1e6;
+    };
+
+    const ingestCpu: Record<Mode, number[]> = { named: [], unnamed: [] };
+    const claimCpu: Record<Mode, number[]> = { named: [], unnamed: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of (round % 2 ? ["named", "unnamed"] : ["unnamed", "named"]) as Mode[]) {
+        ingestCpu[mode].push(
+          await inMode(pool, mode, () =>
+            measure(async () => {
+              for (let i = 0; i < CALLS; i++) await fastIngest(team, input, { limit, idempotency: null });
+              return CALLS;
+            }),
+          ),
+        );
+        // Claims of 26, as the latency phase of `npm run bench` makes them (200 alerts/s × 10
+        // endpoints). Each claimed batch is then marked done, outside the measurement.
+        let claimed = 0;
+        let cpu = 0;
+        while (claimed < CALLS * 5) {
+          const before = cpuSeconds(postgresPids());
+          const got = await inMode(pool, mode, () => claimDeliveries(pool, { now: null, limit: 26, leaseMs: 60_000, saturated: [], perEndpoint: 64 }));
+          cpu += cpuSeconds(postgresPids()) - before;
+          if (got.length === 0) break;
+          claimed += got.length;
+          await pool.query(`UPDATE "Delivery" SET status = 'delivered', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL WHERE id = ANY($1)`, [got.map((d) => d.id)]);
+        }
+        claimCpu[mode].push((cpu / claimed) * 1e6);
+        say(`  round ${round + 1}, ${mode.padEnd(7)}  ingest ${Math.round(ingestCpu[mode].at(-1)!)} µs/alert, claim ${Math.round(claimCpu[mode].at(-1)!)} µs/delivery`);
+      }
+    }
+    const line = (what: string, values: Record<Mode, number[]>, unit: string) =>
+      say(`  ${what.padEnd(30)} ${String(Math.round(median(values.named))).padStart(6)} ${String(Math.round(median(values.unnamed))).padStart(8)}   ${(median(values.named) / median(values.unnamed)).toFixed(2)}×  µs per ${unit}`);
+    say("\n  PostgreSQL CPU (median)          named  unnamed   named/unnamed");
+    line("alert API ingest statement", ingestCpu, "alert");
+    line("worker claim, 26 at a time", claimCpu, "delivery");
+    await db.$disconnect();
+    await pool.end();
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
