@@ -1,6 +1,7 @@
 // The one function that sends HTTP to customer endpoints, for validation and delivery
 // alike. It never follows redirects, enforces the destination policy at connect time,
 // and turns every outcome into a short reason a person can act on. It never throws.
+import { EventEmitter } from "node:events";
 import http from "node:http";
 import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
@@ -134,20 +135,32 @@ function readBody(body: Readable): Promise<{ bytes: Buffer; truncated: boolean }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
       if (size >= MAX_RESPONSE_BYTES) {
+        settled = true;
         body.off("data", onData);
         body.destroy();
         resolve({ bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true });
       }
     };
     body.on("data", onData);
-    body.once("end", () => resolve({ bytes: Buffer.concat(chunks), truncated: false }));
-    body.once("error", reject);
-    // Closed without an end or an error: whatever arrived is not the whole body.
-    body.once("close", () => reject(Object.assign(new Error("the response body ended early"), { code: "ECONNRESET" })));
+    body.once("end", () => {
+      settled = true;
+      resolve({ bytes: Buffer.concat(chunks), truncated: false });
+    });
+    body.once("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    // Closed without an end or an error: whatever arrived is not the whole body. (Every body
+    // closes after its end too: the error is only built when it is the answer, as building
+    // one, with its stack, for every delivery was 3% of the worker's CPU.)
+    body.once("close", () => {
+      if (!settled) reject(Object.assign(new Error("the response body ended early"), { code: "ECONNRESET" }));
+    });
   });
 }
 
@@ -156,10 +169,15 @@ const headerText = (value: string | string[] | undefined) => (Array.isArray(valu
 export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
   const started = performance.now();
   // A timer cleared when the exchange ends: AbortSignal.timeout() keeps every signal and its
-  // timer alive for the whole timeout (15 s), thousands at a time in a storm.
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), outbound.timeoutMs);
-  const signal = controller.signal;
+  // timer alive for the whole timeout (15 s), thousands at a time in a storm. The signal is an
+  // EventEmitter, which undici accepts as well: an AbortController costs about 4 µs to create
+  // and listen to, a few percent of a delivery's CPU.
+  const signal = new EventEmitter();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    signal.emit("abort");
+  }, outbound.timeoutMs);
   const elapsed = () => Math.round(performance.now() - started);
   // Known once the status line arrived: a failure after it happened while reading the body.
   let statusCode: number | null = null;
@@ -187,7 +205,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
       certificate: certificateFor(url, null),
     };
   } catch (error) {
-    const { errorClass, reason } = describeError(error, signal.aborted, outbound.timeoutMs);
+    const { errorClass, reason } = describeError(error, timedOut, outbound.timeoutMs);
     return {
       ok: false,
       statusCode,
