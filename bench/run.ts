@@ -358,14 +358,16 @@ async function main() {
       const { createApiKey } = await import("../lib/api-keys/keys");
       const keyFor = async (team: { id: string; name: string }) =>
         (await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, "bench")).key;
-      say("\n    building for next start…");
+      say("\n    building for next start and the worker…");
       await new Promise<void>((resolve, reject) =>
         spawn("node_modules/.bin/next", ["build"], { stdio: "ignore", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("next build failed")))),
       );
       const webPort = await freePort();
       const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
       const web = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", "start", "--port", String(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}` } });
-      const worker = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], { stdio: "ignore", env: process.env });
+      // The worker as `npm start` runs it in production: bundled, on plain node.
+      execFileSync("npm", ["run", "--silent", "build:worker"], { stdio: "ignore" });
+      const worker = spawn(process.execPath, [...profile, "dist/worker.mjs"], { stdio: "ignore", env: process.env });
       cleanup.push(async () => web.kill(), async () => worker.kill());
       const api = `http://127.0.0.1:${webPort}/api/v1/alerts`;
       for (let i = 0; i < 100; i++) {
