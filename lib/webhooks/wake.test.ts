@@ -69,6 +69,27 @@ describe("waking workers", () => {
     expect(await waker.workerListening()).toBe(true);
   });
 
+  it("calls while a check is on the wire share it: a storm sends one check per expiry, not one per request", async () => {
+    const worker = await listeningWorker();
+    clients.push(worker.client);
+    let checks = 0;
+    const counting = new Proxy(pool, {
+      get: (target, property) =>
+        property === "query"
+          ? (...args: Parameters<typeof pool.query>) => {
+              checks += 1;
+              return (target.query as (...a: unknown[]) => unknown)(...args);
+            }
+          : Reflect.get(target, property),
+    });
+    const waker = createWaker(counting, { workerCheckMs: 60_000 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => waker.workerListening()));
+    expect(answers).toEqual(Array.from({ length: 20 }, () => true));
+    expect(checks).toBe(1);
+    expect(await waker.workerListening()).toBe(true);
+    expect(checks).toBe(1);
+  });
+
   it("with a worker listening, the API's dispatchSoon wakes it and sends nothing itself", async () => {
     const worker = await listeningWorker();
     clients.push(worker.client);

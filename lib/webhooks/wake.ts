@@ -37,21 +37,26 @@ export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS } =
     return queued;
   };
 
-  let listening: { value: boolean; at: number } | null = null;
+  let listening: { value: Promise<boolean>; at: number } | null = null;
+  const check = () =>
+    pool
+      .query<{ listening: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS listening`,
+        [WORKER_APPLICATION_NAME],
+      )
+      .then(
+        ({ rows }) => rows[0]!.listening,
+        () => false,
+      );
   return {
     wake,
-    /** Whether a dispatch worker holds a LISTEN connection to this database (cached for 5 s). */
-    async workerListening() {
-      if (listening && Date.now() - listening.at < workerCheckMs) return listening.value;
-      try {
-        const { rows } = await pool.query<{ listening: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS listening`,
-          [WORKER_APPLICATION_NAME],
-        );
-        listening = { value: rows[0]!.listening, at: Date.now() };
-      } catch {
-        listening = { value: false, at: Date.now() };
-      }
+    /**
+     * Whether a dispatch worker holds a LISTEN connection to this database (cached for 5 s).
+     * Calls while a check is on the wire share it: in a storm, each expiry of the cache had
+     * sent one check per request in flight.
+     */
+    workerListening() {
+      if (!listening || Date.now() - listening.at >= workerCheckMs) listening = { value: check(), at: Date.now() };
       return listening.value;
     },
   };
