@@ -23,11 +23,12 @@ const say = (line: string) => console.log(line);
 const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** Where the CPU went while `work` ran: per delivery, in µs, for each named process group. */
-async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number, work: () => Promise<T>): Promise<{ value: T; line: string }> {
+/** Where the CPU went while `work` ran: per delivery (or what `count` counts), in µs, for each named process group. */
+async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number | ((value: T) => number), work: () => Promise<T>): Promise<{ value: T; line: string }> {
   const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSeconds(pids())]));
   const value = await work();
-  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt((Math.max(0, cpuSeconds(pids()) - before[name]!) / count) * 1e6)} µs`);
+  const units = typeof count === "number" ? count : count(value);
+  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt((Math.max(0, cpuSeconds(pids()) - before[name]!) / units) * 1e6)} µs`);
   return { value, line: `    CPU per delivery: ${parts.join(", ")}` };
 }
 
@@ -473,7 +474,13 @@ async function main() {
         say(`\n(5) ingest: ${fmt(perSecond)} alerts/s for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
         const { team } = await endpoints("ing", 1);
         await settle();
-        const run = await load(await keyFor(team), perSecond, seconds, "ingest", 1);
+        const key = await keyFor(team);
+        const split = await cpuSplit(
+          { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] },
+          (value) => value.sent.size,
+          () => load(key, perSecond, seconds, "ingest", 1),
+        );
+        const run = split.value;
         const accepted = run.sent.size;
         const stored = await db.alert.count({ where: { teamId: team.id, NOT: { title: { startsWith: "ingest warm-up" } } } });
         const s = await waitForDeliveries(accepted, 180_000);
@@ -492,6 +499,7 @@ async function main() {
         };
         say(`    accepted ${fmt(accepted)} (${fmt(accepted / (run.elapsedMs / 1000))}/s), refused ${run.refused}; stored ${fmt(stored)}; delivered ${fmt(arrived)} (${s.duplicates} duplicates)`);
         say(`    API p50 ${fmt(run.apiP50)} ms, p99 ${fmt(run.apiP99)} ms; web server peak RSS ${fmt(results.webRssMb)} MB`);
+        say(split.line.replace("per delivery", "per accepted alert"));
         await reset();
       }
 
