@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import http from "node:http";
 import type { Readable } from "node:stream";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import { certificateFor, recordingConnector, type CertificateSeen } from "@/lib/webhooks/tls";
 import { BlockedDestinationError, checkLiteralHost, guardedLookup, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { responseExcerpt } from "@/lib/webhooks/response-excerpt";
@@ -164,6 +164,20 @@ function readBody(body: Readable): Promise<{ bytes: Buffer; truncated: boolean }
   });
 }
 
+/**
+ * Where undici sends a request. Kept per URL object: the dispatcher reuses one URL per
+ * endpoint, and URL's getters (origin above all) were a share of every delivery's CPU.
+ */
+const addresses = new WeakMap<URL, { origin: string; path: string }>();
+function addressOf(url: URL) {
+  let address = addresses.get(url);
+  if (!address) {
+    address = { origin: url.origin, path: `${url.pathname}${url.search}` };
+    addresses.set(url, address);
+  }
+  return address;
+}
+
 const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(", ") : value);
 
 export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
@@ -185,13 +199,8 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
   try {
     url = typeof outbound.url === "string" ? new URL(outbound.url) : outbound.url;
     checkLiteralHost(url, policy);
-    const response = await request(url, {
-      method: outbound.method,
-      headers: outbound.headers,
-      body: outbound.body,
-      dispatcher: agentFor(policy),
-      signal,
-    });
+    const { origin, path } = addressOf(url);
+    const response = await agentFor(policy).request({ origin, path, method: outbound.method, headers: outbound.headers, body: outbound.body, signal });
     statusCode = response.statusCode;
     // The timeout covers the whole exchange: a body that trickles in is cut off by the same signal.
     const body = await readBody(response.body);
