@@ -1,7 +1,13 @@
-// The worker's poll loop: many rounds must not pile up abort listeners on its signal, and a
-// NOTIFY is never lost between two drains.
+// The worker's poll loop: many rounds must not pile up abort listeners on its signal, a
+// NOTIFY is never lost between two drains, and a trickle of alerts is claimed in batches.
 import { getEventListeners } from "node:events";
-import { describe, expect, it } from "vitest";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestAlert } from "@/lib/alerts/ingest";
+import { db, pool } from "@/lib/db";
+import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { Dispatcher } from "@/lib/webhooks/dispatch";
 import { Alarm, pause } from "@/lib/webhooks/worker";
 
 describe("worker poll loop", () => {
@@ -42,5 +48,44 @@ describe("worker poll loop", () => {
     alarm.ring();
     await waiting;
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+});
+
+describe("claiming while alerts trickle in", () => {
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver(() => ({ status: 200 }));
+  });
+  afterAll(() => receiver.close());
+
+  it("after a claim that came back short, the next waits lingerMs and takes what arrived meanwhile", async () => {
+    const team = await createTeam();
+    const { endpoint } = await createActiveEndpoint(team.id, `${receiver.url}/linger`);
+    const ingest = (title: string) => db.$transaction((tx) => ingestAlert(tx, team, { title, severity: "warning", status: "triggered" }));
+    // The real pool, noting when each claim went out; right after the first, a second alert commits.
+    const claimsAt: number[] = [];
+    const noting = new Proxy(pool, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (property !== "query") return typeof value === "function" ? value.bind(target) : value;
+        return async (config: pg.QueryConfig) => {
+          if (!config.name?.startsWith("mon1tor_claim")) return target.query(config);
+          claimsAt.push(performance.now());
+          const result = await target.query(config);
+          if (claimsAt.length === 1) await ingest("second");
+          return result;
+        };
+      },
+    });
+    await ingest("first");
+    const lingerMs = 300;
+    const stats = await new Dispatcher({ pool: noting, lingerMs, timeoutMs: 2_000 }).drain({ budgetMs: 10_000 });
+
+    expect(stats).toEqual({ attempted: 2, delivered: 2, failed: 0 });
+    expect(receiver.requests.filter((request) => request.path === "/linger")).toHaveLength(2);
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(2);
+    // Without the linger, the second alert is claimed as soon as the first one's send ends.
+    expect(claimsAt.length).toBeGreaterThanOrEqual(2);
+    expect(claimsAt[1]! - claimsAt[0]!).toBeGreaterThanOrEqual(lingerMs - 5);
   });
 });
