@@ -70,7 +70,10 @@ describe("worker process", () => {
     receiver.respond(() => ({ status: 200 }));
     const ids = await enqueue(db, prefix, 500, 10);
     expect(ids).toHaveLength(5000);
-    const workers = Array.from({ length: 4 }, () => spawnWorker());
+    // The default timeout, not the suite's 2 s: this test is about claims racing, and on a
+    // shared machine four workers starting at once could stall the in-process receiver past
+    // 2 s, sending deliveries into minutes of backoff.
+    const workers = Array.from({ length: 4 }, () => spawnWorker({ MON1TOR_DELIVERY_TIMEOUT_MS: "15000" }));
     try {
       await waitUntil(async () => (await deliveredCount(db, ids)) === 5000, 120_000, "all 5000 deliveries");
     } catch (error) {
