@@ -39,8 +39,10 @@ export async function claimDeliveries(
     perEndpoint: number;
     ids?: string[];
   },
-): Promise<Claimed[]> {
+): Promise<{ deliveries: Claimed[]; drained: boolean }> {
   const now = dbNow(1);
+  // Due rows read per claim: room for per-endpoint quotas to pass over some.
+  const dueLimit = options.limit * 4;
   const minute = `date_trunc('minute', ${now})`;
   // In flight with another worker (or with this one) until the lease runs out.
   const unleased = `(d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})`;
@@ -51,7 +53,7 @@ export async function claimDeliveries(
   // Rows at their attempt cap are never sent again: the same statement marks them failed.
   // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
   // of its current minute; the rest stay due and wait, they are never dropped.
-  const result = await pool.query<Claimed>({
+  const result = await pool.query<Claimed & { dueSeen: number }>({
     // Named, so PostgreSQL plans it once per connection (lib/db.ts); one name per text.
     name: options.ids ? "mon1tor_claim_ids" : "mon1tor_claim",
     text: `WITH due AS MATERIALIZED (
@@ -111,17 +113,22 @@ export async function claimDeliveries(
      RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
-               d.status = 'retrying' AS "wasRetrying"`,
+               d.status = 'retrying' AS "wasRetrying",
+               (SELECT count(*) FROM due)::int AS "dueSeen"`,
     values: [
       options.now?.toISOString() ?? null,
       options.saturated,
       options.ids ?? null,
-      options.limit * 4,
+      dueLimit,
       options.perEndpoint,
       options.limit,
       options.leaseMs,
       EXHAUSTED_REASON,
     ],
   });
-  return result.rows;
+  const deliveries = result.rows.map(({ dueSeen: _, ...delivery }) => delivery);
+  // Every due row the scan saw was taken (the scan stops at dueLimit, above the claim's
+  // limit): nothing more is due right now. Rows left to per-endpoint quotas, to another
+  // worker's lock or to the attempt cap mean more is waiting.
+  return { deliveries, drained: deliveries.length === (result.rows[0]?.dueSeen ?? 0) };
 }

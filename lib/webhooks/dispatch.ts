@@ -32,10 +32,11 @@ export type DispatcherOptions = {
   /** Unrecorded outcomes held at most; when full (the database is away), claiming stops. */
   maxBuffered?: number;
   /**
-   * After a claim that found fewer due deliveries than it asked for, how long to wait before
-   * the next one, so that while alerts trickle in one claim gathers what arrived meanwhile
-   * (a claim per alert cost more than the sends at 200 alerts/s). Not for drains of given ids.
-   * A lone alert is not held: a drain's first claim goes out at once.
+   * After a claim that took everything due, how long to wait before the next one, so that
+   * while alerts trickle in one claim gathers what arrived meanwhile (a claim per alert cost
+   * more than the sends at 200 alerts/s). A backlog is claimed without pause, even when
+   * per-endpoint quotas cut a claim short. Not for drains of given ids. A lone alert is not
+   * held: a drain's first claim goes out at once.
    */
   lingerMs?: number;
 };
@@ -100,7 +101,7 @@ export class Dispatcher {
     return total;
   }
 
-  private claim(limit: number, ids?: string[]): Promise<Claimed[]> {
+  private claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
     const saturated = [...this.inFlight].filter(([, count]) => count >= this.perEndpoint).map(([id]) => id);
     return claimDeliveries(this.pool, {
       now: this.clock?.now() ?? null,
@@ -215,7 +216,7 @@ export class Dispatcher {
     let emptyWhileIdle = false;
     // Writing outcomes can unblock an alert's next state (lib/webhooks/claim.ts): one more claim after that.
     let claimedAfterFlush = false;
-    // When the last claim came back short of what it asked for (lingerMs).
+    // When the last claim took everything that was due (lingerMs).
     let shortAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
     try {
@@ -229,10 +230,9 @@ export class Dispatcher {
         const lingering = shortAt > 0 && now - shortAt < this.lingerMs;
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
-          const asked = Math.min(free, this.batchSize);
-          const claimed = await this.claim(asked, ids);
+          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
-          shortAt = !ids && claimed.length > 0 && claimed.length < asked ? performance.now() : 0;
+          shortAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;
           emptyWhileIdle = claimed.length === 0 && idle;
           for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
@@ -252,7 +252,7 @@ export class Dispatcher {
             continue;
           }
           if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;
-          if (lingering) await new Promise((resolve) => setTimeout(resolve, this.lingerMs - (now - shortAt)));
+          if (lingering) await new Promise((resolve) => setTimeout(resolve, Math.min(this.lingerMs - (now - shortAt), deadline - now)));
           emptyAt = 0;
           continue;
         }

@@ -88,4 +88,18 @@ describe("claiming while alerts trickle in", () => {
     expect(claimsAt.length).toBeGreaterThanOrEqual(2);
     expect(claimsAt[1]! - claimsAt[0]!).toBeGreaterThanOrEqual(lingerMs - 5);
   });
+
+  it("a backlog that per-endpoint quotas cut into short claims is claimed without lingering", async () => {
+    const team = await createTeam();
+    const { endpoint } = await createActiveEndpoint(team.id, `${receiver.url}/quota`);
+    const ids: string[] = [];
+    await db.$transaction(async (tx) => {
+      for (let i = 0; i < 20; i++) ids.push(...(await ingestAlert(tx, team, { title: `backlog ${i}`, severity: "info", status: "triggered" })).deliveryIds);
+    });
+    // Four at a time for the one endpoint. Lingering after each of those claims would stop
+    // this drain at its budget with 4 sent, long before the next claim.
+    const stats = await new Dispatcher({ perEndpoint: 4, batchSize: 50, lingerMs: 60_000, timeoutMs: 2_000 }).drain({ budgetMs: 20_000 });
+    expect(stats.attempted).toBe(20);
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(20);
+  });
 });
