@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
@@ -32,14 +33,31 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * where Prisma's per-query engine work was a third of the CPU.
  * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/dispatch.ts).
  * The two statements every alert goes through, the ingest and the claim, are named (server-side
- * prepared): PostgreSQL parses and plans them once per connection instead of on every call, which
- * was half of the ingest's PostgreSQL CPU (`npm run bench:statements`). Both plan to index reads
- * even on empty tables. Behind PgBouncer in transaction mode this needs PgBouncer 1.21 or later
- * with `max_prepared_statements` set (see README, Production).
+ * prepared, `prepared()` below): PostgreSQL parses and plans them once per connection instead of on
+ * every call, which was half of the ingest's PostgreSQL CPU (`npm run bench:statements`). Both plan
+ * to index reads even on empty tables; the recording statements are not named, because their
+ * generic plans scan whole tables when those were small at planning time. Behind PgBouncer in
+ * transaction mode this needs PgBouncer 1.21 or later with `max_prepared_statements` set (see
+ * README, Production).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
 /** One client per process; dev hot reload would otherwise open a pool per edit. */
 export const db: PrismaClient = (globalForDb.mon1torDb ??= new PrismaClient({ adapter: new PrismaPg(pool) }));
+
+const statementNames = new Map<string, string>();
+/**
+ * A named (server-side prepared) statement for `text` (see `pool` above). The name comes from the
+ * text, so a changed statement is prepared afresh: with a fixed name, node-postgres refuses a new
+ * text on a connection that prepared the old one (a dev server's hot reload keeps its pool).
+ */
+export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `mon1tor_${crypto.createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
 
 export type Db = PrismaClient;
 export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];

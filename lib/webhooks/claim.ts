@@ -6,6 +6,7 @@
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
+import { prepared } from "@/lib/db";
 
 export type Claimed = {
   id: string;
@@ -53,10 +54,7 @@ export async function claimDeliveries(
   // Rows at their attempt cap are never sent again: the same statement marks them failed.
   // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
   // of its current minute; the rest stay due and wait, they are never dropped.
-  const result = await pool.query<Claimed & { dueSeen: number }>({
-    // Named, so PostgreSQL plans it once per connection (lib/db.ts); one name per text.
-    name: options.ids ? "mon1tor_claim_ids" : "mon1tor_claim",
-    text: `WITH due AS MATERIALIZED (
+  const text = `WITH due AS MATERIALIZED (
        -- The due rows in nextAttemptAt order, straight off its index, stopping at the limit, once.
        -- (Joined to the endpoints, the planner read every due row of every endpoint and sorted
        -- them, or re-ran this per endpoint: half of a claim's time with 20,000 due.) Inactive
@@ -114,8 +112,10 @@ export async function claimDeliveries(
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
                d.status = 'retrying' AS "wasRetrying",
-               (SELECT count(*) FROM due)::int AS "dueSeen"`,
-    values: [
+               (SELECT count(*) FROM due)::int AS "dueSeen"`;
+  // Named, so PostgreSQL plans it once per connection (lib/db.ts).
+  const result = await pool.query<Claimed & { dueSeen: number }>(
+    prepared(text, [
       options.now?.toISOString() ?? null,
       options.saturated,
       options.ids ?? null,
@@ -124,8 +124,8 @@ export async function claimDeliveries(
       options.limit,
       options.leaseMs,
       EXHAUSTED_REASON,
-    ],
-  });
+    ]),
+  );
   const deliveries = result.rows.map(({ dueSeen: _, ...delivery }) => delivery);
   // Every due row the scan saw was taken (the scan stops at dueLimit, above the claim's
   // limit): nothing more is due right now. Rows left to per-endpoint quotas, to another
