@@ -18,7 +18,7 @@ export async function startBenchDatabase(name: string) {
       : []),
   ];
   const log = process.env.BENCH_PG_EXPLAIN ? (line: string) => console.error(line) : undefined;
-  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "bench", flags, log });
+  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "bench", flags, log, throwaway: true });
   const databaseUrl = await pg.createDatabase("bench");
   await applyMigrationsSql(databaseUrl);
   Object.assign(process.env, {

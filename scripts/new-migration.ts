@@ -30,6 +30,7 @@ const scratch = await startEmbeddedPostgres({
   dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-migration-")),
   port: await freePort(),
   password: "scratch",
+  throwaway: true,
 });
 try {
   const sql = await schemaDiffSql(scratch.url("postgres"), schemaAtHead());

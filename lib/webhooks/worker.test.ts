@@ -93,7 +93,7 @@ describe("worker process", () => {
 
   it("recovers by itself when PostgreSQL restarts during dispatch", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-restart-"));
-    const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "restart" });
+    const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "restart", throwaway: true });
     const url = await cluster.createDatabase("restart");
     await applyMigrationsSql(url);
     const client = createDbClient(url);

@@ -63,6 +63,8 @@ export async function startEmbeddedPostgres(options: {
   log?: (line: string) => void;
   /** More server settings, e.g. ["-c", "shared_preload_libraries=pg_stat_statements"]. */
   flags?: string[];
+  /** A scratch cluster (a bench's, a test's): its data directory is removed when it stops. */
+  throwaway?: boolean;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
   if (!(await isPortFree(options.port))) {
@@ -124,6 +126,8 @@ export async function startEmbeddedPostgres(options: {
     },
     async stop() {
       await server.stop();
+      // A bench run leaves gigabytes of tables and WAL behind; repeated runs had filled the disk.
+      if (options.throwaway) fs.rmSync(dataDir, { recursive: true, force: true });
     },
     async restart() {
       await server.stop();
