@@ -1,12 +1,19 @@
 // The outbox: an event and one delivery per endpoint, written in the caller's transaction.
-// Nothing is sent before it commits; the NOTIFY wakes workers at commit time.
+// Nothing is sent before it commits. The caller wakes the senders after the commit
+// (dispatchSoon or kickDeliveries in lib/webhooks/immediate-dispatch.ts): a NOTIFY inside the
+// transaction holds PostgreSQL's notify lock through the commit's WAL flush, so concurrent
+// commits queued on it.
 import type { Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 import { endpointsFor } from "@/lib/webhooks/filters";
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
 
-/** Wakes every listening worker when the transaction commits (NOTIFY is transactional). */
+/**
+ * Wakes every listening worker when the transaction commits (NOTIFY is transactional). For the
+ * rare changes that queue deliveries outside the alert path (a backlog replay); new alerts and
+ * redeliveries wake the senders after their commit instead.
+ */
 export async function notifyWorkers(tx: Tx) {
   await tx.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
 }
@@ -50,7 +57,6 @@ export async function enqueueEvent(
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
     if (input.alertId && sequence !== null && sequence > 1) await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
-    await notifyWorkers(tx);
   }
   return { deliveryIds: deliveries.map((d) => d.id), body };
 }

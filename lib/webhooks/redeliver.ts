@@ -5,7 +5,6 @@ import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
-import { notifyWorkers } from "@/lib/webhooks/enqueue";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 /** A fresh attempt now: same webhook-id and body, new timestamp and signature. */
@@ -22,7 +21,6 @@ export async function redeliver(context: TeamContext, deliveryId: string) {
     });
     if (queued.count === 0) throw new AppError("conflict", "This delivery is being attempted right now. Try again in a moment.");
     await audit(tx, context, "delivery.redeliver", { type: "delivery", id: delivery.id });
-    await notifyWorkers(tx);
   });
   after(() => dispatchSoon([delivery.id]));
 }
