@@ -33,7 +33,7 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * where Prisma's per-query engine work was a third of the CPU.
  * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/dispatch.ts).
  * The two statements every alert goes through, the ingest and the claim, are named (server-side
- * prepared, `prepared()` below): PostgreSQL parses and plans them once per connection instead of on
+ * prepared, `namedStatement()` below): PostgreSQL parses and plans them once per connection instead of on
  * every call, which was half of the ingest's PostgreSQL CPU (`npm run bench:statements`). Both plan
  * to index reads even on empty tables; the recording statements are not named, because their
  * generic plans scan whole tables when those were small at planning time. Behind PgBouncer in
@@ -50,7 +50,7 @@ const statementNames = new Map<string, string>();
  * text, so a changed statement is prepared afresh: with a fixed name, node-postgres refuses a new
  * text on a connection that prepared the old one (a dev server's hot reload keeps its pool).
  */
-export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+export function namedStatement(text: string, values: unknown[]): pg.QueryConfig {
   let name = statementNames.get(text);
   if (!name) {
     name = `mon1tor_${crypto.createHash("sha256").update(text).digest("hex").slice(0, 16)}`;

@@ -9,7 +9,7 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
-import { pool, prepared } from "@/lib/db";
+import { namedStatement, pool } from "@/lib/db";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
@@ -103,7 +103,7 @@ export async function fastIngest(
     alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
   // Named, so PostgreSQL plans it once per connection (lib/db.ts).
-  const { rows } = await pool.query<Row>(prepared(SQL, [
+  const { rows } = await pool.query<Row>(namedStatement(SQL, [
     counterKey(options.limit),
     options.limit.windowSeconds,
     now.toISOString(),

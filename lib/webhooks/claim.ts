@@ -6,7 +6,7 @@
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
-import { prepared } from "@/lib/db";
+import { namedStatement } from "@/lib/db";
 
 export type Claimed = {
   id: string;
@@ -115,7 +115,7 @@ export async function claimDeliveries(
                (SELECT count(*) FROM due)::int AS "dueSeen"`;
   // Named, so PostgreSQL plans it once per connection (lib/db.ts).
   const result = await pool.query<Claimed & { dueSeen: number }>(
-    prepared(text, [
+    namedStatement(text, [
       options.now?.toISOString() ?? null,
       options.saturated,
       options.ids ?? null,
