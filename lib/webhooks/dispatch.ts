@@ -217,7 +217,7 @@ export class Dispatcher {
     // Writing outcomes can unblock an alert's next state (lib/webhooks/claim.ts): one more claim after that.
     let claimedAfterFlush = false;
     // When the last claim took everything that was due (lingerMs).
-    let shortAt = 0;
+    let drainedAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
     try {
       while (!signal?.aborted) {
@@ -229,12 +229,12 @@ export class Dispatcher {
         const worthClaiming = free >= Math.min(this.batchSize, this.concurrency / 2) || tasks.size === 0;
         // Results that cannot be written yet are held in memory: past the cap, send nothing more.
         const roomToRecord = this.buffered < this.maxBuffered;
-        const lingering = shortAt > 0 && now - shortAt < this.lingerMs;
+        const lingering = drainedAt > 0 && now - drainedAt < this.lingerMs;
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
           const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
-          shortAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
+          drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;
           emptyWhileIdle = claimed.length === 0 && idle;
           for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
@@ -254,7 +254,7 @@ export class Dispatcher {
             continue;
           }
           if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;
-          if (lingering) await new Promise((resolve) => setTimeout(resolve, Math.min(this.lingerMs - (now - shortAt), deadline - now)));
+          if (lingering) await new Promise((resolve) => setTimeout(resolve, Math.min(this.lingerMs - (now - drainedAt), deadline - now)));
           emptyAt = 0;
           continue;
         }

@@ -63,7 +63,9 @@ export type WorkerOptions = DispatcherOptions & {
 export async function runWorker(options: WorkerOptions, signal: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
   const pool = options.pool ?? defaultPool;
-  const dispatcher = new Dispatcher({ ...options, pool: options.pool ?? createDispatchPool(options.databaseUrl) });
+  // Its own pool unless given one (tests): closed when the worker stops.
+  const dispatchPool = options.pool ? null : createDispatchPool(options.databaseUrl);
+  const dispatcher = new Dispatcher({ ...options, pool: options.pool ?? dispatchPool! });
   const alarm = new Alarm();
   let listener: pg.Client | null = null;
 
@@ -105,5 +107,6 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     else await alarm.wait(POLL_MS, signal);
   }
   await (listener as pg.Client | null)?.end().catch(() => {});
+  await dispatchPool?.end().catch(() => {});
   log("stopped");
 }
