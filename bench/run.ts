@@ -367,16 +367,17 @@ async function main() {
       const keyFor = async (team: { id: string; name: string }) =>
         (await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, "bench")).key;
       say("\n    building for next start and the worker…");
+      // `npm run build`: the app, and the worker bundled for plain node, as `npm start` runs them.
       await new Promise<void>((resolve, reject) =>
-        spawn("node_modules/.bin/next", ["build"], { stdio: "ignore", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("next build failed")))),
+        spawn("npm", ["run", "--silent", "build"], { stdio: "ignore", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("npm run build failed")))),
       );
       const webPort = await freePort();
       const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
       const web = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", "start", "--port", String(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}` } });
-      // The worker as `npm start` runs it in production: bundled, on plain node.
-      execFileSync("npm", ["run", "--silent", "build:worker"], { stdio: "ignore" });
       const worker = spawn(process.execPath, [...profile, "dist/worker.mjs"], { stdio: "ignore", env: process.env });
       cleanup.push(async () => web.kill(), async () => worker.kill());
+      /** The processes behind the API, for the CPU split per alert. */
+      const apiProcesses = { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] };
       const api = `http://127.0.0.1:${webPort}/api/v1/alerts`;
       for (let i = 0; i < 100; i++) {
         try {
@@ -458,7 +459,7 @@ async function main() {
         await settle();
         await ask(receiver, { trackArrivals: true }, "ok");
         const split = await cpuSplit(
-          { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] },
+          apiProcesses,
           seconds * perSecond,
           () => sampleWaits(() => load(key, perSecond, seconds, "latency", ENDPOINTS)),
         );
@@ -483,7 +484,7 @@ async function main() {
         await settle();
         const key = await keyFor(team);
         const split = await cpuSplit(
-          { web: () => [web.pid!], worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!], "load generator": () => [process.pid] },
+          apiProcesses,
           (value) => value.sent.size,
           () => load(key, perSecond, seconds, "ingest", 1),
         );
