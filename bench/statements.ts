@@ -71,7 +71,7 @@ async function main() {
         let cpu = 0;
         while (claimed < CALLS * 5) {
           const before = cpuSeconds(postgresPids());
-          const { deliveries: got } = await inMode(pool, mode, () => claimDeliveries(pool, { now: null, limit: 26, leaseMs: 60_000, saturated: [], perEndpoint: 64 }));
+          const { deliveries: got } = await inMode(pool, mode, () => claimDeliveries(pool, { now: null, limit: 26, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64 }));
           cpu += cpuSeconds(postgresPids()) - before;
           if (got.length === 0) break;
           claimed += got.length;

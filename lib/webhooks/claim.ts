@@ -2,7 +2,7 @@
 // (leaseExpiresAt) and counts the attempt. A worker that dies leaves its deliveries to be
 // claimed again when the lease runs out. The claim leaves nextAttemptAt alone: it writes no
 // indexed column, so PostgreSQL can update the row in place (a HOT update, with room kept
-// free on Delivery's pages) instead of adding an entry to each of its six indexes. Time is PostgreSQL's own
+// free on Delivery's pages) instead of adding an entry to each of its indexes. Time is PostgreSQL's own
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
@@ -35,60 +35,80 @@ export async function claimDeliveries(
     now: Date | null;
     limit: number;
     leaseMs: number;
-    /** Endpoints already at their in-flight cap in this process. */
-    saturated: string[];
+    /** Deliveries this process has in flight, per endpoint: they count against perEndpoint. */
+    inFlight: ReadonlyMap<string, number>;
     perEndpoint: number;
     ids?: string[];
   },
 ): Promise<{ deliveries: Claimed[]; drained: boolean }> {
   const now = dbNow(1);
-  // Due rows read per claim: room for per-endpoint quotas to pass over some.
-  const dueLimit = options.limit * 4;
   const minute = `date_trunc('minute', ${now})`;
-  // In flight with another worker (or with this one) until the lease runs out.
-  const unleased = `(d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})`;
-  // Given ids (the API's immediate kick), look them up by primary key: walking the
-  // nextAttemptAt index past every other due row (and every dead entry of the last minutes'
-  // deliveries) for a handful of ids made each kick slow under load.
-  const byIds = options.ids ? `d.id = ANY($3::text[]) AND` : `$3::text[] IS NULL AND`;
-  // Rows at their attempt cap are never sent again: the same statement marks them failed.
-  // An endpoint with a delivery cap (deliveryRateCap per minute) gets at most what is left
-  // of its current minute; the rest stay due and wait, they are never dropped.
-  const text = `WITH due AS MATERIALIZED (
-       -- The due rows in nextAttemptAt order, straight off its index, stopping at the limit, once.
-       -- (Joined to the endpoints, the planner read every due row of every endpoint and sorted
-       -- them, or re-ran this per endpoint: half of a claim's time with 20,000 due.) Inactive
-       -- endpoints' rows are parked, never due.
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
-       FROM "Delivery" d
-       WHERE ${byIds} d."nextAttemptAt" <= ${now} AND ${unleased} AND NOT (d."endpointId" = ANY($2::text[]))
-         -- Per endpoint and alert, in order: never a newer state while an older one is unfinished.
-         -- An alert's first event (most of a storm) has nothing older: no lookup.
+  // Due now, and not in flight with another worker (or with this one) until the lease runs out.
+  // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
+  // An alert's first event (most of a storm) has nothing older: no lookup.
+  const due = `d."nextAttemptAt" <= ${now} AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
-           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))
-       ORDER BY d."nextAttemptAt"
+           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
+  // What each endpoint may take now: its in-flight room in this process, and what is left of
+  // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
+  // they are never dropped.
+  const room = (queued: string) => `endpoints AS (
+       SELECT e.id, LEAST($5 - COALESCE(b.n, 0),
+                          CASE WHEN e."deliveryRateCap" IS NULL THEN $5
+                               ELSE e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END
+                          END) AS quota
+       FROM ${queued} q
+       JOIN "WebhookEndpoint" e ON e.id = q.id AND e.status = 'active'
+       LEFT JOIN unnest($2::text[], $6::int[]) AS b(id, n) ON b.id = e.id
+     )`;
+  const head = options.ids
+    ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
+      `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" WHERE id = ANY($3::text[]))`)}, due AS MATERIALIZED (
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
+              row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
+       FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
+       WHERE d.id = ANY($3::text[]) AND ${due}
+     )`
+    : // Endpoint by endpoint, off Delivery_queue_idx (endpointId, nextAttemptAt): the endpoints
+      // with anything queued, found by one index probe each (a loose index scan); then each
+      // endpoint that may take more gives its oldest due rows, up to its quota and one more,
+      // which tells whether it had more. Endpoints that may take nothing are never read: in
+      // one global nextAttemptAt order, every claim read past a hanging endpoint's backlog.
+      `WITH RECURSIVE queued(id) AS (
+       (SELECT "endpointId" FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL ORDER BY "endpointId" LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d."endpointId" FROM "Delivery" d WHERE d."nextAttemptAt" IS NOT NULL AND d."endpointId" > q.id ORDER BY d."endpointId" LIMIT 1)
+       FROM queued q WHERE q.id IS NOT NULL
+     ), ${room("queued")}, due AS MATERIALIZED (
+       SELECT d.*, e.quota
+       FROM endpoints e CROSS JOIN LATERAL (
+         SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", row_number() OVER (ORDER BY d."nextAttemptAt") AS rank
+         FROM "Delivery" d
+         WHERE d."endpointId" = e.id AND ${due}
+         ORDER BY d."nextAttemptAt"
+         LIMIT LEAST(e.quota, $4) + 1
+       ) d
+       WHERE e.quota > 0 AND $3::text[] IS NULL
+     )`;
+  // Rows at their attempt cap are never sent again: the same statement marks them failed.
+  const text = `${head}, candidates AS (
+       -- The oldest due rows within each endpoint's quota, up to the claim's limit.
+       SELECT id, "endpointId", "nextAttemptAt", attempts, "maxAttempts" FROM due
+       WHERE rank <= quota
+       ORDER BY "nextAttemptAt"
        LIMIT $4
-     ), candidates AS (
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts",
-              CASE WHEN e."deliveryRateCap" IS NULL THEN $5
-                   ELSE LEAST($5, e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END)
-              END AS quota
-       FROM due d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e.status = 'active'
      ), exhausted AS (
        UPDATE "Delivery" d
        SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}
        FROM candidates c
        WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id
-     ), ranked AS (
-       SELECT id, quota, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
-       FROM candidates WHERE attempts < "maxAttempts"
      ), picked AS (
-       SELECT d.id, d."endpointId" FROM "Delivery" d JOIN ranked r ON r.id = d.id
+       SELECT d.id, d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
-       WHERE r.rank <= r.quota AND d."nextAttemptAt" <= ${now} AND ${unleased} AND d.attempts < d."maxAttempts"
-       LIMIT $6
+       WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
+         AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now}) AND d.attempts < d."maxAttempts"
        FOR NO KEY UPDATE OF d SKIP LOCKED
      ), capped AS (
        -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
@@ -117,18 +137,18 @@ export async function claimDeliveries(
   const result = await pool.query<Claimed & { dueSeen: number }>(
     namedStatement(text, [
       options.now?.toISOString() ?? null,
-      options.saturated,
+      [...options.inFlight.keys()],
       options.ids ?? null,
-      dueLimit,
-      options.perEndpoint,
       options.limit,
+      options.perEndpoint,
+      [...options.inFlight.values()],
       options.leaseMs,
       EXHAUSTED_REASON,
     ]),
   );
   const deliveries = result.rows.map(({ dueSeen: _, ...delivery }) => delivery);
-  // Every due row the scan saw was taken (the scan stops at dueLimit, above the claim's
-  // limit): nothing more is due right now. Rows left to per-endpoint quotas, to another
-  // worker's lock or to the attempt cap mean more is waiting.
+  // Every due row read was taken: nothing more is due that this process could take now. Rows
+  // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
+  // another worker or at the attempt cap mean more is waiting.
   return { deliveries, drained: deliveries.length === (result.rows[0]?.dueSeen ?? 0) };
 }

@@ -191,4 +191,29 @@ describe("dispatch limits", () => {
     expect(stats).toEqual({ attempted: 30, delivered: 30, failed: 0 });
     expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(30);
   });
+
+  it("never has more than perEndpoint in flight to one endpoint, counting those already in flight", async () => {
+    const clock = new TestClock(new Date());
+    let inFlight = 0;
+    let most = 0;
+    let answered = 0;
+    receiver.respond(async (request) => {
+      if (request.path !== "/one-at-a-cap") return { status: 200 };
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      // Answers come back at different times, so claims happen while some are still in flight.
+      await new Promise((resolve) => setTimeout(resolve, 5 + (answered++ % 4) * 60));
+      inFlight -= 1;
+      return { status: 200 };
+    });
+    const team = await createTeam();
+    const { endpoint } = await createActiveEndpoint(team.id, `${receiver.url}/one-at-a-cap`);
+    await db.$transaction(async (tx) => {
+      for (let i = 0; i < 40; i++) await ingestAlert(tx, team, { title: `c${i}`, severity: "info", status: "triggered" }, clock.now());
+    });
+    const stats = await new Dispatcher({ clock, perEndpoint: 4, concurrency: 16, batchSize: 16, lingerMs: 0 }).drain({ budgetMs: 20_000 });
+    expect(stats.attempted).toBeGreaterThanOrEqual(40);
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(40);
+    expect(most).toBe(4);
+  });
 });

@@ -102,12 +102,11 @@ export class Dispatcher {
   }
 
   private claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
-    const saturated = [...this.inFlight].filter(([, count]) => count >= this.perEndpoint).map(([id]) => id);
     return claimDeliveries(this.pool, {
       now: this.clock?.now() ?? null,
       limit,
       leaseMs: this.leaseMs,
-      saturated,
+      inFlight: this.inFlight,
       perEndpoint: this.perEndpoint,
       ids,
     });
