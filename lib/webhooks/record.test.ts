@@ -5,8 +5,10 @@ import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
-import { EXHAUSTED_REASON } from "@/lib/webhooks/claim";
+import { claimDeliveries, EXHAUSTED_REASON } from "@/lib/webhooks/claim";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { failurePolicyFromEnv } from "@/lib/webhooks/failure";
+import { recordBatch } from "@/lib/webhooks/record";
 import { TestClock } from "@/lib/testing/clock";
 
 
@@ -26,6 +28,21 @@ async function queue(prefix: string, endpoints: number, clock: TestClock) {
 const receivedFor = (prefix: string) => receiver.requests.filter((r) => r.path.startsWith(`/${prefix}/`)).map((r) => String(r.headers["webhook-id"]));
 
 describe("recording", () => {
+  it("a batch written again (its COMMIT sent, the answer lost) leaves one attempt row per attempt", async () => {
+    const clock = new TestClock();
+    const ids = await queue("again", 2, clock);
+    const { deliveries } = await claimDeliveries(pool, { now: clock.now(), limit: 10, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64, ids });
+    expect(deliveries).toHaveLength(2);
+    const result = { ok: true, statusCode: 200, errorClass: null, reason: null, durationMs: 12, responseExcerpt: "ok", retryAfterSeconds: null };
+    const outcomes = deliveries.map((delivery) => ({ delivery, startedAt: clock.now(), result }));
+    const options = { policy: failurePolicyFromEnv(), now: clock.now(), random: () => 0.5 };
+    await recordBatch(pool, outcomes, options);
+    await recordBatch(pool, outcomes, options);
+    const attempts = await db.deliveryAttempt.findMany({ where: { deliveryId: { in: ids } } });
+    expect(attempts.map((a) => [a.deliveryId, a.number]).sort()).toEqual(ids.map((id) => [id, 1]).sort());
+    expect(await db.delivery.count({ where: { id: { in: ids }, status: "delivered" } })).toBe(2);
+  });
+
   it("a row that cannot be written is quarantined; its neighbours are recorded exactly once and nothing is sent twice", async () => {
     const clock = new TestClock();
     const ids = await queue("poison", 6, clock);
