@@ -2,8 +2,11 @@
 // through, the alert API's one-statement ingest and the worker's claim, run as named
 // (server-side prepared) statements, as the app runs them, and unnamed, which PostgreSQL
 // parses and plans again on every call. Rounds alternate between the two, on one fresh
-// embedded PostgreSQL with one team and 10 active endpoints.
+// embedded PostgreSQL with one team and 10 active endpoints. Then the claim once more, beside
+// endpoints that each hold one delivery waiting for a retry: a claim looks at every endpoint
+// with anything queued (lib/webhooks/claim.ts), so that is what grows its cost.
 //   BENCH_STATEMENT_CALLS=1500   calls per round
+//   BENCH_WAITING_ENDPOINTS=1000 endpoints with a delivery in backoff, for the last measurement
 import os from "node:os";
 import type pg from "pg";
 import { cpuSeconds, postgresPids } from "./cpu";
@@ -53,6 +56,22 @@ async function main() {
       return ((cpuSeconds(postgresPids()) - before) / units) * 1e6;
     };
 
+    /** PostgreSQL CPU (µs) per delivery claimed, 26 at a time, until `most` are claimed or none is due. */
+    const claimAll = async (most: number) => {
+      let claimed = 0;
+      let cpu = 0;
+      while (claimed < most) {
+        const before = cpuSeconds(postgresPids());
+        const { deliveries: got } = await claimDeliveries(pool, { now: null, limit: 26, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64 });
+        cpu += cpuSeconds(postgresPids()) - before;
+        if (got.length === 0) break;
+        claimed += got.length;
+        // Each claimed batch is marked done, outside the measurement.
+        await pool.query(`UPDATE "Delivery" SET status = 'delivered', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL WHERE id = ANY($1)`, [got.map((d) => d.id)]);
+      }
+      return (cpu / claimed) * 1e6;
+    };
+
     const ingestCpu: Record<Mode, number[]> = { named: [], unnamed: [] };
     const claimCpu: Record<Mode, number[]> = { named: [], unnamed: [] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -65,19 +84,8 @@ async function main() {
             }),
           ),
         );
-        // Claims of 26, as the latency phase of `npm run bench` makes them (200 alerts/s × 10
-        // endpoints). Each claimed batch is then marked done, outside the measurement.
-        let claimed = 0;
-        let cpu = 0;
-        while (claimed < CALLS * 5) {
-          const before = cpuSeconds(postgresPids());
-          const { deliveries: got } = await inMode(pool, mode, () => claimDeliveries(pool, { now: null, limit: 26, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64 }));
-          cpu += cpuSeconds(postgresPids()) - before;
-          if (got.length === 0) break;
-          claimed += got.length;
-          await pool.query(`UPDATE "Delivery" SET status = 'delivered', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL WHERE id = ANY($1)`, [got.map((d) => d.id)]);
-        }
-        claimCpu[mode].push((cpu / claimed) * 1e6);
+        // Claims of 26, as the latency phase of `npm run bench` makes them (200 alerts/s × 10 endpoints).
+        claimCpu[mode].push(await inMode(pool, mode, () => claimAll(CALLS * 5)));
         say(`  round ${round + 1}, ${mode.padEnd(7)}  ingest ${Math.round(ingestCpu[mode].at(-1)!)} µs/alert, claim ${Math.round(claimCpu[mode].at(-1)!)} µs/delivery`);
       }
     }
@@ -86,6 +94,20 @@ async function main() {
     say("\n  PostgreSQL CPU (median)          named  unnamed   named/unnamed");
     line("alert API ingest statement", ingestCpu, "alert");
     line("worker claim, 26 at a time", claimCpu, "delivery");
+
+    // The same claims beside endpoints that wait for a retry: one delivery each, due in an hour.
+    const waiting = Number(process.env.BENCH_WAITING_ENDPOINTS ?? 1000);
+    const other = await db.team.create({ data: { name: "waiting" } });
+    for (let i = 0; i < waiting; i++) await createActiveEndpoint(other.id, `https://waiting-${i}.example.com/webhook`);
+    await fastIngest({ id: other.id, name: other.name }, input, { limit, idempotency: null });
+    await pool.query(`UPDATE "Delivery" SET status = 'retrying', "nextAttemptAt" = now() + interval '1 hour' WHERE "teamId" = $1`, [other.id]);
+    await pool.query(`VACUUM ANALYZE "Delivery"`);
+    const beside: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < CALLS; i++) await fastIngest(team, input, { limit, idempotency: null });
+      beside.push(await claimAll(CALLS * 10));
+    }
+    say(`  worker claim, 26 at a time, beside ${waiting.toLocaleString("en-US")} endpoints waiting for a retry: ${Math.round(median(beside))} µs per delivery (named)`);
     await db.$disconnect();
     await pool.end();
   } finally {

@@ -24,7 +24,7 @@ async function withClient<T>(database: string, fn: (client: pg.Client) => Promis
 }
 
 /** Objects that only the migrations create: Prisma 6 cannot express them in schema.prisma. */
-const SQL_ONLY_INDEXES = ["Alert_open_dedupKey_key", "Delivery_unfinished_alert_idx", "Delivery_queue_idx"];
+const SQL_ONLY_INDEXES = ["Alert_open_dedupKey_key", "Delivery_unfinished_alert_idx", "Delivery_fresh_idx", "Delivery_retry_idx"];
 
 /** Tables, columns, types, defaults, constraints, indexes and enums: what drift would change. */
 async function describeSchema(database: string) {

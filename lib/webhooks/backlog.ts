@@ -15,8 +15,9 @@ const utc = (date: Date) => date.toISOString();
 
 /**
  * While an endpoint is not active its queued deliveries are parked at this time, far past
- * any schedule: the claim's scan of due deliveries (ordered by nextAttemptAt) then never
- * wades through another team's dead endpoint. They still count as queued (expiry, replay).
+ * any schedule: the claim's scans (lib/webhooks/claim.ts) then never wade through another
+ * team's dead endpoint. They still count as queued (expiry, replay). The claim's index of
+ * new deliveries leaves them out by this very literal.
  */
 export const PARKED_AT = new Date("9999-12-31T00:00:00.000Z");
 export const isParked = (nextAttemptAt: Date | null) => nextAttemptAt !== null && nextAttemptAt.getTime() >= PARKED_AT.getTime();
