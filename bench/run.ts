@@ -93,6 +93,12 @@ async function main() {
     say("      executing  planning (plans)    calls  statement");
     for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.plan).padStart(6)} ms (${String(row.plans).padStart(6)}) ${String(row.calls).padStart(6)}  ${row.query}`);
     await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
+    // What was written to the WAL meanwhile: every synchronous commit waits for it to be flushed.
+    const [wal] = await db.$queryRawUnsafe<{ bytes: number; records: number; fpi: number; syncs: number }[]>(
+      `SELECT wal_bytes::float8 AS bytes, wal_records::float8 AS records, wal_fpi::float8 AS fpi, wal_sync::float8 AS syncs FROM pg_stat_wal`,
+    );
+    say(`      WAL: ${fmt(wal!.bytes / 1e6, 1)} MB in ${fmt(wal!.records)} records, ${fmt(wal!.fpi)} of them full-page images; ${fmt(wal!.syncs)} syncs`);
+    await db.$executeRawUnsafe("SELECT pg_stat_reset_shared('wal')");
   };
   /** BENCH_PG_STATS: what PostgreSQL's busy sessions were waiting for, sampled every 50 ms while `work` ran. */
   const sampleWaits = async <T,>(work: () => Promise<T>): Promise<T> => {
