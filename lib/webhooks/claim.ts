@@ -90,7 +90,12 @@ export async function claimDeliveries(
        SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
        WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${due}
+         -- Not the retries of endpoints that can take none now (at their in-flight cap here,
+         -- or at their delivery cap this minute): in time order, those at the front would fill
+         -- the scan's limit, claim after claim, and hold back every other endpoint's retries.
          AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $6::int[]) AS b(id, n) WHERE b.id = d."endpointId" AND b.n >= $5)
+         AND EXISTS (SELECT 1 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId" AND x.status = 'active'
+                       AND (x."deliveryRateCap" IS NULL OR x."rateWindowStart" IS DISTINCT FROM ${minute} OR x."rateWindowCount" < x."deliveryRateCap"))
        ORDER BY d."nextAttemptAt"
        LIMIT $4
      ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (

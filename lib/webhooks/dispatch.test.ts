@@ -192,6 +192,30 @@ describe("dispatch limits", () => {
     expect(await db.delivery.count({ where: { endpointId: endpoint.id, status: "delivered" } })).toBe(30);
   });
 
+  it("an endpoint at its delivery cap with retries due does not hold back another endpoint's retry", async () => {
+    const clock = new TestClock(new Date("2026-11-27T12:00:10Z"));
+    receiver.respond(() => ({ status: 200 }));
+    const team = await createTeam();
+    const { endpoint: capped } = await createActiveEndpoint(team.id, `${receiver.url}/capped-retries`);
+    const { endpoint: other } = await createActiveEndpoint(team.id, `${receiver.url}/other-retry`);
+    await db.webhookEndpoint.update({ where: { id: capped.id }, data: { deliveryRateCap: 2 } });
+    await db.$transaction(async (tx) => {
+      for (let i = 0; i < 12; i++) await ingestAlert(tx, team, { title: `r${i}`, severity: "info", status: "triggered" }, clock.now());
+    });
+    // Every delivery failed once and is due again: the capped endpoint's twelve first, then the other's.
+    const due = (offsetMs: number) => new Date(clock.now().getTime() - offsetMs);
+    await db.delivery.updateMany({ where: { endpointId: capped.id }, data: { status: "retrying", attempts: 1, nextAttemptAt: due(60_000) } });
+    await db.delivery.updateMany({ where: { endpointId: other.id }, data: { status: "retrying", attempts: 1, nextAttemptAt: due(1_000) } });
+    const sent = (path: string) => receiver.requests.filter((r) => r.path === path).length;
+    // A claim no bigger than the capped endpoint's retries: in plain time order it would see only those.
+    const dispatcher = new Dispatcher({ clock, batchSize: 10, concurrency: 20, timeoutMs: 2_000 });
+    await dispatcher.drain();
+    expect(sent("/capped-retries")).toBe(2);
+    expect(sent("/other-retry")).toBe(12);
+    expect(await db.delivery.count({ where: { endpointId: other.id, status: "delivered" } })).toBe(12);
+    expect(await db.delivery.count({ where: { endpointId: capped.id, status: "retrying" } })).toBe(10);
+  });
+
   it("never has more than perEndpoint in flight to one endpoint, counting those already in flight", async () => {
     const clock = new TestClock(new Date());
     let inFlight = 0;
