@@ -32,13 +32,16 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * and recording deliveries, the alert API's one-statement ingest, the team health read),
  * where Prisma's per-query engine work was a third of the CPU.
  * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/dispatch.ts).
- * The two statements every alert goes through, the ingest and the claim, are named (server-side
- * prepared, `namedStatement()` below): PostgreSQL parses and plans them once per connection instead of on
- * every call, which was half of the ingest's PostgreSQL CPU (`npm run bench:statements`). Both plan
- * to index reads even on empty tables; the recording statements are not named, because their
- * generic plans scan whole tables when those were small at planning time. Behind PgBouncer in
- * transaction mode this needs PgBouncer 1.21 or later with `max_prepared_statements` set (see
- * README, Production).
+ * The alert API's ingest statement is named (server-side prepared, `namedStatement()` below):
+ * PostgreSQL parses and plans it once per connection instead of on every call, which was half of
+ * the ingest's PostgreSQL CPU (`npm run bench:statements`). So are the recording batch's endpoint
+ * statements (failure policy, health rows), whose planning took longer than their run: they read
+ * WebhookEndpoint by id, a table that grows slowly enough for autoanalyze, which replans them, to
+ * keep up. A cached (generic) plan is made for the table sizes its statistics last recorded: the
+ * statements that read Delivery and DeliveryAttempt, claim included, are not named, because those
+ * tables swing from near empty to tens of thousands of rows within a minute, and such plans then
+ * read them whole. Behind PgBouncer in transaction mode the named ones need PgBouncer 1.21 or
+ * later with `max_prepared_statements` set (see README, Production).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
 /** One client per process; dev hot reload would otherwise open a pool per edit. */

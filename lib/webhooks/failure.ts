@@ -9,6 +9,7 @@
 //   for 5 days without a single success, whichever comes first; 410 Gone disables at once.
 // - Coming back from disabled always means validating again (lib/webhooks/endpoints.ts).
 import type pg from "pg";
+import { namedStatement } from "@/lib/db";
 import { env } from "@/lib/env";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
 import { parkQueued } from "@/lib/webhooks/backlog";
@@ -89,7 +90,8 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
   const tallies = tally(verdicts);
   if (tallies.length === 0) return;
   const at = dbNow(1);
-  const { rows } = await client.query<Applied>(
+  // Named: planning it took longer than running it, once per recorded batch (lib/db.ts).
+  const { rows } = await client.query<Applied>(namedStatement(
     `WITH u AS (
        SELECT * FROM unnest($2::text[], $3::boolean[], $4::int[], $5::boolean[], $6::boolean[], $7::text[])
          AS u(id, succeeded, failures, failing, gone, reason)
@@ -141,7 +143,7 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
       policy.disableAfterFailures,
       policy.disableAfterDays,
     ],
-  );
+  ));
 
   // A disabled endpoint's queue is parked, so claims for everyone else never scan it.
   await parkQueued(client, rows.filter((row) => row.disabled).map((row) => row.id));

@@ -8,6 +8,7 @@
 // are interpolated within their bucket, as Prometheus does; the bucket edges are at most
 // a third apart, so an estimate is never further off than that.
 import type pg from "pg";
+import { namedStatement } from "@/lib/db";
 
 /**
  * Upper edges (ms, exclusive) of the latency buckets. Bucket i holds [edge i-1, edge i);
@@ -148,7 +149,8 @@ export async function recordHealth(client: pg.ClientBase, samples: AttemptSample
     if (sample.statusCode !== null) row.latency[bucketOf(sample.durationMs)]! += 1;
   }
   const sorted = [...rows.values()].sort((a, b) => (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : a.hour - b.hour));
-  await client.query(
+  // Named, as the failure policy's statement is (lib/db.ts).
+  await client.query(namedStatement(
     `INSERT INTO "EndpointHealthHour" ("endpointId", hour, attempts, succeeded, latency)
      SELECT u.endpoint, u.hour AT TIME ZONE 'UTC', u.attempts, u.succeeded, u.latency::int[]
      FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::int[], $5::text[]) AS u(endpoint, hour, attempts, succeeded, latency)
@@ -165,7 +167,7 @@ export async function recordHealth(client: pg.ClientBase, samples: AttemptSample
       sorted.map((row) => row.succeeded),
       sorted.map((row) => `{${row.latency.join(",")}}`),
     ],
-  );
+  ));
 }
 
 /** Hourly rows older than the longest window (7 d) plus a day of slack. */

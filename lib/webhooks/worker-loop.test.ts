@@ -68,10 +68,11 @@ describe("claiming while alerts trickle in", () => {
       get(target, property) {
         const value = Reflect.get(target, property) as unknown;
         if (property !== "query") return typeof value === "function" ? value.bind(target) : value;
-        return async (config: pg.QueryConfig) => {
-          if (!config.text.includes("picked AS (")) return target.query(config);
+        return async (config: string | pg.QueryConfig, values?: unknown[]) => {
+          const text = typeof config === "string" ? config : config.text;
+          if (!text.includes("picked AS (")) return target.query(config, values);
           claimsAt.push(performance.now());
-          const result = await target.query(config);
+          const result = await target.query(config, values);
           if (claimsAt.length === 1) await ingest("second");
           return result;
         };
