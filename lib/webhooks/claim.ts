@@ -112,7 +112,7 @@ export async function claimDeliveries(
            -- At most twice its even share of the claim: ten endpoints with a backlog each had
            -- given a claim of 26 up to 27 rows apiece. A claim cut short this way is not "drained"
            -- (the extra row), so the next follows at once.
-           LIMIT LEAST(e.quota, ceil(2.0 * $4 / (SELECT count(*) FROM endpoints WHERE quota > 0))::int) + 1
+           LIMIT LEAST(e.quota, ceil(2.0 * $4 / NULLIF((SELECT count(*) FROM endpoints WHERE quota > 0), 0))::int) + 1
          ) d
          WHERE e.quota > 0 AND $3::text[] IS NULL
          UNION ALL
