@@ -28,19 +28,32 @@ async function queue(prefix: string, endpoints: number, clock: TestClock) {
 const receivedFor = (prefix: string) => receiver.requests.filter((r) => r.path.startsWith(`/${prefix}/`)).map((r) => String(r.headers["webhook-id"]));
 
 describe("recording", () => {
-  it("a batch written again (its COMMIT sent, the answer lost) leaves one attempt row per attempt", async () => {
+  it("a batch written again (its COMMIT sent, the answer lost) leaves one attempt row per attempt and counts each once", async () => {
     const clock = new TestClock();
     const ids = await queue("again", 2, clock);
     const { deliveries } = await claimDeliveries(pool, { now: clock.now(), limit: 10, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64, ids });
     expect(deliveries).toHaveLength(2);
-    const result = { ok: true, statusCode: 200, errorClass: null, reason: null, durationMs: 12, responseExcerpt: "ok", retryAfterSeconds: null };
-    const outcomes = deliveries.map((delivery) => ({ delivery, startedAt: clock.now(), result }));
+    // One delivered, one failed (it will be retried).
+    const results = [
+      { ok: true, statusCode: 200, errorClass: null, reason: null, durationMs: 12, responseExcerpt: "ok", retryAfterSeconds: null },
+      { ok: false, statusCode: 500, errorClass: "http_status" as const, reason: "answered 500 Internal Server Error", durationMs: 9, responseExcerpt: null, retryAfterSeconds: null },
+    ];
+    const outcomes = deliveries.map((delivery, i) => ({ delivery, startedAt: clock.now(), result: results[i]! }));
     const options = { policy: failurePolicyFromEnv(), now: clock.now(), random: () => 0.5 };
     await recordBatch(pool, outcomes, options);
     await recordBatch(pool, outcomes, options);
     const attempts = await db.deliveryAttempt.findMany({ where: { deliveryId: { in: ids } } });
     expect(attempts.map((a) => [a.deliveryId, a.number]).sort()).toEqual(ids.map((id) => [id, 1]).sort());
-    expect(await db.delivery.count({ where: { id: { in: ids }, status: "delivered" } })).toBe(2);
+    expect(await db.delivery.findMany({ where: { id: { in: ids } }, select: { id: true, status: true } })).toEqual(
+      expect.arrayContaining([{ id: deliveries[0]!.id, status: "delivered" }, { id: deliveries[1]!.id, status: "retrying" }]),
+    );
+    // The endpoints' health and failure counters saw each attempt once.
+    const health = await db.endpointHealthHour.findMany({ where: { endpointId: { in: deliveries.map((d) => d.endpointId) } } });
+    expect(health.map((h) => [h.endpointId, h.attempts, h.succeeded]).sort()).toEqual(
+      [[deliveries[0]!.endpointId, 1, 1], [deliveries[1]!.endpointId, 1, 0]].sort(),
+    );
+    const failing = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: deliveries[1]!.endpointId } });
+    expect(failing.consecutiveFailures).toBe(1);
   });
 
   it("a row that cannot be written is quarantined; its neighbours are recorded exactly once and nothing is sent twice", async () => {

@@ -111,13 +111,16 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     );
     // After the update: the attempt rows' foreign-key checks then find deliveries this
     // transaction already holds, and take no row lock of their own (a WAL record per row).
-    await client.query(
+    // An attempt already written is skipped: a batch whose COMMIT was sent but never answered
+    // is written again.
+    const written = await client.query<{ id: string }>(
       `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
        SELECT u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
          AS u(id, number, started, duration, code, class, reason, excerpt)
        WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
-       ON CONFLICT ("deliveryId", number) DO NOTHING`,
+       ON CONFLICT ("deliveryId", number) DO NOTHING
+       RETURNING "deliveryId" AS id`,
       [
         col((r) => r.delivery.id),
         col((r) => r.delivery.attempts),
@@ -129,9 +132,11 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.excerpt),
       ],
     );
-    // Only outcomes that were still current count toward the endpoint's health.
+    // Only outcomes that were still current count toward the endpoint's health, and each once:
+    // written again, an outcome finds its attempt row there and is not counted a second time.
     const current = new Set(updated.rows.map((row) => row.id));
-    const counted = rows.filter((r) => current.has(r.delivery.id));
+    const fresh = new Set(written.rows.map((row) => row.id));
+    const counted = rows.filter((r) => current.has(r.delivery.id) && fresh.has(r.delivery.id));
     await applyFailurePolicy(
       client,
       counted.map((r) => ({
