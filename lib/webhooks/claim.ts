@@ -74,7 +74,7 @@ export async function claimDeliveries(
       // scan); then each endpoint that may take more gives its oldest due ones, up to its quota
       // and one more, which tells whether it had more. An endpoint that may take nothing is not
       // read: in one global nextAttemptAt order, every claim read past a hanging endpoint's
-      // whole backlog. Retries (and redeliveries of finished ones) come in nextAttemptAt order
+      // whole backlog. Retries (every queued row that is not pending) come in nextAttemptAt order
       // off Delivery_retry_idx instead: endpoints that only wait for a retry would otherwise
       // each cost every claim a probe (5 µs apiece, `npm run bench:statements`). Parked rows
       // (lib/webhooks/backlog.ts) are in neither scan.
@@ -114,6 +114,7 @@ export async function claimDeliveries(
            -- (the extra row), so the next follows at once.
            LIMIT LEAST(e.quota, ceil(2.0 * $4 / NULLIF((SELECT count(*) FROM endpoints WHERE quota > 0), 0))::int) + 1
          ) d
+         -- ($3, the ids, is null on this path; PostgreSQL needs every parameter's type.)
          WHERE e.quota > 0 AND $3::text[] IS NULL
          UNION ALL
          SELECT r.*, e.quota FROM retries r JOIN endpoints e ON e.id = r."endpointId" AND e.quota > 0
