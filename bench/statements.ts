@@ -3,9 +3,9 @@
 // statement, as the app runs it, and unnamed, which PostgreSQL parses and plans again on every
 // call; rounds alternate between the two, on one fresh embedded PostgreSQL with one team and 10
 // active endpoints. The worker's claim is unnamed (lib/db.ts says why), measured in the same
-// rounds. Then the claim once more, beside
-// endpoints that each hold one delivery waiting for a retry: a claim looks at every endpoint
-// with anything queued (lib/webhooks/claim.ts), so that is what grows its cost.
+// rounds. Then the claim once more, beside endpoints that each hold one delivery waiting for a
+// retry: the claim reads new deliveries endpoint by endpoint (lib/webhooks/claim.ts), and
+// endpoints that only wait must not add to its cost.
 //   BENCH_STATEMENT_CALLS=1500   calls per round
 //   BENCH_WAITING_ENDPOINTS=1000 endpoints with a delivery in backoff, for the last measurement
 import os from "node:os";

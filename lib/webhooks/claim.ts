@@ -45,21 +45,22 @@ export async function claimDeliveries(
   // Due now, and not in flight with another worker (or with this one) until the lease runs out.
   // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
   // An alert's first event (most of a storm) has nothing older: no lookup.
-  const due = `d."nextAttemptAt" <= ${now} AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})
+  const isDue = `d."nextAttemptAt" <= ${now} AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
-  // What each endpoint may take now: its in-flight room in this process, and what is left of
+  // What endpoint row `e` may take now: its in-flight room in this process, and what is left of
   // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
   // they are never dropped.
+  const quotaOf = (e: string) => `LEAST(
+         $5 - COALESCE((SELECT b.n FROM unnest($2::text[], $6::int[]) AS b(id, n) WHERE b.id = ${e}.id), 0),
+         CASE WHEN ${e}."deliveryRateCap" IS NULL THEN $5
+              ELSE ${e}."deliveryRateCap" - CASE WHEN ${e}."rateWindowStart" = ${minute} THEN ${e}."rateWindowCount" ELSE 0 END
+         END)`;
   const room = (queued: string) => `endpoints AS (
-       SELECT e.id, LEAST($5 - COALESCE(b.n, 0),
-                          CASE WHEN e."deliveryRateCap" IS NULL THEN $5
-                               ELSE e."deliveryRateCap" - CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END
-                          END) AS quota
+       SELECT e.id, ${quotaOf("e")} AS quota
        FROM ${queued} q
        JOIN "WebhookEndpoint" e ON e.id = q.id AND e.status = 'active'
-       LEFT JOIN unnest($2::text[], $6::int[]) AS b(id, n) ON b.id = e.id
      )`;
   const head = options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
@@ -67,7 +68,7 @@ export async function claimDeliveries(
        SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
               row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
        FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
-       WHERE d.id = ANY($3::text[]) AND ${due}
+       WHERE d.id = ANY($3::text[]) AND ${isDue}
      )`
     : // New deliveries (pending) endpoint by endpoint, off Delivery_fresh_idx (endpointId,
       // nextAttemptAt): the endpoints with any, found by one index probe each (a loose index
@@ -88,16 +89,13 @@ export async function claimDeliveries(
      ), retries AS MATERIALIZED (
        SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
-       WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${due}
+       WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
          -- Not the retries of endpoints that can take none now (at their in-flight cap here,
          -- or at their delivery cap this minute): in time order, those at the front would fill
          -- the scan's limit, claim after claim, and hold back every other endpoint's retries.
-         AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $6::int[]) AS b(id, n) WHERE b.id = d."endpointId" AND b.n >= $5)
          -- A subquery per row, not a join: joined, the planner could start from the endpoints and
          -- read each one's whole history through another index.
-         AND (SELECT x.status = 'active' AND (x."deliveryRateCap" IS NULL OR x."rateWindowStart" IS DISTINCT FROM ${minute}
-                                             OR x."rateWindowCount" < x."deliveryRateCap")
-              FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
+         AND (SELECT x.status = 'active' AND ${quotaOf("x")} > 0 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
        ORDER BY d."nextAttemptAt"
        LIMIT $4
      ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (
@@ -107,7 +105,7 @@ export async function claimDeliveries(
          FROM endpoints e CROSS JOIN LATERAL (
            SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
            FROM "Delivery" d
-           WHERE d."endpointId" = e.id AND d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${due}
+           WHERE d."endpointId" = e.id AND d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${isDue}
            ORDER BY d."nextAttemptAt"
            -- At most twice its even share of the claim: ten endpoints with a backlog each had
            -- given a claim of 26 up to 27 rows apiece. A claim cut short this way is not "drained"

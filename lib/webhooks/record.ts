@@ -135,8 +135,8 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // Only outcomes that were still current count toward the endpoint's health, and each once:
     // written again, an outcome finds its attempt row there and is not counted a second time.
     const current = new Set(updated.rows.map((row) => row.id));
-    const fresh = new Set(written.rows.map((row) => row.id));
-    const counted = rows.filter((r) => current.has(r.delivery.id) && fresh.has(r.delivery.id));
+    const firstWritten = new Set(written.rows.map((row) => row.id));
+    const counted = rows.filter((r) => current.has(r.delivery.id) && firstWritten.has(r.delivery.id));
     await applyFailurePolicy(
       client,
       counted.map((r) => ({
