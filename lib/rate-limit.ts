@@ -136,14 +136,18 @@ export const limits = {
   secretRollPerEndpoint: (endpointId: string): Limit => ({ key: `roll:endpoint:${endpointId}`, limit: 5, windowSeconds: 24 * 3600 }),
 };
 
-/** The longest window of any limit: a row whose window started before that is dead. */
-const LONGEST_WINDOW_SECONDS = Math.max(...Object.values(limits).map((limitFor) => limitFor("").windowSeconds));
+/**
+ * The longest window of any limit: a row whose window started before that is dead. Worked out
+ * when purging, not at import: building a limit can read the environment (the API's limit is
+ * configurable), and `next build` imports this module without the runtime secrets.
+ */
+const longestWindowSeconds = () => Math.max(...Object.values(limits).map((limitFor) => limitFor("").windowSeconds));
 
 /** Deletes counters whose window is over, so the table stays as small as the live windows. */
 export async function purgeExpiredRateLimits(pool: pg.Pool, now: Date | null = null): Promise<number> {
   const result = await pool.query(
     `DELETE FROM "RateLimit" WHERE "windowStart" < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2)`,
-    [now?.toISOString() ?? null, LONGEST_WINDOW_SECONDS],
+    [now?.toISOString() ?? null, longestWindowSeconds()],
   );
   return result.rowCount ?? 0;
 }

@@ -15,3 +15,12 @@ export function testEnvironment(adminUrl: string): NodeJS.ProcessEnv {
     MON1TOR_ALLOW_HTTP_URLS: "true",
   };
 }
+
+/** The variables `npm start` needs and `npm run build` must not: a release is built without them. */
+const RUNTIME_SECRETS = ["DATABASE_URL", "NEXTAUTH_SECRET", "CRON_SECRET", "MON1TOR_ENCRYPTION_KEY", "MON1TOR_ENCRYPTION_KEYS_PREVIOUS"];
+
+export function withoutRuntimeSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const build = { ...env };
+  for (const name of RUNTIME_SECRETS) delete build[name];
+  return build;
+}
