@@ -24,12 +24,17 @@ const rate = (count: number, ms: number) => (count / ms) * 1000;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Where the CPU went while `work` ran: per delivery (or what `count` counts), in µs, for each named process group. */
-async function cpuSplit<T>(groups: Record<string, () => number[]>, count: number | ((value: T) => number), work: () => Promise<T>): Promise<{ value: T; line: string }> {
+async function cpuSplit<T>(
+  groups: Record<string, () => number[]>,
+  count: number | ((value: T) => number),
+  work: () => Promise<T>,
+): Promise<{ value: T; perUnitUs: Record<string, number>; line: string }> {
   const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSeconds(pids())]));
   const value = await work();
   const units = typeof count === "number" ? count : count(value);
-  const parts = Object.entries(groups).map(([name, pids]) => `${name} ${fmt((Math.max(0, cpuSeconds(pids()) - before[name]!) / units) * 1e6)} µs`);
-  return { value, line: `    CPU per delivery: ${parts.join(", ")}` };
+  const perUnitUs = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, (Math.max(0, cpuSeconds(pids()) - before[name]!) / units) * 1e6]));
+  const parts = Object.entries(perUnitUs).map(([name, us]) => `${name} ${fmt(us)} µs`);
+  return { value, perUnitUs, line: `    CPU per delivery: ${parts.join(", ")}` };
 }
 
 type ReceiverStats = { received: number; invalid: number; duplicates: number; byPrefix: Record<string, { count: number; first: number; last: number }>; arrivals: [string, number][] };
@@ -483,6 +488,34 @@ async function main() {
         await reset();
       }
       if (only.has("ingest")) {
+        // next start's floor: the same route answering 401 before any database work, 32 requests
+        // in flight for 10 s. Whatever the app does per alert comes on top of this.
+        const floorSeconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 10);
+        say(`\n(5a) next start's floor: POST /api/v1/alerts without a key (401, no database work), 32 in flight for ${floorSeconds} s`);
+        const unauthenticated = async () => {
+          const response = await request(api, { method: "POST", headers: { "content-type": "application/json" }, body: "{}", dispatcher: agent });
+          await response.body.dump();
+          if (response.statusCode !== 401) throw new Error(`floor: expected 401, got ${response.statusCode}`);
+        };
+        const closedLoop = async (ms: number) => {
+          let answered = 0;
+          const end = Date.now() + ms;
+          await Promise.all(Array.from({ length: 32 }, async () => {
+            while (Date.now() < end) {
+              await unauthenticated();
+              answered += 1;
+            }
+          }));
+          return answered;
+        };
+        await closedLoop(2_000); // warm-up
+        const floorStarted = Date.now();
+        const floorCpu = await cpuSplit({ web: () => [web.pid!], "load generator": () => [process.pid] }, (answered: number) => answered, () => closedLoop(floorSeconds * 1000));
+        const floorRate = floorCpu.value / ((Date.now() - floorStarted) / 1000);
+        report.nextStartFloor = { requestsPerSecond: Math.round(floorRate), webCpuUsPerRequest: Math.round(floorCpu.perUnitUs.web!) };
+        say(`    ${fmt(floorRate)} answers/s`);
+        say(floorCpu.line.replace("per delivery", "per request"));
+
         const seconds = Number(process.env.BENCH_INGEST_SECONDS ?? 60);
         const perSecond = Number(process.env.BENCH_INGEST_RATE ?? 1000);
         say(`\n(5) ingest: ${fmt(perSecond)} alerts/s for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
@@ -545,6 +578,8 @@ async function main() {
       ? { deliveriesPerSecond: results.scaleOut2Workers, vsOneWorker: ratio(results.scaleOut2Workers, results.dispatch), duplicates: report.scaleOutDuplicates }
       : null,
     ingestSustained: report.ingestSustained ?? null,
+    /** The alert route answering 401 before any database work, as fast as `next start` goes: the ingest's ceiling on this machine. */
+    nextStartFloor: (report.nextStartFloor as { requestsPerSecond: number; webCpuUsPerRequest: number } | undefined) ?? null,
     latencyP50Ms: results.p50 ?? null,
     latencyP99Ms: results.p99 ?? null,
     isolation: results.isolation ?? null,
@@ -565,6 +600,11 @@ async function main() {
       "ingest",
       ingest ? `${fmt(ingest.alertsPerSecond)}/s, ${ingest.lost} + ${ingest.deliveriesLost} lost, p99 ${fmt(ingest.apiP99Ms)} ms` : "—",
       "≥ 1,000/s, 0 alerts + 0 deliveries lost, API p99 < 100 ms",
+    ],
+    [
+      "next start floor (401, no db)",
+      latest.nextStartFloor ? `${fmt(latest.nextStartFloor.requestsPerSecond)}/s, web ${fmt(latest.nextStartFloor.webCpuUsPerRequest)} µs/req` : "—",
+      "the ingest's ceiling on this machine",
     ],
     ["API → receipt, 200/s × 10", `p50 ${round(results.p50)} ms, p99 ${round(results.p99)} ms`, "p50 < 50, p99 < 250"],
     ["isolation", results.isolation === undefined ? "—" : fmt(results.isolation, 2), "≥ 0.9"],
