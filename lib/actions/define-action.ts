@@ -29,6 +29,11 @@ export function toFailure(error: unknown): ActionResult<never> {
 export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
   for (const issue of error.issues) {
+    // An unknown key is named as the field at fault, not reported against its parent object.
+    if (issue.code === "unrecognized_keys") {
+      for (const unknown of issue.keys) (fields[[...issue.path, unknown].join(".")] ??= []).push("Unknown field");
+      continue;
+    }
     const key = issue.path.join(".") || "form";
     (fields[key] ??= []).push(issue.message);
   }

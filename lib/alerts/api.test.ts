@@ -45,6 +45,37 @@ describe("POST /api/v1/alerts", () => {
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
   });
 
+  it("a body that is not a JSON object, or has a field the API does not know, gets a 422 naming what is wrong, and stores nothing", async () => {
+    const { owner, key } = await keyForNewTeam();
+    type Refusal = { error: { code: string; message: string; fields: Record<string, string[]> } };
+    for (const body of [[{ title: "CPU high" }], null, "CPU high", 42]) {
+      const response = await post(key, body);
+      expect(response.status, JSON.stringify(body)).toBe(422);
+      const json = (await response.json()) as Refusal;
+      expect(json.error.message).toBe(`The request body must be a JSON object, such as {"title": "Disk full"}.`);
+      expect(json.error.fields).toEqual({ body: ["must be a JSON object"] });
+    }
+    for (const [body, field] of [
+      [{ title: "CPU high", priority: "P1" }, "priority"],
+      [{ title: "CPU high", monitor: { id: "m", name: "M", url: "https://x" } }, "monitor.url"],
+    ] as const) {
+      const json = (await (await post(key, body)).json()) as Refusal;
+      expect(json.error.message).toBe(`Invalid field '${field}': Unknown field`);
+      expect(json.error.fields).toEqual({ [field]: ["Unknown field"] });
+    }
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
+  });
+
+  it("every alert id has the alt_ form, also for a resolved state with no open alert (the transaction path)", async () => {
+    const { key } = await keyForNewTeam();
+    const bodies = [{ title: "a" }, { title: "b", dedupKey: "k", status: "resolved" }, { title: "c", dedupKey: "k" }];
+    for (const body of bodies) {
+      const response = await post(key, body);
+      expect(response.status).toBe(202);
+      expect(((await response.json()) as { id: string }).id).toMatch(/^alt_[A-Za-z0-9_-]{16}$/);
+    }
+  });
+
   it("concurrent triggers with one dedupKey open exactly one alert, enforced by the database", async () => {
     const { owner, key } = await keyForNewTeam();
     const responses = await Promise.all(Array.from({ length: 12 }, () => post(key, { title: "db-1 down", dedupKey: "db-1" })));

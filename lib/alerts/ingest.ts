@@ -105,6 +105,7 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
     ? await tx.alert.update({ where: { id: open.id }, data: { status: "resolved", resolvedAt: at } })
     : await tx.alert.create({
         data: {
+          id: newAlertId(),
           ...alertFields(input, at),
           teamId: team.id,
           dedupKey: input.dedupKey ?? null,

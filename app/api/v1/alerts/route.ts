@@ -44,6 +44,9 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   } catch {
     throw new AppError("bad_request", "The request body is not valid JSON.");
   }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new AppError("validation", `The request body must be a JSON object, such as {"title": "Disk full"}.`, { body: ["must be a JSON object"] });
+  }
   const parsed = alertInputSchema.safeParse(json);
   if (!parsed.success) {
     const fields = fieldErrorsOf(parsed.error);
