@@ -98,3 +98,15 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
     },
   });
 });
+
+test("a path no API route handles answers a JSON 404 naming it, for any method", async ({ request }) => {
+  for (const [method, path] of [["GET", "/api/v1/alert"], ["POST", "/api/v1/alerts/extra"], ["DELETE", "/api/v2/alerts"]] as const) {
+    const response = await request.fetch(path, { method });
+    expect(response.headers()["content-type"]).toContain("application/json");
+    const error = await expectError(response, 404, "not_found");
+    expect(error.message).toBe(`No API route at ${method} ${path}. The API is described at /api/v1/openapi.json.`);
+  }
+  // Real routes are still theirs.
+  expect((await request.get("/api/v1/openapi.json")).status()).toBe(200);
+  expect((await request.get("/api/auth/csrf")).status()).toBe(200);
+});
