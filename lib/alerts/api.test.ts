@@ -6,8 +6,8 @@ vi.mock("next/server", async (importOriginal) => ({
   after: () => {},
 }));
 import { POST } from "@/app/api/v1/alerts/route";
-import { authenticateApiKey, createApiKey, KEY_CACHE_MS, revokeApiKey } from "@/lib/api-keys/keys";
-import { db } from "@/lib/db";
+import { authenticateApiKey, createApiKey, forgetCheckedKey, KEY_CACHE_MS, revokeApiKey } from "@/lib/api-keys/keys";
+import { db, pool } from "@/lib/db";
 import { counterKeys, limits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { envelopeSchema } from "@/lib/webhooks/envelope";
@@ -177,5 +177,83 @@ describe("POST /api/v1/alerts", () => {
     const row = await db.apiKey.findFirstOrThrow({ where: { teamId: second.owner.team.id } });
     await revokeApiKey(second.owner, row.id);
     expect((await post(second.key, { title: "after" })).status).toBe(403);
+  });
+
+  it("a checked key is checked again in the background in its last second, so a revocation elsewhere can land before it expires", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const t0 = Date.now();
+    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(row.id);
+    await db.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } });
+    // Still trusted in its last second, without waiting: the check runs behind the answer.
+    const late = t0 + KEY_CACHE_MS - 500;
+    expect((await authenticateApiKey(`Bearer ${key}`, late)).id).toBe(row.id);
+    let refused = false;
+    for (let tries = 0; tries < 250 && !refused; tries++) {
+      refused = await authenticateApiKey(`Bearer ${key}`, late).then(
+        () => false,
+        (error: unknown) => (error as { code?: string }).code === "forbidden",
+      );
+      if (!refused) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(refused).toBe(true);
+  });
+
+  it("a key check that was on the wire when this process revoked the key is not trusted afterwards", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    // Hold the key's row: the check reads it, then waits at its "last used" write.
+    const holder = await pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`SELECT 1 FROM "ApiKey" WHERE id = $1 FOR UPDATE`, [row.id]);
+      const onTheWire = authenticateApiKey(`Bearer ${key}`);
+      for (let waited = 0; ; waited += 20) {
+        const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "public"."ApiKey"%'`);
+        if (rows.length > 0) break;
+        if (waited > 10_000) throw new Error("the key check never reached its write");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Revoked meanwhile, and this process told (as revokeApiKey does).
+      await holder.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE id = $1`, [row.id]);
+      await holder.query("COMMIT");
+      forgetCheckedKey(row.id);
+      // It started before the revocation, so it may pass; what it read must not be cached.
+      expect((await onTheWire).id).toBe(row.id);
+    } finally {
+      holder.release();
+    }
+    await expect(authenticateApiKey(`Bearer ${key}`)).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("requests arriving together with an unchecked key share one check: one lookup, one 'last used' write", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const waitingWrites = async () =>
+      (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "public"."ApiKey"%'`)).rows.length;
+    // Hold the key's row, so each check that gets to its "last used" write waits there, visibly.
+    const holder = await pool.connect();
+    let answers: Promise<{ id: string }[]>;
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`SELECT 1 FROM "ApiKey" WHERE id = $1 FOR UPDATE`, [row.id]);
+      answers = Promise.all(Array.from({ length: 5 }, () => authenticateApiKey(`Bearer ${key}`)));
+      // Each of the five had its own check before: five writes waited here within milliseconds.
+      let most = 0;
+      for (let polls = 0; polls < 25; polls++) {
+        most = Math.max(most, await waitingWrites());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(most).toBe(1);
+      await holder.query("COMMIT");
+    } finally {
+      holder.release();
+    }
+    expect((await answers).map((answer) => answer.id)).toEqual(Array(5).fill(row.id));
+    // A wrong secret with the same prefix, arriving with the right one, is refused all the same.
+    const forged = `${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`;
+    forgetCheckedKey(row.id);
+    const mixed = await Promise.allSettled([authenticateApiKey(`Bearer ${forged}`), authenticateApiKey(`Bearer ${key}`)]);
+    expect(mixed.map((m) => m.status)).toEqual(["rejected", "fulfilled"]);
   });
 });

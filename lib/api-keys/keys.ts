@@ -58,12 +58,47 @@ export async function authenticateApiKey(authorization: string | null, now = Dat
   const cached = checked.get(prefix);
   if (cached && cached.until > now) {
     if (!safeEqual(cached.hash, hash)) throw new AppError("unauthorized", "This API key is not valid.");
+    // Renewed in the background in its last second, so a storm never waits for the check.
+    if (cached.until - now < KEY_REFRESH_AHEAD_MS) lookupOnce(prefix, now).catch(() => {});
     return cached.key;
   }
   checked.delete(prefix);
-  const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
+  const row = await lookupOnce(prefix, now);
   if (!row || !safeEqual(row.hash, hash)) throw new AppError("unauthorized", "This API key is not valid.");
   if (row.revokedAt) throw new AppError("forbidden", "This API key has been revoked.");
+  return row.key;
+}
+
+type LookedUp = { hash: string; revokedAt: Date | null; key: AuthenticatedKey } | null;
+const KEY_REFRESH_AHEAD_MS = 1_000;
+const lookups = new Map<string, Promise<LookedUp>>();
+
+/**
+ * One lookup per prefix at a time: in a storm, every request that arrived while the cache
+ * entry was being renewed had run its own lookup and "last used" write (one commit each).
+ */
+function lookupOnce(prefix: string, now: number): Promise<LookedUp> {
+  let lookup = lookups.get(prefix);
+  if (!lookup) {
+    const started: Promise<LookedUp> = lookUp(prefix, now).finally(() => {
+      if (lookups.get(prefix) === started) lookups.delete(prefix);
+    });
+    lookups.set(prefix, (lookup = started));
+  }
+  return lookup;
+}
+
+/** Bumped by every revocation in this process: a lookup that started before one caches nothing, and later requests do not join it. */
+let revocations = 0;
+
+async function lookUp(prefix: string, now: number): Promise<LookedUp> {
+  const generation = revocations;
+  const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
+  if (!row || row.revokedAt) {
+    checked.delete(prefix);
+    return row && { hash: row.hash, revokedAt: row.revokedAt, key: { id: row.id, team: row.team } };
+  }
+  const key = { id: row.id, team: row.team };
   // At most one write a minute per key for the "last used" column.
   if (!row.lastUsedAt || row.lastUsedAt.getTime() < now - 60_000) {
     await db.apiKey.updateMany({
@@ -71,13 +106,16 @@ export async function authenticateApiKey(authorization: string | null, now = Dat
       data: { lastUsedAt: new Date(now) },
     });
   }
-  const authenticated = { id: row.id, team: row.team };
-  if (checked.size >= MAX_CACHED_KEYS) checked.clear();
-  checked.set(prefix, { hash: row.hash, key: authenticated, until: now + KEY_CACHE_MS });
-  return authenticated;
+  if (generation === revocations) {
+    if (checked.size >= MAX_CACHED_KEYS) checked.clear();
+    checked.set(prefix, { hash: row.hash, key, until: now + KEY_CACHE_MS });
+  }
+  return { hash: row.hash, revokedAt: null, key };
 }
 
 /** Forgets a key this process checked, so its revocation takes effect here at once. */
 export function forgetCheckedKey(apiKeyId: string) {
+  revocations += 1;
+  lookups.clear();
   for (const [prefix, entry] of checked) if (entry.key.id === apiKeyId) checked.delete(prefix);
 }
