@@ -1,8 +1,11 @@
 // Runs once when a Next.js server starts: a bad environment stops it with a clear message
-// instead of failing on the first request.
+// instead of failing on the first request, and the database connections are opened.
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { env } = await import("./lib/env");
     env();
+    // In the background: the server answers at once, and its first storm finds its connections open.
+    const { pool, warmPool } = await import("./lib/db");
+    void warmPool(pool);
   }
 }

@@ -1,7 +1,8 @@
 // Named statements: one name per text, so a changed statement is prepared afresh on a pool
-// whose connections prepared the old one (a dev server's hot reload keeps its pool).
+// whose connections prepared the old one (a dev server's hot reload keeps its pool). Pools:
+// opened at start, and kept open through a quiet spell.
 import { describe, expect, it } from "vitest";
-import { namedStatement, pool } from "@/lib/db";
+import { createPool, namedStatement, pool, warmPool } from "@/lib/db";
 
 describe("prepared statements", () => {
   it("names a statement by its text: the same text, the same name; a changed text, a new one", async () => {
@@ -18,6 +19,31 @@ describe("prepared statements", () => {
       expect((await client.query<{ n: number }>(changed)).rows[0]!.n).toBe(5);
     } finally {
       client.release();
+    }
+  });
+});
+
+describe("connection pools", () => {
+  it("warmPool opens every connection the pool may have, and they are still open after a quiet spell", async () => {
+    const warmed = createPool(process.env.DATABASE_URL, 3);
+    try {
+      await warmPool(warmed);
+      expect({ total: warmed.totalCount, idle: warmed.idleCount }).toEqual({ total: 3, idle: 3 });
+      // node-postgres's default closes a connection after 10 s idle.
+      await new Promise((resolve) => setTimeout(resolve, 10_500));
+      expect(warmed.totalCount).toBe(3);
+    } finally {
+      await warmed.end();
+    }
+  }, 20_000);
+
+  it("warmPool never throws: with the database away it opens nothing and returns", async () => {
+    const away = createPool("postgresql://nobody:nothing@127.0.0.1:1/none", 2);
+    try {
+      await warmPool(away);
+      expect(away.totalCount).toBe(0);
+    } finally {
+      await away.end();
     }
   });
 });
