@@ -412,6 +412,8 @@ async function main() {
       const load = async (key: string, perSecond: number, seconds: number, tag: string, endpointCount: number) => {
         const sent = new Map<string, number>();
         const apiTimes: number[] = [];
+        /** BENCH_TIMELINE=1: (sent at, API ms) of every request, printed per second after the run. */
+        const timeline: [number, number][] = [];
         let refused = 0;
         const send = async (i: number, warmUp = false) => {
           const at = Date.now();
@@ -429,6 +431,7 @@ async function main() {
             refused += 1;
           }
           apiTimes.push(Date.now() - at);
+          if (process.env.BENCH_TIMELINE) timeline.push([at, Date.now() - at]);
         };
         for (let i = 0; i < 20; i++) await send(i, true);
         await waitForDeliveries(20 * endpointCount, 30_000);
@@ -446,6 +449,11 @@ async function main() {
         }
         await Promise.all(inFlight);
         const elapsedMs = Date.now() - started;
+        if (process.env.BENCH_TIMELINE) {
+          const bySecond = new Map<number, number[]>();
+          for (const [at, ms] of timeline) if (at >= started) (bySecond.get(Math.floor((at - started) / 1000)) ?? bySecond.set(Math.floor((at - started) / 1000), []).get(Math.floor((at - started) / 1000))!).push(ms);
+          say(`    API time by second sent (max ms): ${[...bySecond].map(([second, times]) => `${second}:${Math.max(...times)}`).join(" ")}`);
+        }
         apiTimes.sort((x, y) => x - y);
         return { sent, refused, elapsedMs, apiP50: apiTimes[Math.floor(apiTimes.length / 2)] ?? NaN, apiP99: apiTimes[Math.floor(apiTimes.length * 0.99)] ?? NaN };
       };
