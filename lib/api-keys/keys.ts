@@ -80,7 +80,7 @@ const lookups = new Map<string, Promise<LookedUp>>();
 function lookupOnce(prefix: string, now: number): Promise<LookedUp> {
   let lookup = lookups.get(prefix);
   if (!lookup) {
-    const started: Promise<LookedUp> = lookUp(prefix, now).finally(() => {
+    const started: Promise<LookedUp> = readKey(prefix, now).finally(() => {
       if (lookups.get(prefix) === started) lookups.delete(prefix);
     });
     lookups.set(prefix, (lookup = started));
@@ -91,7 +91,8 @@ function lookupOnce(prefix: string, now: number): Promise<LookedUp> {
 /** Bumped by every revocation in this process: a lookup that started before one caches nothing, and later requests do not join it. */
 let revocations = 0;
 
-async function lookUp(prefix: string, now: number): Promise<LookedUp> {
+/** Reads the key's row; a key that is valid, and not revoked here meanwhile, is trusted for KEY_CACHE_MS. */
+async function readKey(prefix: string, now: number): Promise<LookedUp> {
   const generation = revocations;
   const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
   if (!row || row.revokedAt) {
