@@ -7,6 +7,7 @@ vi.mock("next/server", async (importOriginal) => ({
 }));
 import { POST } from "@/app/api/v1/alerts/route";
 import { authenticateApiKey, createApiKey, forgetCheckedKey, KEY_CACHE_MS, revokeApiKey } from "@/lib/api-keys/keys";
+import type { PoolClient } from "pg";
 import { db, pool } from "@/lib/db";
 import { counterKeys, limits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
@@ -14,7 +15,25 @@ import { envelopeSchema } from "@/lib/webhooks/envelope";
 
 async function keyForNewTeam() {
   const owner = await createMember("owner");
-  return { owner, key: (await createApiKey(owner, "test")).key };
+  const { id: keyId, key } = await createApiKey(owner, "test");
+  return { owner, key, keyId };
+}
+
+/** Key checks waiting at their "last used" write on a held ApiKey row. */
+const waitingKeyWrites = async () =>
+  (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "public"."ApiKey"%'`)).rows.length;
+
+/** Runs `work` while a transaction holds the key's row: a check reads it, then waits at its "last used" write. */
+async function withKeyRowHeld(keyId: string, work: (holder: PoolClient) => Promise<void>) {
+  const holder = await pool.connect();
+  try {
+    await holder.query("BEGIN");
+    await holder.query(`SELECT 1 FROM "ApiKey" WHERE id = $1 FOR UPDATE`, [keyId]);
+    await work(holder);
+  } finally {
+    await holder.query("ROLLBACK").catch(() => {}); // a no-op once work committed
+    holder.release();
+  }
 }
 
 const post = (key: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -134,10 +153,9 @@ describe("POST /api/v1/alerts", () => {
   });
 
   it("counts the request against the key's limit in the same statement: over it, 429 with Retry-After and nothing stored", async () => {
-    const { owner, key } = await keyForNewTeam();
+    const { owner, key, keyId } = await keyForNewTeam();
     expect((await post(key, { title: "first" })).status).toBe(202);
-    const apiKey = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
-    const limit = limits.alertApiPerKey(apiKey.id);
+    const limit = limits.alertApiPerKey(keyId);
     // Counted in one of the key's shards; the limit is over their sum.
     const counted = await db.rateLimit.findMany({ where: { key: { in: counterKeys(limit) } } });
     expect(counted.reduce((sum, row) => sum + row.count, 0)).toBe(1);
@@ -160,13 +178,12 @@ describe("POST /api/v1/alerts", () => {
   });
 
   it("a revoked key stops working within a few seconds in every process, and at once in the one that revoked it", async () => {
-    const { owner, key } = await keyForNewTeam();
-    const created = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const { key, keyId } = await keyForNewTeam();
     const t0 = Date.now();
-    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(created.id);
+    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(keyId);
     // Revoked by another instance: this one may still trust its check for KEY_CACHE_MS.
-    await db.apiKey.update({ where: { id: created.id }, data: { revokedAt: new Date() } });
-    expect((await authenticateApiKey(`Bearer ${key}`, t0 + 1_000)).id).toBe(created.id);
+    await db.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });
+    expect((await authenticateApiKey(`Bearer ${key}`, t0 + 1_000)).id).toBe(keyId);
     await expect(authenticateApiKey(`Bearer ${key}`, t0 + KEY_CACHE_MS + 1)).rejects.toMatchObject({ code: "forbidden" });
     // A wrong secret with a cached prefix is still refused.
     await expect(authenticateApiKey(`Bearer ${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`, t0)).rejects.toMatchObject({ code: "unauthorized" });
@@ -174,20 +191,18 @@ describe("POST /api/v1/alerts", () => {
     // Revoked in this process (the API keys page): refused on the very next request.
     const second = await keyForNewTeam();
     expect((await post(second.key, { title: "before" })).status).toBe(202);
-    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: second.owner.team.id } });
-    await revokeApiKey(second.owner, row.id);
+    await revokeApiKey(second.owner, second.keyId);
     expect((await post(second.key, { title: "after" })).status).toBe(403);
   });
 
   it("a checked key is checked again in the background in its last second, so a revocation elsewhere can land before it expires", async () => {
-    const { owner, key } = await keyForNewTeam();
-    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    const { key, keyId } = await keyForNewTeam();
     const t0 = Date.now();
-    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(row.id);
-    await db.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } });
+    expect((await authenticateApiKey(`Bearer ${key}`, t0)).id).toBe(keyId);
+    await db.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });
     // Still trusted in its last second, without waiting: the check runs behind the answer.
     const late = t0 + KEY_CACHE_MS - 500;
-    expect((await authenticateApiKey(`Bearer ${key}`, late)).id).toBe(row.id);
+    expect((await authenticateApiKey(`Bearer ${key}`, late)).id).toBe(keyId);
     let refused = false;
     for (let tries = 0; tries < 250 && !refused; tries++) {
       refused = await authenticateApiKey(`Bearer ${key}`, late).then(
@@ -200,59 +215,41 @@ describe("POST /api/v1/alerts", () => {
   });
 
   it("a key check that was on the wire when this process revoked the key is not trusted afterwards", async () => {
-    const { owner, key } = await keyForNewTeam();
-    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
-    // Hold the key's row: the check reads it, then waits at its "last used" write.
-    const holder = await pool.connect();
-    try {
-      await holder.query("BEGIN");
-      await holder.query(`SELECT 1 FROM "ApiKey" WHERE id = $1 FOR UPDATE`, [row.id]);
+    const { key, keyId } = await keyForNewTeam();
+    await withKeyRowHeld(keyId, async (holder) => {
       const onTheWire = authenticateApiKey(`Bearer ${key}`);
-      for (let waited = 0; ; waited += 20) {
-        const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "public"."ApiKey"%'`);
-        if (rows.length > 0) break;
+      for (let waited = 0; (await waitingKeyWrites()) === 0; waited += 20) {
         if (waited > 10_000) throw new Error("the key check never reached its write");
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       // Revoked meanwhile, and this process told (as revokeApiKey does).
-      await holder.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE id = $1`, [row.id]);
+      await holder.query(`UPDATE "ApiKey" SET "revokedAt" = now() WHERE id = $1`, [keyId]);
       await holder.query("COMMIT");
-      forgetCheckedKey(row.id);
+      forgetCheckedKey(keyId);
       // It started before the revocation, so it may pass; what it read must not be cached.
-      expect((await onTheWire).id).toBe(row.id);
-    } finally {
-      holder.release();
-    }
+      expect((await onTheWire).id).toBe(keyId);
+    });
     await expect(authenticateApiKey(`Bearer ${key}`)).rejects.toMatchObject({ code: "forbidden" });
   });
 
   it("requests arriving together with an unchecked key share one check: one lookup, one 'last used' write", async () => {
-    const { owner, key } = await keyForNewTeam();
-    const row = await db.apiKey.findFirstOrThrow({ where: { teamId: owner.team.id } });
-    const waitingWrites = async () =>
-      (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "public"."ApiKey"%'`)).rows.length;
-    // Hold the key's row, so each check that gets to its "last used" write waits there, visibly.
-    const holder = await pool.connect();
-    let answers: Promise<{ id: string }[]>;
-    try {
-      await holder.query("BEGIN");
-      await holder.query(`SELECT 1 FROM "ApiKey" WHERE id = $1 FOR UPDATE`, [row.id]);
+    const { key, keyId } = await keyForNewTeam();
+    let answers: Promise<{ id: string }[]> | undefined;
+    await withKeyRowHeld(keyId, async (holder) => {
       answers = Promise.all(Array.from({ length: 5 }, () => authenticateApiKey(`Bearer ${key}`)));
       // Each of the five had its own check before: five writes waited here within milliseconds.
       let most = 0;
       for (let polls = 0; polls < 25; polls++) {
-        most = Math.max(most, await waitingWrites());
+        most = Math.max(most, await waitingKeyWrites());
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(most).toBe(1);
       await holder.query("COMMIT");
-    } finally {
-      holder.release();
-    }
-    expect((await answers).map((answer) => answer.id)).toEqual(Array(5).fill(row.id));
+    });
+    expect((await answers!).map((answer) => answer.id)).toEqual(Array(5).fill(keyId));
     // A wrong secret with the same prefix, arriving with the right one, is refused all the same.
     const forged = `${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`;
-    forgetCheckedKey(row.id);
+    forgetCheckedKey(keyId);
     const mixed = await Promise.allSettled([authenticateApiKey(`Bearer ${forged}`), authenticateApiKey(`Bearer ${key}`)]);
     expect(mixed.map((m) => m.status)).toEqual(["rejected", "fulfilled"]);
   });

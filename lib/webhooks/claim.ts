@@ -49,6 +49,9 @@ export async function claimDeliveries(
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
+  // A new delivery, not parked (lib/webhooks/backlog.ts): Delivery_fresh_idx's predicate as
+  // written there, so that the scans below can read that index.
+  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00'`;
   // What endpoint row `e` may take now: its in-flight room in this process, and what is left of
   // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
   // they are never dropped.
@@ -80,10 +83,10 @@ export async function claimDeliveries(
       // each cost every claim a probe (5 µs apiece, `npm run bench:statements`). Parked rows
       // (lib/webhooks/backlog.ts) are in neither scan.
       `WITH RECURSIVE fresh(id) AS (
-       (SELECT "endpointId" FROM "Delivery" WHERE status = 'pending' AND "nextAttemptAt" < '9999-12-31 00:00:00' ORDER BY "endpointId" LIMIT 1)
+       (SELECT d."endpointId" FROM "Delivery" d WHERE ${isFresh} ORDER BY d."endpointId" LIMIT 1)
        UNION ALL
        SELECT (SELECT d."endpointId" FROM "Delivery" d
-               WHERE d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND d."endpointId" > q.id
+               WHERE ${isFresh} AND d."endpointId" > q.id
                ORDER BY d."endpointId" LIMIT 1)
        FROM fresh q WHERE q.id IS NOT NULL
      ), retries AS MATERIALIZED (
@@ -105,7 +108,7 @@ export async function claimDeliveries(
          FROM endpoints e CROSS JOIN LATERAL (
            SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
            FROM "Delivery" d
-           WHERE d."endpointId" = e.id AND d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${isDue}
+           WHERE d."endpointId" = e.id AND ${isFresh} AND ${isDue}
            ORDER BY d."nextAttemptAt"
            -- At most twice its even share of the claim: ten endpoints with a backlog each had
            -- given a claim of 26 up to 27 rows apiece. A claim cut short this way is not "drained"
