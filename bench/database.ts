@@ -14,7 +14,7 @@ export async function startBenchDatabase(name: string) {
   const flags = [
     ...(process.env.BENCH_PG_STATS ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all", "-c", "pg_stat_statements.track_planning=on"] : []),
     ...(process.env.BENCH_PG_EXPLAIN
-      ? ["-c", "session_preload_libraries=auto_explain", "-c", `auto_explain.log_min_duration=${process.env.BENCH_PG_EXPLAIN}`, "-c", "auto_explain.log_analyze=on"]
+      ? ["-c", "session_preload_libraries=auto_explain", "-c", `auto_explain.log_min_duration=${process.env.BENCH_PG_EXPLAIN}`, "-c", "auto_explain.log_analyze=on", "-c", "auto_explain.log_buffers=on"]
       : []),
   ];
   const log = process.env.BENCH_PG_EXPLAIN ? (line: string) => console.error(line) : undefined;

@@ -17,6 +17,8 @@ export const hostileBehaviours = [
   "reset-mid-body",
   "reset-before-status",
   "trickle",
+  "huge-body",
+  "early-hints",
 ] as const;
 export type HostileBehaviour = (typeof hostileBehaviours)[number];
 
@@ -59,6 +61,19 @@ function reply(socket: net.Socket, behaviour: HostileBehaviour) {
       socket.on("close", () => clearInterval(timer));
       return;
     }
+    case "huge-body": {
+      // Says 50 MB and keeps sending: only the first 64 KB are read, then the connection is dropped.
+      socket.write(head("200 OK", [], 50 * 1024 * 1024));
+      const chunk = Buffer.alloc(16 * 1024, "a");
+      const pump = () => {
+        while (!socket.destroyed && socket.write(chunk));
+      };
+      socket.on("drain", pump);
+      return pump();
+    }
+    case "early-hints":
+      socket.write("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+      return send("200 OK", Buffer.from("ok after the hints"));
   }
 }
 

@@ -9,6 +9,7 @@ import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { hostileBehaviours, startHostileReceiver, type HostileBehaviour, type HostileReceiver } from "@/lib/testing/hostile-receiver";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { STORED_EXCERPT_CHARS } from "@/lib/webhooks/response-excerpt";
 import { RETRY_DELAYS_SECONDS } from "@/lib/webhooks/retry";
 
 let healthy: Receiver;
@@ -97,6 +98,10 @@ describe("hostile receivers", () => {
       expect(attempt.errorMessage).toMatch(/^answered 200, then the response body failed: /);
     }
     for (const attempt of everyFirst("reset-before-status")) expect(attempt).toMatchObject({ statusCode: null, errorClass: "reset" });
+    expect(first("huge-body").status).toBe("delivered");
+    expect(first("huge-body").attempts[0]!.responseExcerpt).toBe("a".repeat(STORED_EXCERPT_CHARS));
+    expect(first("early-hints").status).toBe("delivered");
+    expect(first("early-hints").attempts[0]).toMatchObject({ statusCode: 200, responseExcerpt: "ok after the hints" });
     for (const attempt of everyFirst("trickle")) {
       expect(attempt).toMatchObject({ statusCode: 200, errorClass: "timeout", errorMessage: "answered 200, then the response body failed: timed out after 1 s" });
     }
