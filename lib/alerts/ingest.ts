@@ -8,6 +8,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Alert } from "@/lib/generated/prisma/client";
 import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
+import { randomId } from "@/lib/crypto/tokens";
 
 // PostgreSQL text cannot hold NUL: refuse it by name rather than fail the insert.
 const storable = (schema: z.ZodString) => schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters");
@@ -116,7 +117,7 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
   return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
 }
 
-export const newAlertId = () => `alt_${crypto.randomBytes(12).toString("base64url")}`;
+export const newAlertId = () => randomId("alt");
 
 export const requestHash = (body: string) => crypto.createHash("sha256").update(body).digest("hex");
 

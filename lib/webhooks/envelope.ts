@@ -1,6 +1,6 @@
-import crypto from "node:crypto";
 import { z } from "zod";
 import { publicUrl } from "@/lib/env";
+import { randomId } from "@/lib/crypto/tokens";
 
 export const API_VERSION = "2026-11-01";
 
@@ -33,8 +33,8 @@ export const envelopeSchema = z.object({
   data: z.object({ alert: alertPayloadSchema }),
 });
 
-export const newEventId = () => `evt_${crypto.randomBytes(12).toString("base64url")}`;
-export const newDeliveryId = () => `msg_${crypto.randomBytes(12).toString("base64url")}`;
+export const newEventId = () => randomId("evt");
+export const newDeliveryId = () => randomId("msg");
 
 export const dashboardUrl = (path: string) => `${publicUrl()}${path}`;
 
