@@ -69,6 +69,8 @@ export class Dispatcher {
   private readonly waiting = new Set<() => void>();
   /** Outcomes handed to the recorder and not yet written: they count against maxBuffered too. */
   private recording = 0;
+  /** Outcomes written so far. */
+  private written = 0;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DispatcherOptions = {}) {
@@ -180,6 +182,7 @@ export class Dispatcher {
       this.recording = batch.length;
       try {
         const left = await recordOutcomes(this.pool, batch, { policy: this.failurePolicy, now: this.clock?.now() ?? null, random: this.random });
+        this.written += batch.length - left.length;
         if (left.length > 0) {
           this.buffer = left.concat(this.buffer);
           this.reportError("recording delivery results", new Error("the database is unavailable"));
@@ -213,8 +216,10 @@ export class Dispatcher {
     let emptyAt = 0;
     // An empty claim proves the queue is drained only if no endpoint was held back as busy.
     let emptyWhileIdle = false;
-    // Writing outcomes can unblock an alert's next state (lib/webhooks/claim.ts): one more claim after that.
+    // Writing outcomes can unblock an alert's next state (lib/webhooks/claim.ts): one more claim after
+    // that. Also when the 25 ms flush wrote them while the last claim ran, which then missed them.
     let claimedAfterFlush = false;
+    let writtenAtClaim = 0;
     // When the last claim took everything that was due (lingerMs).
     let drainedAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
@@ -231,6 +236,7 @@ export class Dispatcher {
         const lingering = drainedAt > 0 && now - drainedAt < this.lingerMs;
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
+          writtenAtClaim = this.written;
           const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
           drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
@@ -246,7 +252,8 @@ export class Dispatcher {
             if (this.buffered >= this.maxBuffered) break;
             continue;
           }
-          if (emptyAt && emptyWhileIdle && this.buffered > 0 && !claimedAfterFlush && performance.now() < deadline) {
+          const writtenSinceClaim = this.buffered > 0 || this.written !== writtenAtClaim;
+          if (emptyAt && emptyWhileIdle && writtenSinceClaim && !claimedAfterFlush && performance.now() < deadline) {
             await this.flush();
             claimedAfterFlush = true;
             emptyAt = 0;

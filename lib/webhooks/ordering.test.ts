@@ -2,7 +2,7 @@
 // state still waiting is superseded by a newer one instead of arriving late.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
-import { db } from "@/lib/db";
+import { db, pool } from "@/lib/db";
 import { TestClock } from "@/lib/testing/clock";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
@@ -74,6 +74,37 @@ describe("ordered, incident-aware delivery", () => {
     await alert("resolved");
     await dispatcher.drain(); // the resolved is due, but its older state is unfinished: nothing goes
     expect(sentTo(path).map((s) => s.type)).toEqual(["alert.triggered"]);
+    clock.advance(5_000);
+    await dispatcher.drain();
+    expect(sentTo(path).map((s) => s.type)).toEqual(["alert.triggered", "alert.triggered", "alert.resolved"]);
+  });
+
+  it("a result written while the next claim runs still lets the newer state go in the same drain", async () => {
+    // Each claim's answer is held back 100 ms: the older state's result, written by the 25 ms
+    // flush meanwhile, comes after the claim's snapshot, so the claim cannot see the newer
+    // state is free. drain() must claim once more rather than stop.
+    const path = "/order/written-meanwhile";
+    status.set(path, 503);
+    const { alert, clock } = await setup(path, false);
+    const slowClaims = new Proxy(pool, {
+      get(target, property) {
+        if (property === "query") {
+          return async (text: string, values?: unknown[]) => {
+            const result = await target.query(text, values);
+            if (text.includes("SKIP LOCKED")) await new Promise((resolve) => setTimeout(resolve, 100));
+            return result;
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // One at a time, so the claim after the attempt is the one that finds nothing in flight.
+    const dispatcher = new Dispatcher({ pool: slowClaims, clock, timeoutMs: 2_000, random: () => 0.5, concurrency: 1 });
+    await alert("triggered");
+    await dispatcher.drain();
+    status.set(path, 200);
+    await alert("resolved");
     clock.advance(5_000);
     await dispatcher.drain();
     expect(sentTo(path).map((s) => s.type)).toEqual(["alert.triggered", "alert.triggered", "alert.resolved"]);
