@@ -24,14 +24,19 @@ afterAll(async () => {
 });
 
 const ALERTS = 20;
-const TIMEOUT_MS = 1_000;
+// Long enough that requests queued for the hostile origin's connections (220 of them, 128
+// connections, the trickling ones holding theirs to the end) are answered within it on a busy
+// machine: at 1 s, oversized headers were sometimes recorded as a timeout under load.
+const TIMEOUT_MS = 3_000;
+/** Answers that are read only as far as needed: tested on their own receiver (below). */
+const readInPart: HostileBehaviour[] = ["huge-body", "early-hints"];
 
 describe("hostile receivers", () => {
   it("cannot touch a healthy endpoint's deliveries, and each is recorded with a specific reason", async () => {
     const team = await createTeam();
     const { endpoint: good, secret } = await createActiveEndpoint(team.id, `${healthy.url}/healthy`);
     const bad = new Map<string, HostileBehaviour>();
-    for (const behaviour of hostileBehaviours) {
+    for (const behaviour of hostileBehaviours.filter((b) => !readInPart.includes(b))) {
       const { endpoint } = await createActiveEndpoint(team.id, `${hostile.url}/${behaviour}/hook`);
       bad.set(endpoint.id, behaviour);
     }
@@ -98,12 +103,35 @@ describe("hostile receivers", () => {
       expect(attempt.errorMessage).toMatch(/^answered 200, then the response body failed: /);
     }
     for (const attempt of everyFirst("reset-before-status")) expect(attempt).toMatchObject({ statusCode: null, errorClass: "reset" });
-    expect(first("huge-body").status).toBe("delivered");
-    expect(first("huge-body").attempts[0]!.responseExcerpt).toBe("a".repeat(STORED_EXCERPT_CHARS));
-    expect(first("early-hints").status).toBe("delivered");
-    expect(first("early-hints").attempts[0]).toMatchObject({ statusCode: 200, responseExcerpt: "ok after the hints" });
     for (const attempt of everyFirst("trickle")) {
-      expect(attempt).toMatchObject({ statusCode: 200, errorClass: "timeout", errorMessage: "answered 200, then the response body failed: timed out after 1 s" });
+      expect(attempt).toMatchObject({ statusCode: 200, errorClass: "timeout", errorMessage: `answered 200, then the response body failed: timed out after ${TIMEOUT_MS / 1000} s` });
     }
   }, 60_000);
+
+  it("reads a 50 MB answer only as far as it keeps, and waits past 103 Early Hints for the real answer", async () => {
+    // A receiver of their own: on the first one's origin, these requests had queued for its
+    // connections behind the trickling ones, and timed out there on a busy machine.
+    const own = await startHostileReceiver();
+    try {
+      const team = await createTeam();
+      const { endpoint: huge } = await createActiveEndpoint(team.id, `${own.url}/huge-body/hook`);
+      const { endpoint: hints } = await createActiveEndpoint(team.id, `${own.url}/early-hints/hook`);
+      await db.$transaction(async (tx) => {
+        for (let i = 0; i < 5; i++) await ingestAlert(tx, team, { title: `big ${i}`, severity: "critical", status: "triggered" });
+      });
+      await new Dispatcher({ timeoutMs: 10_000 }).drain();
+      const recorded = (endpointId: string) => db.delivery.findMany({ where: { endpointId }, include: { attemptLog: true } });
+      for (const [endpoint, excerpt] of [[huge, "a".repeat(STORED_EXCERPT_CHARS)], [hints, "ok after the hints"]] as const) {
+        const deliveries = await recorded(endpoint.id);
+        expect(deliveries).toHaveLength(5);
+        for (const delivery of deliveries) {
+          expect(delivery.status).toBe("delivered");
+          expect(delivery.attemptLog).toHaveLength(1);
+          expect(delivery.attemptLog[0]).toMatchObject({ statusCode: 200, errorClass: null, responseExcerpt: excerpt });
+        }
+      }
+    } finally {
+      await own.close();
+    }
+  }, 30_000);
 });
