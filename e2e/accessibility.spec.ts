@@ -18,6 +18,9 @@ async function seriousViolations(page: Page) {
 }
 
 test("every page, signed out and signed in with data on it, has no serious or critical axe violations", async ({ browser, request }) => {
+  // A dozen pages, each loaded and analysed by axe: past a minute when the machine is slow
+  // (both CI runs on 2026-12-02 stopped at 60 s, inside axe).
+  test.setTimeout(180_000);
   const context = await browser.newContext();
   const page = await context.newPage();
   for (const path of ["/signin", "/signup"]) {
