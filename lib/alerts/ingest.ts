@@ -2,13 +2,13 @@
 // per active endpoint, all in the same transaction.
 import crypto from "node:crypto";
 import { z } from "zod";
+import { randomId } from "@/lib/crypto/tokens";
 import { db, type Tx } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Alert } from "@/lib/generated/prisma/client";
 import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
-import { randomId } from "@/lib/crypto/tokens";
 
 // PostgreSQL text cannot hold NUL: refuse it by name rather than fail the insert.
 const storable = (schema: z.ZodString) => schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters");

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { publicUrl } from "@/lib/env";
 import { randomId } from "@/lib/crypto/tokens";
+import { publicUrl } from "@/lib/env";
 
 export const API_VERSION = "2026-11-01";
 
