@@ -27,17 +27,19 @@ export function toFailure(error: unknown): ActionResult<never> {
 }
 
 export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
+  // A Map, not an object: field names come from the input, and an unknown key such as
+  // "constructor" or "__proto__" would otherwise find Object.prototype's members.
+  const fields = new Map<string, string[]>();
+  const add = (key: string, message: string) => fields.set(key, [...(fields.get(key) ?? []), message]);
   for (const issue of error.issues) {
     // An unknown key is named as the field at fault, not reported against its parent object.
     if (issue.code === "unrecognized_keys") {
-      for (const unknown of issue.keys) (fields[[...issue.path, unknown].join(".")] ??= []).push("Unknown field");
+      for (const unknown of issue.keys) add([...issue.path, unknown].join("."), "Unknown field");
       continue;
     }
-    const key = issue.path.join(".") || "form";
-    (fields[key] ??= []).push(issue.message);
+    add(issue.path.join(".") || "form", issue.message);
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 /**

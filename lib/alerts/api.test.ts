@@ -82,6 +82,20 @@ describe("POST /api/v1/alerts", () => {
       expect(json.error.message).toBe(`Invalid field '${field}': Unknown field`);
       expect(json.error.fields).toEqual({ [field]: ["Unknown field"] });
     }
+    // Field names that are also Object.prototype's members: a 500 before fieldErrorsOf kept them in a Map.
+    for (const field of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const response = await POST(
+        new Request("http://localhost/api/v1/alerts", {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: `{"title":"CPU high","${field}":{"prototype":{"admin":true}}}`,
+        }),
+      );
+      expect(response.status, field).toBe(422);
+      const json = (await response.json()) as Refusal;
+      expect(json.error.message).toBe(`Invalid field '${field}': Unknown field`);
+      expect(Object.entries(json.error.fields)).toEqual([[field, ["Unknown field"]]]);
+    }
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
   });
 
