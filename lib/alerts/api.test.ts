@@ -1,4 +1,5 @@
 // The alert API's handler, called as Next calls it, on PostgreSQL.
+import zlib from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 
 vi.mock("next/server", async (importOriginal) => ({
@@ -97,6 +98,22 @@ describe("POST /api/v1/alerts", () => {
       expect(Object.entries(json.error.fields)).toEqual([[field, ["Unknown field"]]]);
     }
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
+  });
+
+  it("a body with a byte-order mark is read as JSON; one that is not UTF-8, or is compressed, is refused by name, and stores nothing", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const send = (body: Uint8Array, headers: Record<string, string> = {}) =>
+      POST(new Request("http://localhost/api/v1/alerts", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body }));
+    const json = (text: string) => new TextEncoder().encode(text);
+    const withBom = await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json(`{"title":"CPU high"}`)]));
+    expect(withBom.status).toBe(202);
+    const notUtf8 = await send(Buffer.concat([json(`{"title":"CPU `), Buffer.from([0xff, 0xfe]), json(`"}`)]));
+    expect(notUtf8.status).toBe(400);
+    expect(((await notUtf8.json()) as { error: { message: string } }).error.message).toBe("The request body is not valid UTF-8 text.");
+    const gzipped = await send(zlib.gzipSync(`{"title":"CPU high"}`), { "content-encoding": "gzip" });
+    expect(gzipped.status).toBe(415);
+    expect(((await gzipped.json()) as { error: { message: string } }).error.message).toBe("Content-Encoding 'gzip' is not supported: send the alert uncompressed.");
+    expect(await db.alert.findMany({ where: { teamId: owner.team.id }, select: { title: true } })).toEqual([{ title: "CPU high" }]);
   });
 
   it("every alert id has the alt_ form, also for a resolved state with no open alert (the transaction path)", async () => {

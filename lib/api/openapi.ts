@@ -62,11 +62,11 @@ export function openApiDocument(serverUrl: string) {
           requestBody: { required: true, content: json(alertInputSchema, "input") },
           responses: {
             "202": { description: "Accepted and queued for delivery", content: json(alertAcceptedSchema) },
-            "400": error("The body is not valid JSON"),
+            "400": error("The body is not valid JSON, or not UTF-8 text"),
             "401": error("Missing or unknown API key"),
             "403": error("The API key was revoked"),
             "413": error("The body is larger than 64 KB"),
-            "415": error("Not sent as application/json"),
+            "415": error("Not sent as application/json, or sent compressed (Content-Encoding)"),
             "422": error("A field is invalid; fields names it"),
             "429": error("Over the per-key limit; see Retry-After"),
             "503": error("The database is unavailable; retry after Retry-After"),

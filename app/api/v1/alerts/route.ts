@@ -28,14 +28,25 @@ async function readBody(request: Request): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  try {
+    // A byte-order mark is dropped; bytes that are not UTF-8 are refused rather than stored as U+FFFD.
+    return utf8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError("bad_request", "The request body is not valid UTF-8 text.");
+  }
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 // POST /api/v1/alerts — record an alert and deliver it to every active endpoint of the key's team.
 export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new AppError("unsupported_media_type", "Send the alert as JSON with 'Content-Type: application/json'.");
+  }
+  const encoding = request.headers.get("content-encoding");
+  if (encoding !== null && !/^\s*identity\s*$/i.test(encoding)) {
+    throw new AppError("unsupported_media_type", `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send the alert uncompressed.`);
   }
   const raw = await readBody(request);
   let json: unknown;
