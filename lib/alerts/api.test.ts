@@ -102,9 +102,9 @@ describe("POST /api/v1/alerts", () => {
 
   it("a body with a byte-order mark is read as JSON; one that is not UTF-8, or is compressed, is refused by name, and stores nothing", async () => {
     const { owner, key } = await keyForNewTeam();
-    const send = (body: Uint8Array, headers: Record<string, string> = {}) =>
-      POST(new Request("http://localhost/api/v1/alerts", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body }));
-    const json = (text: string) => new TextEncoder().encode(text);
+    const send = (body: Buffer, headers: Record<string, string> = {}) =>
+      POST(new Request("http://localhost/api/v1/alerts", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body: new Uint8Array(body) }));
+    const json = (text: string) => Buffer.from(text);
     const withBom = await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json(`{"title":"CPU high"}`)]));
     expect(withBom.status).toBe(202);
     const notUtf8 = await send(Buffer.concat([json(`{"title":"CPU `), Buffer.from([0xff, 0xfe]), json(`"}`)]));
