@@ -8,6 +8,8 @@ export type Received = {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** Name, value, name, value… as sent: Node's `headers` object drops a header named "__proto__". */
+  rawHeaders: string[];
   body: string;
   at: number;
 };
@@ -40,6 +42,7 @@ export async function startReceiver(responder: Responder = () => ({ status: 204 
         method: req.method ?? "",
         path: req.url ?? "",
         headers: req.headers,
+        rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks).toString("utf8"),
         at: Date.now(),
       };

@@ -42,8 +42,8 @@ export type Signer = (webhookId: string, timestamp: number, body: string) => Rec
  */
 export function signerFor(secret: string, options: SigningOptions = {}): Signer {
   const previous = options.previousSecret ?? null;
-  const custom: Record<string, string> = {};
-  for (const { name, value } of options.custom ?? []) custom[name.toLowerCase()] = value;
+  // Defined, not assigned: a header named "__proto__" (a valid name) would otherwise set the prototype and vanish.
+  const custom: Record<string, string> = Object.fromEntries((options.custom ?? []).map(({ name, value }) => [name.toLowerCase(), value]));
   const mon1torKey = crypto.createSecretKey(Buffer.from(previous ?? secret));
   const nextKey = previous ? crypto.createSecretKey(Buffer.from(secret)) : null;
   const standardKeys = [secret, ...(previous ? [previous] : [])].map(standardKey);
