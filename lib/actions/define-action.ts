@@ -42,6 +42,20 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
   return Object.fromEntries(fields);
 }
 
+const NUL_MESSAGE = "Remove the NUL (\\u0000) character: it cannot be stored.";
+/** Fields kept as they are typed and never stored: a password is hashed, so any character may be in it. */
+const UNSTORED = new Set(["password"]);
+
+/**
+ * The fields (dotted paths) whose text holds a NUL character, which PostgreSQL cannot store in
+ * text: refused by name before any schema runs, as the alert API does, instead of failing the write.
+ */
+function fieldsWithNul(value: unknown, path: string[] = []): string[] {
+  if (typeof value === "string") return value.includes("\u0000") && !UNSTORED.has(path.at(-1) ?? "") ? [path.join(".") || "form"] : [];
+  if (value === null || typeof value !== "object" || value instanceof Blob) return [];
+  return Object.entries(value).flatMap(([key, inner]) => fieldsWithNul(inner, [...path, key]));
+}
+
 /**
  * Every server action goes through here: parse input with zod, load the session, resolve
  * the team and check the permission, then run the handler. The session check comes
@@ -57,7 +71,13 @@ export function defineAction<A extends Access, S extends z.ZodType, T>(
       const context = (
         access === "public" ? { ip: await requestIp() } : access === "user" ? await requireUser() : await requireTeam(access as Permission)
       ) as ContextFor<A>;
-      const parsed = schema.safeParse(toObject(input));
+      const fields = toObject(input);
+      const withNul = fieldsWithNul(fields);
+      if (withNul.length > 0) {
+        const fieldErrors = Object.fromEntries(withNul.map((field) => [field, [NUL_MESSAGE]]));
+        return { ok: false, code: "validation", message: NUL_MESSAGE, fieldErrors };
+      }
+      const parsed = schema.safeParse(fields);
       if (!parsed.success) {
         const fieldErrors = fieldErrorsOf(parsed.error);
         const first = Object.values(fieldErrors)[0]?.[0] ?? "Check the form.";

@@ -29,6 +29,7 @@ import crypto from "node:crypto";
 import * as apiKeyActions from "@/app/(dashboard)/settings/api-keys/actions";
 import * as webhookActions from "@/app/(dashboard)/settings/webhooks/actions";
 import * as teamActions from "@/app/(dashboard)/team/actions";
+import * as dashboardActions from "@/app/(dashboard)/actions";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import type { TeamContext } from "@/lib/auth/context";
 import { db } from "@/lib/db";
@@ -199,4 +200,23 @@ describe("audit log", () => {
     const secret = (await webhookActions.revealSecretAction({ endpointId: (await db.webhookEndpoint.findFirstOrThrow({ where: { teamId: w.team.id } })).id })) as { ok: true; data: { secret: string } };
     expect(JSON.stringify(await db.auditLog.findMany({ where: { teamId: w.team.id } }))).not.toContain(secret.data.secret);
   }, 60_000);
+});
+
+describe("text PostgreSQL cannot store", () => {
+  it("a NUL character in any action's field is refused by name, not answered 'something went wrong', and nothing is written", async () => {
+    const { members, team } = await world();
+    as(members.owner);
+    const refusal = { ok: false, code: "validation", message: "Remove the NUL (\\u0000) character: it cannot be stored." };
+    const form = new FormData();
+    form.set("name", "key\u0000name");
+    expect(await apiKeyActions.createApiKeyAction(form)).toEqual({ ...refusal, fieldErrors: { name: [refusal.message] } });
+    expect(await dashboardActions.createTeamAction({ name: "<b>\u0000</b>" })).toEqual({ ...refusal, fieldErrors: { name: [refusal.message] } });
+    expect(await webhookActions.createEndpointAction({ url: `${receiver.url}/nul`, description: "a\u0000b" })).toEqual({
+      ...refusal,
+      fieldErrors: { description: [refusal.message] },
+    });
+    expect(await db.apiKey.count({ where: { teamId: team.id, name: { startsWith: "key" } } })).toBe(0);
+    expect(await db.webhookEndpoint.count({ where: { teamId: team.id, url: `${receiver.url}/nul` } })).toBe(0);
+    expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
+  });
 });
