@@ -25,6 +25,7 @@ test("send a test alert from the UI: the log shows Delivered 2xx and the copy ve
   const path = `/test-alert/${Date.now()}`;
   receiver.respond(() => ({ status: 200, body: "thanks" }));
   await addActiveEndpoint(page, `${receiver.url}${path}`);
+  const endpointPage = page.url();
   await expect(page.getByText("No deliveries yet")).toBeVisible();
   await page.getByRole("button", { name: "Send test alert" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Test alert delivered: answered 200." })).toBeVisible();
@@ -46,6 +47,12 @@ test("send a test alert from the UI: the log shows Delivered 2xx and the copy ve
   await expect(page.getByRole("table", { name: "Request headers" })).toContainText(String(received[0]!.headers["webhook-id"]));
   expect(await page.content()).not.toContain(secret);
   await expect(page.getByText("thanks")).toBeVisible();
+
+  // A page cursor that is not a delivery id (a NUL byte was a 500) shows the newest deliveries.
+  for (const before of ["%00", "msg_unknown"]) {
+    await page.goto(`${endpointPage}?before=${before}`);
+    await expect(page.getByRole("table", { name: "Deliveries" }).getByRole("row").nth(1).getByTestId("delivery-status")).toHaveText("Delivered");
+  }
 });
 
 test("an alert sent through the API with a key created in the UI arrives signed", async ({ browser, request }) => {

@@ -21,7 +21,8 @@ export const metadata = { title: "Webhook endpoint" };
 
 const filterSchema = z.object({
   status: z.enum(deliveryFilters).optional().catch(undefined),
-  before: z.string().max(64).optional().catch(undefined),
+  // A delivery id: anything else (a NUL byte failed the query) shows the newest page.
+  before: z.string().max(64).regex(/^[\w-]+$/).optional().catch(undefined),
 });
 
 export default async function EndpointPage({
