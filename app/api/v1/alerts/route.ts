@@ -9,6 +9,7 @@ import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY_BYTES = 64 * 1024;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? 0);
@@ -35,8 +36,6 @@ async function readBody(request: Request): Promise<string> {
     throw new AppError("bad_request", "The request body is not valid UTF-8 text.");
   }
 }
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 // POST /api/v1/alerts — record an alert and deliver it to every active endpoint of the key's team.
 export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
