@@ -220,3 +220,22 @@ describe("text PostgreSQL cannot store", () => {
     expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
   });
 });
+
+describe("the team's delivery cap", () => {
+  it("is read as a plain decimal: 0x10, 1e3 and 0b1 are refused with the field's message and the cap is unchanged", async () => {
+    const { members, team } = await world();
+    as(members.owner);
+    expect(await teamActions.updateTeamSettingsAction({ endpointRateLimitPerMinute: "250" })).toMatchObject({ ok: true });
+    const message = "Enter a whole number of deliveries per minute, or leave it empty.";
+    for (const value of ["0x10", "1e3", "0b1", "Infinity"]) {
+      expect(await teamActions.updateTeamSettingsAction({ endpointRateLimitPerMinute: value })).toMatchObject({
+        ok: false,
+        code: "validation",
+        fieldErrors: { endpointRateLimitPerMinute: [message] },
+      });
+    }
+    expect(await teamActions.updateTeamSettingsAction({ endpointRateLimitPerMinute: "1.5" })).toMatchObject({ fieldErrors: { endpointRateLimitPerMinute: ["Enter a whole number."] } });
+    expect(await teamActions.updateTeamSettingsAction({ endpointRateLimitPerMinute: "-1" })).toMatchObject({ fieldErrors: { endpointRateLimitPerMinute: ["Use at least 1."] } });
+    expect((await db.team.findUniqueOrThrow({ where: { id: team.id } })).endpointRateLimitPerMinute).toBe(250);
+  });
+});

@@ -6,14 +6,16 @@ import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { applyTeamCaps } from "@/lib/webhooks/ownership";
 
-// Checkboxes send "on" or nothing; an empty cap means none.
+// Checkboxes send "on" or nothing; an empty cap means none. The cap is read as a plain decimal
+// (a sign and a fraction get their own message below): Number() alone would also take "0x10"
+// as 16, "1e3" as 1000 and "0b1" as 1.
 export const teamSettingsSchema = z.object({
   requireOwnershipConfirmation: z.literal("on").optional().transform((value) => value === "on"),
   endpointRateLimitPerMinute: z
     .string()
     .trim()
     .optional()
-    .transform((value) => (value ? Number(value) : null))
+    .transform((value) => (!value ? null : /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN))
     .pipe(
       z
         .number({ error: "Enter a whole number of deliveries per minute, or leave it empty." })
