@@ -99,6 +99,22 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
   });
 });
 
+test("a method a route does not serve answers a JSON 405 with Allow, and OPTIONS lists only what it serves", async ({ request }) => {
+  for (const [method, path, allow, use] of [
+    ["GET", "/api/v1/alerts", "POST, OPTIONS", "POST"],
+    ["DELETE", "/api/v1/alerts", "POST, OPTIONS", "POST"],
+    ["PUT", "/api/v1/openapi.json", "GET, HEAD, OPTIONS", "GET"],
+    ["POST", "/api/cron/dispatch", "GET, HEAD, OPTIONS", "GET"],
+  ] as const) {
+    const response = await request.fetch(path, { method });
+    expect(response.headers()["allow"]).toBe(allow);
+    const error = await expectError(response, 405, "method_not_allowed");
+    expect(error.message).toBe(`${method} is not supported here: use ${use}.`);
+    const options = await request.fetch(path, { method: "OPTIONS" });
+    expect([options.status(), options.headers()["allow"]]).toEqual([204, allow]);
+  }
+});
+
 test("a path no API route handles answers a JSON 404 naming it, for any method", async ({ request }) => {
   for (const [method, path] of [["GET", "/api/v1/alert"], ["POST", "/api/v1/alerts/extra"], ["DELETE", "/api/v2/alerts"]] as const) {
     const response = await request.fetch(path, { method });

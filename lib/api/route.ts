@@ -25,3 +25,19 @@ export function apiRoute<Args extends unknown[]>(handler: (request: Request, ...
     }
   };
 }
+
+/**
+ * The handlers for every method a route does not serve, and its OPTIONS: a JSON 405 naming the
+ * ones it does in an Allow header, as HTTP requires (Next alone answers an empty 405 without
+ * one, and its OPTIONS would list these handlers too). HEAD is served wherever GET is.
+ */
+export function otherMethods(...served: ("GET" | "POST")[]) {
+  const allow = [...served, ...(served.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  const refuse = (request: Request) => {
+    const response = errorResponse(new AppError("method_not_allowed", `${request.method} is not supported here: use ${served.join(" or ")}.`));
+    response.headers.set("allow", allow);
+    return response;
+  };
+  const OPTIONS = () => new Response(null, { status: 204, headers: { allow } });
+  return { GET: refuse, HEAD: refuse, POST: refuse, PUT: refuse, PATCH: refuse, DELETE: refuse, OPTIONS };
+}

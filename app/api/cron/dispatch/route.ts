@@ -1,5 +1,6 @@
 import { NextResponse } from "next/server";
 import { withCron } from "@/lib/cron/with-cron";
+import { otherMethods } from "@/lib/api/route";
 import { pool } from "@/lib/db";
 import { env } from "@/lib/env";
 import { runHousekeeping } from "@/lib/housekeeping";
@@ -19,3 +20,5 @@ export const GET = withCron(async () => {
   const housekeeping = await runHousekeeping(pool, env().MON1TOR_RETENTION_DAYS);
   return NextResponse.json({ ...stats, housekeeping });
 });
+
+export const { POST, PUT, PATCH, DELETE, OPTIONS } = otherMethods("GET");

@@ -3,6 +3,7 @@ import { fastIngest, fastPathApplies } from "@/lib/alerts/fast-ingest";
 import { alertInputSchema, ingestAlert, requestHash, storedResponse, withIdempotency } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
+import { otherMethods } from "@/lib/api/route";
 import { AppError } from "@/lib/errors";
 import { enforce, rateLimited } from "@/lib/rate-limit";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
@@ -95,6 +96,8 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   if (!replayed) after(() => dispatchSoon(response.deliveryIds));
   return respond(withoutIds(response), replayed);
 }, { countsRequest: true });
+
+export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");
 
 type Accepted = { id: string; eventId: string | null; deliveriesQueued: number; deduplicated: boolean };
 const withoutIds = ({ id, eventId, deliveriesQueued, deduplicated }: Accepted & { deliveryIds?: unknown }): Accepted => ({ id, eventId, deliveriesQueued, deduplicated });
