@@ -31,12 +31,26 @@ export const customHeaderSchema = z.object({
       const reason = reservedReason(name);
       if (reason) context.addIssue({ code: "custom", message: reason });
     }),
+  // Trimmed, as receivers read it. Printable ASCII and tabs only: the HTTP client refuses any
+  // other character (every delivery would fail), and a Latin-1 letter goes out as one byte that
+  // no UTF-8 reader decodes.
   value: z
     .string()
+    .trim()
+    .min(1, "Enter a value.")
     .max(1_024, "Use at most 1,024 characters.")
-    .refine((value) => value.trim().length > 0, "Enter a value.")
-    .refine((value) => !/[\r\n\u0000]/.test(value), "A header value cannot contain line breaks."),
+    .superRefine((value, context) => {
+      if (/[\r\n]/.test(value)) return context.addIssue({ code: "custom", message: "A header value cannot contain line breaks." });
+      const other = /[^\t\x20-\x7e]/u.exec(value)?.[0];
+      if (other) context.addIssue({ code: "custom", message: `A header value can use printable ASCII characters only, not ${describeCharacter(other)}.` });
+    }),
 });
+
+/** A character as a person can read it in a message: control characters by code point. */
+function describeCharacter(character: string): string {
+  const code = `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  return /\p{Cc}|\p{Cf}|\p{Z}/u.test(character) ? code : `“${character}” (${code})`;
+}
 
 export function readCustomHeaders(ciphertext: string | null): CustomHeader[] {
   return ciphertext ? (JSON.parse(decrypt(ciphertext)) as CustomHeader[]) : [];

@@ -21,6 +21,7 @@ import {
   updateFilter,
   updateFilterSchema,
 } from "@/lib/webhooks/endpoint-settings";
+import { sealCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { describeFilter } from "@/lib/webhooks/filters";
 
 let receiver: Receiver;
@@ -154,6 +155,12 @@ describe("custom headers", () => {
       expect(parsed.error!.issues[0]!.message, name).toMatch(/cannot be (set|overridden)/);
     }
     expect(addHeaderSchema.safeParse({ endpointId: endpoint.id, name: "X-Ok", value: "a\r\nInjected: yes" }).success).toBe(false);
+    // Characters the HTTP client refuses (every delivery would fail) or a UTF-8 reader cannot decode, named in the message.
+    for (const [value, shown] of [["€uro", "“€” (U+20AC)"], ["t\u00e9st", "“é” (U+00E9)"], ["a\u0001b", "U+0001"], ["a\u007fb", "U+007F"]]) {
+      const parsed = addHeaderSchema.safeParse({ endpointId: endpoint.id, name: "X-Ok", value });
+      expect(parsed.error?.issues[0]?.message, value).toBe(`A header value can use printable ASCII characters only, not ${shown}.`);
+    }
+    expect(addHeaderSchema.parse({ endpointId: endpoint.id, name: "X-Ok", value: "  padded\tvalue " }).value).toBe("padded\tvalue");
     expect(addHeaderSchema.safeParse({ endpointId: endpoint.id, name: "Bad Name", value: "x" }).success).toBe(false);
 
     for (let i = 0; i < 2; i++) await addCustomHeader(owner, addHeaderSchema.parse({ endpointId: endpoint.id, name: `X-Extra-${i}`, value: "v" }));
@@ -164,5 +171,15 @@ describe("custom headers", () => {
     const audit = await db.auditLog.findMany({ where: { teamId: owner.team.id, action: "endpoint.headers" } });
     expect(audit.length).toBeGreaterThanOrEqual(6);
     expect(JSON.stringify(audit)).not.toContain("gateway-token-123");
+  });
+
+  it("one stored before its value was checked fails the delivery with a reason that points at it", async () => {
+    const owner = await createMember("member");
+    const path = `/legacy-header/${Date.now()}`;
+    const { endpoint } = await createActiveEndpoint(owner.team.id, `${receiver.url}${path}`);
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { customHeadersCiphertext: sealCustomHeaders([{ name: "X-Legacy", value: "€uro" }]) } });
+    await sendOne(owner, path);
+    const delivery = await db.delivery.findFirstOrThrow({ where: { endpointId: endpoint.id } });
+    expect(delivery.lastError).toBe("the request could not be built: a custom header's value holds a character HTTP does not allow; edit the endpoint's custom headers");
   });
 });

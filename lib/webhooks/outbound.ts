@@ -112,6 +112,10 @@ export function describeError(error: unknown, timedOut: boolean, timeoutMs: numb
   if (code.startsWith("HPE_") || code === "UND_ERR_INFO") {
     return { errorClass: "protocol", reason: `sent an invalid HTTP response (${code})` };
   }
+  // Refused before sending: only a custom header stored before its value was checked as it is now can cause it.
+  if (code === "UND_ERR_INVALID_ARG") {
+    return { errorClass: "internal", reason: "the request could not be built: a custom header's value holds a character HTTP does not allow; edit the endpoint's custom headers" };
+  }
   if (TLS_CODES.test(code)) return { errorClass: "tls", reason: `TLS certificate error: ${coded?.message ?? code}` };
   if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return { errorClass: "network", reason: "host unreachable" };
   return { errorClass: "network", reason: `network error${code ? ` (${code})` : ""}` };
