@@ -65,6 +65,20 @@ describe("POST /api/v1/alerts", () => {
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
   });
 
+  it("an occurredAt PostgreSQL cannot store or no clock should give (year 0, before 1970, days ahead) gets a 422, not a 500", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const ahead = new Date(Date.now() + 3 * 24 * 60 * 60 * 1000).toISOString();
+    for (const occurredAt of ["0000-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59Z", ahead, "9999-12-31T23:59:59Z"]) {
+      const response = await post(key, { title: "Clock", occurredAt });
+      expect(response.status, occurredAt).toBe(422);
+      const json = (await response.json()) as { error: { message: string } };
+      expect(json.error.message).toBe("Invalid field 'occurredAt': must be between 1970-01-01T00:00:00Z and 24 hours from now");
+    }
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
+    // A sender whose clock runs an hour fast is still heard.
+    expect((await post(key, { title: "Clock", occurredAt: new Date(Date.now() + 60 * 60 * 1000).toISOString() })).status).toBe(202);
+  });
+
   it("a body that is not a JSON object, or has a field the API does not know, gets a 422 naming what is wrong, and stores nothing", async () => {
     const { owner, key } = await keyForNewTeam();
     type Refusal = { error: { code: string; message: string; fields: Record<string, string[]> } };

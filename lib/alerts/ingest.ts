@@ -14,13 +14,24 @@ import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/l
 const storable = (schema: z.ZodString) => schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters");
 const text = (max: number) => storable(z.string().trim().min(1).max(max));
 
+/** How far ahead of our clock an alert's occurredAt may be: the sender's clock may run fast. */
+const OCCURRED_AT_LEEWAY_MS = 24 * 60 * 60 * 1000;
+
 export const alertInputSchema = z.strictObject({
   title: text(300),
   severity: z.enum(["critical", "warning", "info"]).default("critical"),
   status: z.enum(["triggered", "resolved"]).default("triggered"),
   message: storable(z.string().max(10_000)).optional(),
   monitor: z.strictObject({ id: text(200), name: text(300) }).optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  occurredAt: z.iso
+    .datetime({ offset: true })
+    // PostgreSQL's range starts at 4713 BC but not at year 0, and an alert from before 1970 or days ahead is a clock error.
+    .refine((value) => {
+      const at = Date.parse(value);
+      return at >= 0 && at <= Date.now() + OCCURRED_AT_LEEWAY_MS;
+    }, "must be between 1970-01-01T00:00:00Z and 24 hours from now")
+    .describe("When the alert happened, ISO 8601 with an offset: from 1970 to 24 hours ahead. Default: when it arrives.")
+    .optional(),
   dedupKey: text(255).optional(),
 });
 
