@@ -43,17 +43,30 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
 }
 
 const NUL_MESSAGE = "Remove the NUL (\\u0000) character: it cannot be stored.";
+const SURROGATE_MESSAGE = "This text holds a broken character (half of a UTF-16 surrogate pair): retype it.";
 /** Fields kept as they are typed and never stored: a password is hashed, so any character may be in it. */
 const UNSTORED = new Set(["password"]);
 
+/** Why PostgreSQL cannot store this text as it is, or null. */
+function unstorable(text: string): string | null {
+  if (text.includes("\u0000")) return NUL_MESSAGE;
+  // With the u flag a well-formed pair is one code point: only a lone half matches.
+  if (/\p{Cs}/u.test(text)) return SURROGATE_MESSAGE;
+  return null;
+}
+
 /**
- * The fields (dotted paths) whose text holds a NUL character, which PostgreSQL cannot store in
- * text: refused by name before any schema runs, as the alert API does, instead of failing the write.
+ * The fields (dotted paths) whose text PostgreSQL cannot store: a NUL character, which text
+ * refuses, or a lone surrogate, which would be written as U+FFFD (or fail the write). Refused by
+ * name before any schema runs, as the alert API does.
  */
-function fieldsWithNul(value: unknown, path: string[] = []): string[] {
-  if (typeof value === "string") return value.includes("\u0000") && !UNSTORED.has(path.at(-1) ?? "") ? [path.join(".") || "form"] : [];
+function unstorableFields(value: unknown, path: string[] = []): [string, string][] {
+  if (typeof value === "string") {
+    const reason = UNSTORED.has(path.at(-1) ?? "") ? null : unstorable(value);
+    return reason ? [[path.join(".") || "form", reason]] : [];
+  }
   if (value === null || typeof value !== "object" || value instanceof Blob) return [];
-  return Object.entries(value).flatMap(([key, inner]) => fieldsWithNul(inner, [...path, key]));
+  return Object.entries(value).flatMap(([key, inner]) => unstorableFields(inner, [...path, key]));
 }
 
 /**
@@ -72,10 +85,10 @@ export function defineAction<A extends Access, S extends z.ZodType, T>(
         access === "public" ? { ip: await requestIp() } : access === "user" ? await requireUser() : await requireTeam(access as Permission)
       ) as ContextFor<A>;
       const fields = toObject(input);
-      const withNul = fieldsWithNul(fields);
-      if (withNul.length > 0) {
-        const fieldErrors = Object.fromEntries(withNul.map((field) => [field, [NUL_MESSAGE]]));
-        return { ok: false, code: "validation", message: NUL_MESSAGE, fieldErrors };
+      const refused = unstorableFields(fields);
+      if (refused.length > 0) {
+        const fieldErrors = Object.fromEntries(refused.map(([field, reason]) => [field, [reason]]));
+        return { ok: false, code: "validation", message: refused[0]![1], fieldErrors };
       }
       const parsed = schema.safeParse(fields);
       if (!parsed.success) {

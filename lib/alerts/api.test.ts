@@ -65,6 +65,24 @@ describe("POST /api/v1/alerts", () => {
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
   });
 
+  it("refuses an unpaired UTF-16 surrogate with a 422 naming the field, where it was a 500 or silently stored as U+FFFD", async () => {
+    const { owner, key } = await keyForNewTeam();
+    for (const [field, body] of [
+      ["title", { title: "lone \ud800 half" }],
+      ["dedupKey", { title: "x", dedupKey: "k-\udfff", status: "resolved" }],
+      ["monitor.id", { title: "x", monitor: { id: "\ud83d", name: "n" } }],
+    ] as const) {
+      const response = await post(key, body);
+      expect(response.status, field).toBe(422);
+      const json = (await response.json()) as { error: { message: string } };
+      expect(json.error.message).toBe(`Invalid field '${field}': must not contain an unpaired UTF-16 surrogate (such as \\ud800)`);
+    }
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
+    // A whole pair (an emoji) is text like any other.
+    expect((await post(key, { title: "fire \ud83d\udd25" })).status).toBe(202);
+    expect((await db.alert.findFirstOrThrow({ where: { teamId: owner.team.id } })).title).toBe("fire 🔥");
+  });
+
   it("an occurredAt PostgreSQL cannot store or no clock should give (year 0, before 1970, days ahead) gets a 422, not a 500", async () => {
     const { owner, key } = await keyForNewTeam();
     const ahead = new Date(Date.now() + 3 * 24 * 60 * 60 * 1000).toISOString();

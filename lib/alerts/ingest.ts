@@ -10,8 +10,12 @@ import type { Alert } from "@/lib/generated/prisma/client";
 import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 
-// PostgreSQL text cannot hold NUL: refuse it by name rather than fail the insert.
-const storable = (schema: z.ZodString) => schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters");
+// PostgreSQL text cannot hold NUL, and a lone surrogate would be stored as U+FFFD (or fail the
+// write): refuse both by name.
+const storable = (schema: z.ZodString) =>
+  schema
+    .refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters")
+    .refine((value) => !/\p{Cs}/u.test(value), "must not contain an unpaired UTF-16 surrogate (such as \\ud800)");
 const text = (max: number) => storable(z.string().trim().min(1).max(max));
 
 /** How far ahead of our clock an alert's occurredAt may be: the sender's clock may run fast. */

@@ -219,6 +219,21 @@ describe("text PostgreSQL cannot store", () => {
     expect(await db.webhookEndpoint.count({ where: { teamId: team.id, url: `${receiver.url}/nul` } })).toBe(0);
     expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
   });
+
+  it("an unpaired UTF-16 surrogate is refused by name too: it would be stored as U+FFFD", async () => {
+    const { members, team } = await world();
+    as(members.owner);
+    const message = "This text holds a broken character (half of a UTF-16 surrogate pair): retype it.";
+    expect(await dashboardActions.createTeamAction({ name: "Team \ud800" })).toEqual({ ok: false, code: "validation", message, fieldErrors: { name: [message] } });
+    expect(await webhookActions.createEndpointAction({ url: `${receiver.url}/half`, description: "\udc00" })).toEqual({
+      ok: false,
+      code: "validation",
+      message,
+      fieldErrors: { description: [message] },
+    });
+    expect(await db.webhookEndpoint.count({ where: { teamId: team.id, url: `${receiver.url}/half` } })).toBe(0);
+    expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
+  });
 });
 
 describe("the team's delivery cap", () => {
