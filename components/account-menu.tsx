@@ -14,7 +14,8 @@ export function TeamSwitcher({ teams, currentId }: { teams: Team[]; currentId: s
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   return (
-    <div className="flex items-center gap-2">
+    // min-w-0 down to the select: a long team name shortens the closed select, not widen the page.
+    <div className="flex min-w-0 max-w-full items-center gap-2">
       <label htmlFor="team-switcher" className="text-sm text-slate-600">
         Team
       </label>
@@ -29,7 +30,7 @@ export function TeamSwitcher({ teams, currentId }: { teams: Team[]; currentId: s
             if (result.ok) router.refresh();
           });
         }}
-        className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm"
+        className="min-w-0 max-w-full rounded-md border border-slate-300 bg-white px-2 py-1 text-sm"
       >
         {teams.map((team) => (
           <option key={team.id} value={team.id}>

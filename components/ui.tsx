@@ -77,10 +77,14 @@ export function DataTable({
   children: React.ReactNode[];
 }) {
   if (children.length === 0) return <>{empty}</>;
+  // On a narrow screen a table wider than its card scrolls inside it, not the whole page
+  // (relative: so does a hidden column name, positioned absolutely for screen readers).
   return (
-    <table className="w-full text-left text-sm" aria-label={label}>
-      <TableHead columns={columns} />
-      <tbody className="divide-y divide-slate-100">{children}</tbody>
-    </table>
+    <div className="relative overflow-x-auto">
+      <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3" aria-label={label}>
+        <TableHead columns={columns} />
+        <tbody className="divide-y divide-slate-100">{children}</tbody>
+      </table>
+    </div>
   );
 }

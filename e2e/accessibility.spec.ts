@@ -53,6 +53,39 @@ test("every page, signed out and signed in with data on it, has no serious or cr
   await context.close();
 });
 
+test("at 320 px wide (WCAG reflow), no page scrolls sideways, even with a 300-character unbroken alert title, a long endpoint URL and team name", async ({ browser, request }) => {
+  test.setTimeout(120_000);
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+  const page = await context.newPage();
+  for (const path of ["/signin", "/signup"]) {
+    await page.goto(path);
+    expect(await sidewaysOverflow(page), path).toBe(0);
+  }
+  await signUp(page, { ...newAccount("reflow"), team: "T".repeat(80) });
+  await addActiveEndpoint(page, `${receiver.url}/reflow/${"p".repeat(400)}`);
+  const endpointUrl = new URL(page.url()).pathname;
+  const key = await createApiKey(page, "k".repeat(100));
+  const title = "A".repeat(300);
+  const sent = await request.post("/api/v1/alerts", {
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    data: { title, message: "m".repeat(2000), monitor: { id: "i".repeat(200), name: "n".repeat(300) } },
+  });
+  expect(sent.status()).toBe(202);
+  await page.goto("/alerts");
+  await page.getByRole("link", { name: title }).click();
+  await expect(page.getByRole("heading", { name: title })).toBeVisible();
+  const alertUrl = new URL(page.url()).pathname;
+  for (const url of ["/settings/webhooks", endpointUrl, "/alerts", alertUrl, "/settings/api-keys", "/team", "/settings/audit-log", "/notifications"]) {
+    await page.goto(url);
+    await expect(page.getByRole("main")).toBeVisible();
+    expect(await sidewaysOverflow(page), url).toBe(0);
+  }
+  await context.close();
+});
+
+/** How far the page is wider than the window, in CSS pixels (a table scrolling inside its card does not count). */
+const sidewaysOverflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
 /** Presses Tab until the focused element is the one named (at most 60 presses): keyboard only. */
 async function tabTo(page: Page, name: string | RegExp) {
   for (let i = 0; i < 60; i++) {

@@ -34,9 +34,9 @@ export default async function DashboardLayout({ children }: { children: React.Re
             </a>
             <Nav items={items} />
           </div>
-          <div className="flex flex-wrap items-center gap-4">
+          <div className="flex min-w-0 max-w-full flex-wrap items-center gap-4">
             {context ? <TeamSwitcher teams={teams} currentId={context.team.id} /> : null}
-            <span className="text-sm text-slate-600">
+            <span className="min-w-0 text-sm text-slate-600 wrap-anywhere">
               {user.user.email}
               {context ? ` · ${context.role}` : ""}
             </span>

@@ -33,7 +33,7 @@ export default async function AlertsPage() {
         >
             {alerts.map((alert) => (
               <tr key={alert.id}>
-                <td className="py-2">
+                <td className="min-w-48 py-2 wrap-anywhere">
                   <Link href={`/alerts/${alert.id}`} className="text-brand-700 underline">
                     {alert.title}
                   </Link>

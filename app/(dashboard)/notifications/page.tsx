@@ -37,7 +37,7 @@ export default async function NotificationsPage() {
               <tr key={notification.id}>
                 <td className="py-2 align-top whitespace-nowrap">{formatDateTime(notification.createdAt)}</td>
                 <td className="align-top whitespace-nowrap">{kindLabels[notification.kind]}</td>
-                <td className="align-top break-words">{notification.message}</td>
+                <td className="min-w-48 align-top wrap-anywhere">{notification.message}</td>
                 <td className="align-top">
                   {notification.endpointId ? (
                     <Link href={`/settings/webhooks/${notification.endpointId}?status=failing#deliveries`} className="text-brand-700 underline">

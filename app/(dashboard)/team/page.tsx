@@ -37,8 +37,8 @@ export default async function TeamPage() {
           <DataTable label="Members" columns={["Name", "Email", "Role", "Joined", ...(manage ? [{ hidden: "Actions" }] : [])]} empty={null}>
             {members.map((member) => (
               <tr key={member.id}>
-                <td className="py-2">{member.user.name}</td>
-                <td>{member.user.email}</td>
+                <td className="min-w-48 py-2 wrap-anywhere">{member.user.name}</td>
+                <td className="min-w-48 wrap-anywhere">{member.user.email}</td>
                 <td>{member.role}</td>
                 <td>{formatDateTime(member.createdAt)}</td>
                 {manage ? (

@@ -27,7 +27,7 @@ export default async function ApiKeysPage() {
           >
               {keys.map((key) => (
                 <tr key={key.id}>
-                  <td className="py-2">{key.name}</td>
+                  <td className="min-w-48 py-2 wrap-anywhere">{key.name}</td>
                   <td className="font-mono text-xs">mk_{key.prefix}_…</td>
                   <td>{formatDateTime(key.createdAt)}</td>
                   <td>{key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never"}</td>

@@ -64,7 +64,7 @@ export default async function EndpointPage({
       </PageHeader>
       <FailureBanner endpoint={endpoint} />
       <div className="grid gap-6 lg:grid-cols-3">
-        <div className="space-y-6 lg:col-span-2">
+        <div className="min-w-0 space-y-6 lg:col-span-2">
           <Card title="Endpoint">
             <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
               <dt className="text-slate-500">URL</dt>
@@ -145,7 +145,7 @@ export default async function EndpointPage({
             </DataTable>
           </Card>
         </div>
-        <div className="space-y-6">
+        <div className="min-w-0 space-y-6">
           <Card title="Signing secret">
             {reveal ? (
               <SecretPanel
