@@ -1,3 +1,5 @@
+import { ScrollX } from "@/components/scroll-x";
+
 const buttonStyles = {
   primary: "bg-brand-600 text-white hover:bg-brand-700 disabled:bg-brand-500/60",
   secondary: "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400",
@@ -77,14 +79,12 @@ export function DataTable({
   children: React.ReactNode[];
 }) {
   if (children.length === 0) return <>{empty}</>;
-  // On a narrow screen a table wider than its card scrolls inside it, not the whole page
-  // (relative: so does a hidden column name, positioned absolutely for screen readers).
   return (
-    <div className="relative overflow-x-auto">
+    <ScrollX label={label ?? "Table"}>
       <table className="w-full text-left text-sm [&_td]:pr-3 [&_th]:pr-3" aria-label={label}>
         <TableHead columns={columns} />
         <tbody className="divide-y divide-slate-100">{children}</tbody>
       </table>
-    </div>
+    </ScrollX>
   );
 }
