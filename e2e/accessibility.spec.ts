@@ -61,6 +61,7 @@ test("at 320 px wide (WCAG reflow), no page scrolls sideways, even with a 300-ch
   for (const path of ["/signin", "/signup"]) {
     await page.goto(path);
     expect(await sidewaysOverflow(page), path).toBe(0);
+    expect(await seriousViolations(page), path).toEqual([]);
   }
   await signUp(page, { ...newAccount("reflow"), team: "T".repeat(80) });
   await addActiveEndpoint(page, `${receiver.url}/reflow/${"p".repeat(400)}`);
