@@ -105,8 +105,8 @@ describe("event filters", () => {
     const owner = await createMember("member");
     const { endpoint: picky } = await createActiveEndpoint(owner.team.id, `${receiver.url}/picky`);
     const { endpoint: all } = await createActiveEndpoint(owner.team.id, `${receiver.url}/all`);
-    const input = updateFilterSchema.parse({ endpointId: picky.id, eventTypes: ["alert.triggered"], severities: ["critical", "warning"], monitorIds: "db-1, db-2" });
-    expect((await updateFilter(owner, input)).summary).toBe("Critical and warning, triggered, monitors db-1, db-2");
+    const input = updateFilterSchema.parse({ endpointId: picky.id, eventTypes: ["alert.triggered"], severities: ["critical", "warning"], monitorIds: "db-1, db-2,\nweb server 1" });
+    expect((await updateFilter(owner, input)).summary).toBe("Critical and warning, triggered, monitors db-1, db-2, web server 1");
     const ingest = (severity: "critical" | "warning" | "info", monitor: string, status: "triggered" | "resolved" = "triggered") =>
       db.$transaction((tx) => ingestAlert(tx, owner.team, { title: "x", severity, status, monitor: { id: monitor, name: monitor } }));
     const count = async (endpointId: string) => db.delivery.count({ where: { endpointId } });
@@ -117,6 +117,10 @@ describe("event filters", () => {
     expect(await count(all.id)).toBe(3);
     await ingest("warning", "db-2");
     expect(await count(picky.id)).toBe(1);
+    // An id with spaces is one id, not three.
+    await ingest("critical", "web");
+    await ingest("critical", "web server 1");
+    expect(await count(picky.id)).toBe(2);
     expect(await db.auditLog.count({ where: { teamId: owner.team.id, action: "endpoint.filter" } })).toBe(1);
   });
 

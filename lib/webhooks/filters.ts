@@ -27,7 +27,8 @@ export const filterSchema = z.object({
     .string()
     .max(2_000)
     .optional()
-    .transform((value) => [...new Set((value ?? "").split(/[\s,]+/).map((id) => id.trim()).filter(Boolean))])
+    // Split on commas (and line breaks) only: an id the alert API took may hold spaces, as in "web server 1".
+    .transform((value) => [...new Set((value ?? "").split(/[,\r\n]+/).map((id) => id.trim()).filter(Boolean))])
     .refine((ids) => ids.length <= 50, "Use at most 50 monitor ids.")
     .refine((ids) => ids.every((id) => id.length <= 200), "Each monitor id is at most 200 characters."),
 });

@@ -197,7 +197,7 @@ export function FilterForm({
         label="Only these monitor ids (optional)"
         name="monitorIds"
         defaultValue={monitorIds.join(", ")}
-        hint="Comma-separated. Empty: every monitor. Test alerts always go through."
+        hint="Comma-separated; spaces belong to an id. Empty: every monitor. Test alerts always go through."
         errors={fieldErrors(state, "monitorIds")}
       />
       <div className="flex items-start gap-2">
