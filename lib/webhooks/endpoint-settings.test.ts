@@ -21,7 +21,7 @@ import {
   updateFilter,
   updateFilterSchema,
 } from "@/lib/webhooks/endpoint-settings";
-import { sealCustomHeaders } from "@/lib/webhooks/custom-headers";
+import { readCustomHeaders, sealCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { describeFilter } from "@/lib/webhooks/filters";
 
 let receiver: Receiver;
@@ -82,6 +82,15 @@ describe("rolling the secret", () => {
     await expect(revealSecret(owner, endpoint.id, "previous")).rejects.toMatchObject({ code: "not_found" });
     const audit = await db.auditLog.findMany({ where: { teamId: owner.team.id, targetId: endpoint.id }, select: { action: true } });
     expect(audit.map((row) => row.action)).toEqual(expect.arrayContaining(["endpoint.secret_roll", "endpoint.secret_switch"]));
+  });
+
+  it("two rolls at the same moment apply one after the other: the overlap keeps the first roll's secret, not the original", async () => {
+    const owner = await createMember("owner");
+    const { endpoint, secret: original } = await createActiveEndpoint(owner.team.id, `${receiver.url}/double-roll/${Date.now()}`);
+    await Promise.all([rollSecret(owner, { endpointId: endpoint.id, overlap: "24h" }), rollSecret(owner, { endpointId: endpoint.id, overlap: "24h" })]);
+    const current = await revealSecret(owner, endpoint.id);
+    const previous = await revealSecret(owner, endpoint.id, "previous");
+    expect(new Set([original, current, previous]).size).toBe(3);
   });
 
   it("after the overlap ends the old secret is gone from the database; rolls are limited to 5 a day", async () => {
@@ -175,6 +184,15 @@ describe("custom headers", () => {
     const audit = await db.auditLog.findMany({ where: { teamId: owner.team.id, action: "endpoint.headers" } });
     expect(audit.length).toBeGreaterThanOrEqual(6);
     expect(JSON.stringify(audit)).not.toContain("gateway-token-123");
+  });
+
+  it("added at the same moment (two tabs, two team members), every header lands", async () => {
+    const owner = await createMember("member");
+    const { endpoint } = await createActiveEndpoint(owner.team.id, `${receiver.url}/concurrent-headers/${Date.now()}`);
+    const names = ["X-One", "X-Two", "X-Three", "X-Four", "X-Five"];
+    await Promise.all(names.map((name) => addCustomHeader(owner, addHeaderSchema.parse({ endpointId: endpoint.id, name, value: name.toLowerCase() }))));
+    const row = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    expect(readCustomHeaders(row.customHeadersCiphertext).map((h) => h.name).sort()).toEqual([...names].sort());
   });
 
   it("one stored before its value was checked fails the delivery with a reason that points at it", async () => {

@@ -9,8 +9,8 @@ import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
-import { customHeaderSchema, maskValue, MAX_CUSTOM_HEADERS, readCustomHeaders, sealCustomHeaders } from "@/lib/webhooks/custom-headers";
-import { findEndpoint } from "@/lib/webhooks/endpoints";
+import { customHeaderSchema, maskValue, MAX_CUSTOM_HEADERS, readCustomHeaders, sealCustomHeaders, type CustomHeader } from "@/lib/webhooks/custom-headers";
+import { findEndpoint, lockEndpoint } from "@/lib/webhooks/endpoints";
 import { describeFilter, filterSchema } from "@/lib/webhooks/filters";
 import { generateSecret, livePreviousSecret } from "@/lib/webhooks/secret";
 import { REVALIDATE_EVERY_MS } from "@/lib/webhooks/validate";
@@ -30,11 +30,13 @@ export async function rollSecret(context: TeamContext, input: z.output<typeof ro
   const seconds = overlapChoices[input.overlap];
   const expiresAt = seconds === 0 ? null : new Date(now.getTime() + seconds * 1000);
   await db.$transaction(async (tx) => {
+    // The secret as it is now: a roll made at the same moment in another tab has finished first.
+    const current = await lockEndpoint(tx, context.team.id, endpoint.id);
     await tx.webhookEndpoint.updateMany({
       where: { id: endpoint.id, teamId: context.team.id },
       data: {
         secretCiphertext: encrypt(generateSecret()),
-        previousSecretCiphertext: expiresAt ? endpoint.secretCiphertext : null,
+        previousSecretCiphertext: expiresAt ? current.secretCiphertext : null,
         previousSecretExpiresAt: expiresAt,
         secretRolledAt: now,
       },
@@ -106,29 +108,32 @@ export async function listCustomHeaders(teamId: string, endpointId: string) {
 export const addHeaderSchema = customHeaderSchema.extend({ endpointId: z.string().min(1).max(64) });
 
 export async function addCustomHeader(context: TeamContext, input: z.output<typeof addHeaderSchema>) {
-  const endpoint = await findEndpoint(context.team.id, input.endpointId);
-  const headers = readCustomHeaders(endpoint.customHeadersCiphertext).filter((h) => h.name.toLowerCase() !== input.name.toLowerCase());
-  if (headers.length >= MAX_CUSTOM_HEADERS) {
-    throw new AppError("validation", `An endpoint has at most ${MAX_CUSTOM_HEADERS} custom headers. Remove one first.`, {
-      name: [`At most ${MAX_CUSTOM_HEADERS} custom headers.`],
-    });
-  }
-  headers.push({ name: input.name, value: input.value });
-  await saveHeaders(context, endpoint.id, headers, { added: input.name });
+  await changeHeaders(context, input.endpointId, { added: input.name }, (headers) => {
+    const others = headers.filter((h) => h.name.toLowerCase() !== input.name.toLowerCase());
+    if (others.length >= MAX_CUSTOM_HEADERS) {
+      throw new AppError("validation", `An endpoint has at most ${MAX_CUSTOM_HEADERS} custom headers. Remove one first.`, {
+        name: [`At most ${MAX_CUSTOM_HEADERS} custom headers.`],
+      });
+    }
+    return [...others, { name: input.name, value: input.value }];
+  });
 }
 
 export async function removeCustomHeader(context: TeamContext, endpointId: string, name: string) {
-  const endpoint = await findEndpoint(context.team.id, endpointId);
-  const headers = readCustomHeaders(endpoint.customHeadersCiphertext);
-  const left = headers.filter((h) => h.name.toLowerCase() !== name.toLowerCase());
-  if (left.length === headers.length) throw new AppError("not_found", `This endpoint has no header “${name}”.`);
-  await saveHeaders(context, endpoint.id, left, { removed: name });
+  await changeHeaders(context, endpointId, { removed: name }, (headers) => {
+    const left = headers.filter((h) => h.name.toLowerCase() !== name.toLowerCase());
+    if (left.length === headers.length) throw new AppError("not_found", `This endpoint has no header “${name}”.`);
+    return left;
+  });
 }
 
-async function saveHeaders(context: TeamContext, endpointId: string, headers: { name: string; value: string }[], change: Record<string, string>) {
+/** Reads the headers with the endpoint locked and writes `change`'s result: two changes at once both land. */
+async function changeHeaders(context: TeamContext, endpointId: string, audited: Record<string, string>, change: (headers: CustomHeader[]) => CustomHeader[]) {
   await db.$transaction(async (tx) => {
-    await tx.webhookEndpoint.updateMany({ where: { id: endpointId, teamId: context.team.id }, data: { customHeadersCiphertext: sealCustomHeaders(headers) } });
+    const endpoint = await lockEndpoint(tx, context.team.id, endpointId);
+    const headers = change(readCustomHeaders(endpoint.customHeadersCiphertext));
+    await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, teamId: context.team.id }, data: { customHeadersCiphertext: sealCustomHeaders(headers) } });
     // Names only: values are secrets of the receiver's.
-    await audit(tx, context, "endpoint.headers", { type: "endpoint", id: endpointId }, { ...change, names: headers.map((h) => h.name).join(", ") });
+    await audit(tx, context, "endpoint.headers", { type: "endpoint", id: endpoint.id }, { ...audited, names: headers.map((h) => h.name).join(", ") });
   });
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { TeamContext } from "@/lib/auth/context";
 import { audit } from "@/lib/audit";
 import { encrypt } from "@/lib/crypto/encryption";
-import { db } from "@/lib/db";
+import { db, type Tx } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
@@ -44,10 +44,20 @@ async function assertDestinationAllowed(url: string, policy: DestinationPolicy) 
   }
 }
 
-export async function findEndpoint(teamId: string, endpointId: string) {
-  const endpoint = await db.webhookEndpoint.findFirst({ where: { id: endpointId, teamId } });
+export async function findEndpoint(teamId: string, endpointId: string, client: Tx | typeof db = db) {
+  const endpoint = await client.webhookEndpoint.findFirst({ where: { id: endpointId, teamId } });
   if (!endpoint) throw notFound("That webhook endpoint does not exist.");
   return endpoint;
+}
+
+/**
+ * findEndpoint in a transaction, with the row locked until it ends: changes that read the row
+ * and write it back (custom headers, secret rolls) made at the same moment then apply one after
+ * the other, and neither is lost.
+ */
+export async function lockEndpoint(tx: Tx, teamId: string, endpointId: string) {
+  await tx.$executeRaw`SELECT 1 FROM "WebhookEndpoint" WHERE id = ${endpointId} AND "teamId" = ${teamId} FOR NO KEY UPDATE`;
+  return findEndpoint(teamId, endpointId, tx);
 }
 
 /** Validation that always ends in a defined state, even if our own code throws. */
