@@ -7,8 +7,9 @@ import { audit } from "@/lib/audit";
 import { randomToken, safeEqual, sha256Hex } from "@/lib/crypto/tokens";
 import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
+import { oneLine } from "@/lib/text";
 
-export const apiKeyNameSchema = z.object({ name: z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.") });
+export const apiKeyNameSchema = z.object({ name: oneLine(z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.")) });
 
 const KEY_PATTERN = /^mk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 

@@ -33,6 +33,7 @@ import * as dashboardActions from "@/app/(dashboard)/actions";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import type { TeamContext } from "@/lib/auth/context";
 import { db } from "@/lib/db";
+import { signUpSchema } from "@/lib/teams/accounts";
 import type { Role } from "@/lib/generated/prisma/enums";
 import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
@@ -233,6 +234,27 @@ describe("text PostgreSQL cannot store", () => {
     });
     expect(await db.webhookEndpoint.count({ where: { teamId: team.id, url: `${receiver.url}/half` } })).toBe(0);
     expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
+  });
+});
+
+describe("names other people see", () => {
+  it("are one line of visible text: a line break, a tab or a text-direction override is refused by field, and nothing is written", async () => {
+    const { members, team } = await world();
+    as(members.owner);
+    const message = "Use one line of visible text: no line breaks, tabs, control characters or text-direction marks.";
+    const refused = (field: string) => ({ ok: false, code: "validation", message, fieldErrors: { [field]: [message] } });
+    expect(await dashboardActions.createTeamAction({ name: "Ops\nAdmins" })).toEqual(refused("name"));
+    const form = new FormData();
+    form.set("name", "deploy\u202Egnp.exe");
+    expect(await apiKeyActions.createApiKeyAction(form)).toEqual(refused("name"));
+    expect(await webhookActions.createEndpointAction({ url: `${receiver.url}/one-line`, description: "a\tb" })).toEqual(refused("description"));
+    expect(await db.apiKey.count({ where: { teamId: team.id, name: { startsWith: "deploy" } } })).toBe(0);
+    expect(await db.webhookEndpoint.count({ where: { teamId: team.id, url: `${receiver.url}/one-line` } })).toBe(0);
+    expect(await db.membership.count({ where: { userId: members.owner.user.id } })).toBe(1);
+    const signUp = signUpSchema.safeParse({ name: "Ada\u2066Lovelace", email: "ada@example.test", password: "a-long-enough-password", teamName: "Ops\rTeam" });
+    expect(signUp.error?.issues.map((issue) => [issue.path.join("."), issue.message])).toEqual([["name", message], ["teamName", message]]);
+    // Surrounding whitespace, a pasted trailing newline among it, is trimmed as before.
+    expect(await dashboardActions.createTeamAction({ name: "  Ops team\n" })).toMatchObject({ ok: true });
   });
 });
 

@@ -4,18 +4,19 @@ import { audit } from "@/lib/audit";
 import { db, type Tx } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation } from "@/lib/errors";
+import { oneLine } from "@/lib/text";
 import { consumeInvite } from "@/lib/teams/invites";
 
-export const teamNameSchema = z.string().trim().min(1, "Enter a team name.").max(80, "Use at most 80 characters.");
+export const teamNameSchema = oneLine(z.string().trim().min(1, "Enter a team name.").max(80, "Use at most 80 characters."));
 
 export const signUpSchema = z.object({
-  name: z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters."),
+  name: oneLine(z.string().trim().min(1, "Enter your name.").max(100, "Use at most 100 characters.")),
   email: z.string().trim().toLowerCase().email("Enter a valid email address.").max(254),
   password: z
     .string()
     .min(MIN_PASSWORD_LENGTH, `Use at least ${MIN_PASSWORD_LENGTH} characters.`)
     .max(1024, "Use at most 1024 characters."),
-  teamName: z.string().trim().max(80, "Use at most 80 characters.").optional(),
+  teamName: oneLine(z.string().trim().max(80, "Use at most 80 characters.").optional()),
   invite: z.string().max(200).optional(),
 });
 

@@ -7,6 +7,7 @@ import { db, type Tx } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation, notFound } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
+import { oneLine } from "@/lib/text";
 import { applyBacklogChoice, missedBacklog, parkQueued, unparkQueued, type BacklogChoice } from "@/lib/webhooks/backlog";
 import { generateSecret } from "@/lib/webhooks/secret";
 import { BlockedDestinationError, checkDestination, policyFromEnv, SchemePolicyError, type DestinationPolicy } from "@/lib/webhooks/ssrf";
@@ -15,12 +16,7 @@ import { markValidationCrashed, validateEndpoint, type ValidationOutcome } from 
 
 export const endpointSchema = z.object({
   url: endpointUrlSchema,
-  description: z
-    .string()
-    .trim()
-    .max(500, "Use at most 500 characters.")
-    .optional()
-    .transform((value) => value || null),
+  description: oneLine(z.string().trim().max(500, "Use at most 500 characters.").optional()).transform((value) => value || null),
 });
 export const endpointIdSchema = z.object({ endpointId: z.string().min(1).max(64) });
 export const updateEndpointSchema = endpointSchema.extend(endpointIdSchema.shape);
