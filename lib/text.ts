@@ -1,8 +1,18 @@
+// Rules for text we are given.
+//
+// What PostgreSQL can store: text refuses NUL, and a lone UTF-16 surrogate would be written as
+// U+FFFD (or fail the write). Server actions (lib/actions/define-action.ts) and the alert API
+// (lib/alerts/ingest.ts) refuse both by field, each in its own words.
+//
 // Names people see in lists, headers, the audit log and emails (teams, members, API keys,
 // endpoint descriptions) are one line of visible text. A line break, a tab or another control
 // character would only arrive through a hand-made request, and a text-direction override
 // (U+202A-U+202E, U+2066-U+2069) can make a name read as something it is not.
 import { z } from "zod";
+
+export const hasNul = (text: string) => text.includes("\u0000");
+// With the u flag a well-formed pair is one code point: only a lone half matches.
+export const hasLoneSurrogate = (text: string) => /\p{Cs}/u.test(text);
 
 const NOT_ONE_LINE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { requestIp, requireTeam, requireUser, type TeamContext, type UserContext } from "@/lib/auth/context";
 import type { Permission } from "@/lib/auth/permissions";
 import { AppError, databaseUnavailable, isDatabaseUnavailable, type ErrorCode } from "@/lib/errors";
+import { hasLoneSurrogate, hasNul } from "@/lib/text";
 
 export type ActionResult<T = null> =
   | { ok: true; data: T }
@@ -49,9 +50,8 @@ const UNSTORED = new Set(["password"]);
 
 /** Why PostgreSQL cannot store this text as it is, or null. */
 function unstorable(text: string): string | null {
-  if (text.includes("\u0000")) return NUL_MESSAGE;
-  // With the u flag a well-formed pair is one code point: only a lone half matches.
-  if (/\p{Cs}/u.test(text)) return SURROGATE_MESSAGE;
+  if (hasNul(text)) return NUL_MESSAGE;
+  if (hasLoneSurrogate(text)) return SURROGATE_MESSAGE;
   return null;
 }
 

@@ -7,15 +7,15 @@ import { db, type Tx } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Alert } from "@/lib/generated/prisma/client";
+import { hasLoneSurrogate, hasNul } from "@/lib/text";
 import { enqueueEvent } from "@/lib/webhooks/enqueue";
 import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 
-// PostgreSQL text cannot hold NUL, and a lone surrogate would be stored as U+FFFD (or fail the
-// write): refuse both by name.
+// Text PostgreSQL can store (lib/text.ts), refused by field in the API's words.
 const storable = (schema: z.ZodString) =>
   schema
-    .refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000) characters")
-    .refine((value) => !/\p{Cs}/u.test(value), "must not contain an unpaired UTF-16 surrogate (such as \\ud800)");
+    .refine((value) => !hasNul(value), "must not contain NUL (\\u0000) characters")
+    .refine((value) => !hasLoneSurrogate(value), "must not contain an unpaired UTF-16 surrogate (such as \\ud800)");
 const text = (max: number) => storable(z.string().trim().min(1).max(max));
 
 /** How far ahead of our clock an alert's occurredAt may be: the sender's clock may run fast. */
