@@ -17,8 +17,14 @@ export function createPool(connectionString = process.env.DATABASE_URL, max = 10
     allowExitOnIdle: true,
     ...(options.asynchronousCommit ? { options: "-c synchronous_commit=off" } : {}),
   });
-  // An idle connection dropped by a database restart must not crash the process.
+  // A connection dropped by a database restart, a failover or pg_terminate_backend() must not
+  // crash the process. The pool's own listener covers idle connections only: a checked-out
+  // client has none, and node-postgres emits 'error' on it when its server goes away, even
+  // mid-query (the query's caller gets the error as well). Every client keeps a listener for
+  // its whole life, so such an event is never unhandled; the pool drops the dead client when
+  // it comes back.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
