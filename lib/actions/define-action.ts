@@ -45,6 +45,8 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
 
 const NUL_MESSAGE = "Remove the NUL (\\u0000) character: it cannot be stored.";
 const SURROGATE_MESSAGE = "This text holds a broken character (half of a UTF-16 surrogate pair): retype it.";
+const MAX_DEPTH = 16;
+const DEPTH_MESSAGE = `This value is nested more than ${MAX_DEPTH} levels deep: send plain fields.`;
 /** Fields kept as they are typed and never stored: a password is hashed, so any character may be in it. */
 const UNSTORED = new Set(["password"]);
 
@@ -66,6 +68,8 @@ function unstorableFields(value: unknown, path: string[] = []): [string, string]
     return reason ? [[path.join(".") || "form", reason]] : [];
   }
   if (value === null || typeof value !== "object" || value instanceof Blob) return [];
+  // No form of ours nests; a crafted request thousands of levels deep would overflow the stack.
+  if (path.length >= MAX_DEPTH) return [[path.slice(0, 2).join(".") || "form", DEPTH_MESSAGE]];
   return Object.entries(value).flatMap(([key, inner]) => unstorableFields(inner, [...path, key]));
 }
 
