@@ -4,6 +4,11 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { env } = await import("./lib/env");
     env();
+    // Run by `npm start` (scripts/start.ts), which talks to us over IPC: if it is gone, even by
+    // SIGKILL, stop as on SIGTERM (Next closes the server, finishing the requests it holds).
+    if (process.send) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+    const { closeConnectionsOnShutdown } = await import("./lib/web-shutdown");
+    closeConnectionsOnShutdown();
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { pool, warmPool } = await import("./lib/db");
     void warmPool(pool);

