@@ -6,6 +6,47 @@ import { buttonClass, type ButtonVariant } from "@/components/ui";
 import type { ActionResult } from "@/lib/actions/define-action";
 
 /**
+ * The largest form a server action takes (next.config.js `serverActions.bodySizeLimit`, less
+ * room for the encoding). A larger one is refused here, before it is sent: past the limit Next
+ * answers with an error page, and the form and what was typed into it would be lost.
+ */
+export const MAX_FORM_BYTES = 3.5 * 1024 * 1024;
+
+const utf8Bytes = (value: string) => new TextEncoder().encode(value).byteLength;
+const formatMegabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** The refusal for a form too large to send, at its largest field; null when it fits. */
+export function oversizedForm(form: FormData | Record<string, unknown>): ActionResult<never> | null {
+  const entries = form instanceof FormData ? [...form.entries()] : Object.entries(form);
+  let total = 0;
+  let largest: [string, number] = ["", 0];
+  for (const [name, value] of entries) {
+    const size = value instanceof Blob ? value.size : utf8Bytes(typeof value === "string" ? value : JSON.stringify(value) ?? "");
+    total += size + utf8Bytes(name);
+    if (size > largest[1]) largest = [name, size];
+  }
+  if (total <= MAX_FORM_BYTES) return null;
+  const message = `This is ${formatMegabytes(largest[1])}, more than the ${formatMegabytes(MAX_FORM_BYTES)} a form can send. Nothing was sent; shorten it and try again.`;
+  return { ok: false, code: "payload_too_large", message, fieldErrors: { [largest[0]]: [message] } };
+}
+
+/** What a form shows when the request itself failed (the server unreachable, or refusing it): what was typed stays. */
+const UNREACHABLE: ActionResult<never> = {
+  ok: false,
+  code: "unavailable",
+  message: "The server could not be reached or refused the request. Nothing was changed; what you entered is still here, so try again.",
+};
+
+/** Runs a server action call; a call that throws (network, a refused request) becomes a refusal to show. */
+async function settle<T>(call: () => Promise<ActionResult<T>>): Promise<ActionResult<T>> {
+  try {
+    return await call();
+  } catch {
+    return UNREACHABLE;
+  }
+}
+
+/**
  * Submits a form through `submit` with a pending state. Unlike `<form action>`, it does
  * not reset the fields afterwards, so a refused submit keeps everything the person typed;
  * a successful one clears the form only when `resetOnSuccess` asks for it.
@@ -20,8 +61,10 @@ export function useFormSubmit<T>(
     event.preventDefault();
     const element = event.currentTarget;
     const form = new FormData(element);
+    const tooLarge = oversizedForm(form);
+    if (tooLarge) return setState(tooLarge);
     startTransition(async () => {
-      const result = await submit(form);
+      const result = await settle(() => submit(form));
       setState(result);
       if (result.ok && resetOnSuccess) element.reset();
     });
@@ -102,7 +145,7 @@ export function useAction<T>() {
   const [pending, startTransition] = useTransition();
   const run = (action: () => Promise<ActionResult<T>>, after?: (result: ActionResult<T>) => void) =>
     startTransition(async () => {
-      const outcome = await action();
+      const outcome = await settle(action);
       setResult(outcome);
       after?.(outcome);
       if (outcome.ok) router.refresh();

@@ -41,6 +41,26 @@ test("roll the secret with a 24 h overlap: both secrets verify, the page shows b
   await expect(page.getByRole("textbox", { name: "Previous signing secret" })).toHaveCount(0);
 });
 
+test("after a roll, without a reload, the page masks the secret again and Reveal shows the new one, never the old", async ({ browser }) => {
+  const { page } = await ownerPage(browser);
+  await addActiveEndpoint(page, `${receiver.url}/roll-stale/${Date.now()}`);
+  const oldSecret = await revealSecret(page);
+  const current = page.getByRole("textbox", { name: "Signing secret", exact: true });
+  await expect(page.getByRole("button", { name: "Copy signing secret" })).toBeVisible();
+
+  await page.getByLabel("Keep the old secret valid for").selectOption("now");
+  await page.getByRole("button", { name: "Roll secret" }).click();
+  await page.getByRole("button", { name: "Roll secret now" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "New secret generated. The old one no longer signs." })).toBeVisible();
+  // Masked again, and no copy button holding the old value.
+  await expect(current).toHaveValue(/•/);
+  await expect(page.getByRole("button", { name: "Copy signing secret" })).toHaveCount(0);
+  const newSecret = await revealSecret(page);
+  expect(newSecret).not.toBe(oldSecret);
+  // Nothing in the page still holds the old secret.
+  expect(await page.content()).not.toContain(oldSecret);
+});
+
 test("filter events with checkboxes: a warning alert is not delivered to a critical-only endpoint", async ({ browser, request }) => {
   const { page } = await ownerPage(browser);
   const path = `/filtered/${Date.now()}`;
@@ -90,6 +110,29 @@ test("custom headers: a forbidden name is refused, an Authorization header arriv
   expect(receiver.requests.filter((r) => r.path === path && r.method === "POST").at(-1)!.headers.authorization).toBe("Bearer gw-secret-123");
   await panel.getByRole("button", { name: "Remove header Authorization" }).click();
   await expect(panel.getByText("No custom headers.")).toBeVisible();
+});
+
+test("an oversized paste gets its own message and stays in the form: 2 MB from the field's rule, 5 MB before it is sent", async ({ browser }) => {
+  const { page } = await ownerPage(browser);
+  await addActiveEndpoint(page, `${receiver.url}/oversized/${Date.now()}`);
+  const debuggerCard = page.getByRole("region", { name: "My signature check fails" });
+  const field = debuggerCard.getByLabel("What your receiver got");
+  const errors: string[] = [];
+  page.on("response", (response) => void (response.status() >= 500 && errors.push(`${response.status()} ${response.url()}`)));
+
+  // 2 MB: past Next's default 1 MB for a server action, which answered 500 and lost the page.
+  const twoMegabytes = `content-type: application/json\n\n${"x".repeat(2 * 1024 * 1024)}`;
+  await field.fill(twoMegabytes);
+  await debuggerCard.getByRole("button", { name: "Check signature" }).click();
+  await expect(debuggerCard.getByText("Paste at most 200 KB.")).toBeVisible();
+  expect((await field.inputValue()).length).toBe(twoMegabytes.length);
+
+  // 5 MB: more than any form may send; refused in the page, nothing sent.
+  await field.fill("y".repeat(5 * 1024 * 1024));
+  await debuggerCard.getByRole("button", { name: "Check signature" }).click();
+  await expect(debuggerCard.getByText(/This is 5\.0 MB, more than the 3\.5 MB a form can send\. Nothing was sent/).first()).toBeVisible();
+  expect((await field.inputValue()).length).toBe(5 * 1024 * 1024);
+  expect(errors).toEqual([]);
 });
 
 test("the signature debugger names a trailing newline in what the receiver got", async ({ browser }) => {

@@ -68,17 +68,22 @@ export function SecretPanel({
   const [overlap, setOverlap] = useState<(typeof overlaps)[number][0]>("24h");
   const roll = useAction<{ previousExpiresAt: string | null }>();
   const end = useAction<null>();
+  // Each roll or switch makes other secrets current: a secret revealed before it must not stay
+  // on screen (and on the copy button) as if it were still the one in use. A new key remounts
+  // the fields, masked again, and drops what they held.
+  const [generation, setGeneration] = useState(0);
+  const afterChange = (result: { ok: boolean }) => result.ok && setGeneration((n) => n + 1);
   return (
     <div className="space-y-4">
       <p className="text-sm text-slate-600">Use it to verify the signature of every request we send.</p>
-      <RevealableSecret endpointId={endpointId} which="current" label="Signing secret" />
+      <RevealableSecret key={`current-${generation}`} endpointId={endpointId} which="current" label="Signing secret" />
       {previousExpiresAt ? (
         <div className="space-y-2 rounded-md border border-amber-200 bg-amber-50 p-3">
           <p className="text-sm text-amber-900">
             Rolled {rolledAt}. The previous secret still signs <code>x-mon1tor-sha256-wh</code> until {previousExpiresAt}; the new one signs{" "}
             <code>x-mon1tor-sha256-wh-next</code>, and <code>webhook-signature</code> carries both.
           </p>
-          <RevealableSecret endpointId={endpointId} which="previous" label="Previous signing secret" />
+          <RevealableSecret key={`previous-${generation}`} endpointId={endpointId} which="previous" label="Previous signing secret" />
           {canRoll ? (
             <ConfirmButton
               label="Switch now"
@@ -86,7 +91,7 @@ export function SecretPanel({
               confirmLabel="Switch to the new secret"
               pendingLabel="Switching…"
               pending={end.pending}
-              onConfirm={() => end.run(() => endSecretOverlapAction({ endpointId }))}
+              onConfirm={() => end.run(() => endSecretOverlapAction({ endpointId }), afterChange)}
             />
           ) : null}
           {end.result && !end.result.ok ? <FormMessage state={end.result} /> : null}
@@ -115,7 +120,7 @@ export function SecretPanel({
             confirmLabel="Roll secret now"
             pendingLabel="Rolling…"
             pending={roll.pending}
-            onConfirm={() => roll.run(() => rollSecretAction({ endpointId, overlap }))}
+            onConfirm={() => roll.run(() => rollSecretAction({ endpointId, overlap }), afterChange)}
           />
           {roll.result?.ok ? (
             <p role="status" className="text-sm text-slate-700">
