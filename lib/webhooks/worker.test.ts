@@ -1,5 +1,6 @@
 // The worker as a real process: killed mid-batch, racing three others, and outliving a
 // PostgreSQL restart. Deliveries are at least once; none may be lost.
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -89,6 +90,76 @@ describe("worker process", () => {
     // They really did share the work.
     const busy = workers.filter((worker) => worker.output.join("").includes("delivered"));
     expect(busy.length).toBeGreaterThan(1);
+  }, 180_000);
+
+  it("pg_terminate_backend() of every connection, the LISTEN one included: the worker carries on, no crash, nothing lost", async () => {
+    const prefix = `terminate-${Date.now()}`;
+    receiver.respond(async (r) => {
+      if (r.path.startsWith(`/${prefix}/`)) await new Promise((resolve) => setTimeout(resolve, 50));
+      return { status: 200 };
+    });
+    const ids = await enqueue(db, prefix, 100, 10);
+    const worker = spawnWorker();
+    const listening = async () =>
+      (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'mon1tor-worker'`)[0]!.n > 0;
+    try {
+      await waitUntil(listening, 30_000, "the worker's LISTEN connection");
+      await waitUntil(async () => receivedIds(prefix).length >= 100, 60_000, "dispatch to start");
+      // Three rounds, a second apart: each ends every session of this database but the one asking.
+      for (let round = 0; round < 3; round++) {
+        await db.$executeRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`.catch(() => 0);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      await waitUntil(async () => (await deliveredCount(db, ids)) === 1000, 90_000, "all deliveries after the terminations");
+      // Still the same process, listening again.
+      expect(worker.exitCode).toBeNull();
+      expect(worker.signalCode).toBeNull();
+      await waitUntil(listening, 30_000, "the LISTEN connection back");
+    } catch (error) {
+      console.error("[terminate test]", worker.output.join("").slice(-3000));
+      throw error;
+    } finally {
+      await stopProcess(worker);
+    }
+    expect(worker.output.join("")).not.toMatch(/Unhandled 'error' event|uncaught/i);
+    const received = new Set(receivedIds(prefix));
+    expect(ids.filter((id) => !received.has(id))).toEqual([]);
+  }, 180_000);
+
+  it("`npm run worker` stopped by SIGTERM mid-stream: in-flight attempts finish and are recorded, then it exits; none is sent twice", async () => {
+    const prefix = `sigterm-${Date.now()}`;
+    receiver.respond(async (r) => {
+      if (r.path.startsWith(`/${prefix}/`)) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return { status: 200 };
+    });
+    const ids = await enqueue(db, prefix, 100, 2);
+    // Through npm, as an operator runs it: npm must hand the signal to the worker itself.
+    const first = spawn("npm", ["run", "--silent", "worker"], { env: { ...process.env, MON1TOR_DELIVERY_TIMEOUT_MS: "5000" }, stdio: ["ignore", "pipe", "pipe"] });
+    const output: string[] = [];
+    first.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    first.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    await waitUntil(async () => receivedIds(prefix).length >= 20, 60_000, "the first worker to get going");
+    const signalledAt = Date.now();
+    await stopProcess(first, "SIGTERM");
+    const tookMs = Date.now() - signalledAt;
+    // Its documented bound: the delivery timeout, and 5 s to record.
+    expect(tookMs, output.join("")).toBeLessThan(5_000 + 5_000);
+    expect(output.join("")).toMatch(/SIGTERM: no more claims/);
+    // Nothing is left claimed and unrecorded; everything the receiver got is recorded delivered.
+    expect(await db.delivery.count({ where: { id: { in: ids }, leaseExpiresAt: { not: null } } })).toBe(0);
+    const receivedSoFar = [...new Set(receivedIds(prefix))];
+    expect(await db.delivery.count({ where: { id: { in: receivedSoFar }, status: "delivered" } })).toBe(receivedSoFar.length);
+    expect(receivedSoFar.length).toBeLessThan(200);
+
+    const second = spawnWorker();
+    try {
+      await waitUntil(async () => (await deliveredCount(db, ids)) === 200, 90_000, "the rest after a restart");
+    } finally {
+      await stopProcess(second);
+    }
+    const received = receivedIds(prefix);
+    expect(received).toHaveLength(200);
+    expect(new Set(received).size).toBe(200);
   }, 180_000);
 
   it("recovers by itself when PostgreSQL restarts during dispatch", async () => {
