@@ -50,27 +50,42 @@ function findChromium(): string | null {
   return candidates.find((candidate) => fs.existsSync(candidate)) ?? null;
 }
 
+/** Installs Debian's `pkg` with apt when we are root (a fresh machine, CI); says whether `found()` holds after. */
+function aptInstall(pkg: string, found: () => boolean): boolean {
+  if (found()) return true;
+  if (process.getuid?.() !== 0 || !fs.existsSync("/usr/bin/apt-get")) return false;
+  console.log(`[test] installing Debian's ${pkg} with apt-get (one time)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  const install = update.status === 0 ? spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: ["ignore", "ignore", "inherit"], env }) : update;
+  return install.status === 0 && found();
+}
+
 /**
- * E2E needs a browser. Installed by apt when we are root (as on a fresh machine or CI);
- * otherwise one clear line says what to do, before any suite runs.
+ * What the E2E suite needs beyond npm: a browser, and the real Prometheus Alertmanager that
+ * e2e/alertmanager.spec.ts sends alerts through. Installed by apt when we are root (as on a fresh
+ * machine or CI); otherwise one clear line says what to do, before any suite runs.
  */
-function ensureChromium(): boolean {
-  if (findChromium() || fs.existsSync(path.join(process.env.HOME ?? "", ".cache", "ms-playwright"))) return true;
-  if (process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get")) {
-    console.log("[test] no Chromium found: installing Debian's chromium with apt-get (one time)…");
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-    const install = update.status === 0 ? spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: ["ignore", "ignore", "inherit"], env }) : update;
-    if (install.status === 0 && findChromium()) return true;
+function ensureE2eTools(): boolean {
+  const chromium = findChromium() !== null || fs.existsSync(path.join(process.env.HOME ?? "", ".cache", "ms-playwright")) || aptInstall("chromium", () => findChromium() !== null);
+  if (!chromium) {
+    console.error(
+      "[test] The E2E suite needs Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary, then run npm test again.",
+    );
+    return false;
   }
-  console.error(
-    "[test] The E2E suite needs Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary, then run npm test again.",
-  );
-  return false;
+  const alertmanager = () => fs.existsSync(process.env.ALERTMANAGER_PATH ?? "/usr/bin/prometheus-alertmanager");
+  if (!aptInstall("prometheus-alertmanager", alertmanager)) {
+    console.error(
+      "[test] The E2E suite runs a real Prometheus Alertmanager: install it (Debian/Ubuntu: sudo apt-get install prometheus-alertmanager) or set ALERTMANAGER_PATH, then run npm test again.",
+    );
+    return false;
+  }
+  return true;
 }
 
 async function main() {
-  if (runE2e && !ensureChromium()) {
+  if (runE2e && !ensureE2eTools()) {
     console.log("\n0 passed, 1 failed");
     process.exit(1);
   }

@@ -9,7 +9,9 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
+import type pg from "pg";
 import { namedStatement, pool } from "@/lib/db";
+import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
@@ -88,7 +90,7 @@ type Row = { limitCount: number; windowStartMs: number; allowed: boolean; go: bo
 export async function fastIngest(
   team: { id: string; name: string },
   input: AlertInput,
-  options: { limit: Limit; idempotency: { key: string; hash: string } | null; now?: Date },
+  options: { limit: Limit; idempotency: { key: string; hash: string } | null; now?: Date; admitted?: boolean },
 ): Promise<FastResult> {
   const now = options.now ?? new Date();
   const at = input.occurredAt ? new Date(input.occurredAt) : now;
@@ -102,8 +104,7 @@ export async function fastIngest(
     team,
     alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
-  // Named, so PostgreSQL plans it once per connection (lib/db.ts).
-  const { rows } = await pool.query<Row>(namedStatement(SQL, [
+  const row = await groupCommit.submit(options.admitted ?? false, [
     counterKey(options.limit),
     options.limit.windowSeconds,
     now.toISOString(),
@@ -124,8 +125,7 @@ export async function fastIngest(
     at.toISOString(),
     body,
     counterKeys(options.limit),
-  ]));
-  const row = rows[0]!;
+  ]);
   if (!row.allowed) {
     return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), now) };
   }
@@ -135,3 +135,143 @@ export async function fastIngest(
   const open = await pool.query<{ id: string }>(`SELECT id FROM "Alert" WHERE "teamId" = $1 AND "dedupKey" = $2 AND status = 'triggered'`, [team.id, input.dedupKey]);
   return { kind: "deduplicated", alertId: open.rows[0]?.id ?? "" };
 }
+
+/** A call refused before anything was written: this process has more ingest waiting than it commits in a second. */
+export const overloaded = () =>
+  new AppError("unavailable", "mon1tor is taking in more alerts than it can store right now. Nothing of this request was stored; retry after the delay given in Retry-After.", undefined, 1);
+
+type Pending = { values: unknown[]; queuedAt: number; resolve: (row: Row) => void; reject: (error: unknown) => void };
+
+/**
+ * Group commit. Alerts that arrive together in this process are written together: one
+ * transaction, so one WAL flush, for up to MAX_GROUP of them, each by the same statement (so
+ * every per-alert rule, idempotency, dedup, rate limit, filters, holds inside a group exactly as
+ * alone). A group goes out when a connection is free and its first alert has waited WAIT_MS, or
+ * at once when it is full; a 202 is answered only after the group's COMMIT. One alert's error
+ * aborts its transaction, so the group is then written again one alert at a time: an error
+ * reaches only its own caller.
+ *
+ * Overload: when the alerts waiting here are more than this process committed in the last second
+ * (or one has waited longer than MAX_QUEUE_MS before its group started), the call is refused at
+ * once with a 503 and Retry-After, before anything is written, instead of queueing for a minute.
+ */
+export class GroupCommit {
+  static readonly WAIT_MS = 2;
+  static readonly MAX_GROUP = 100;
+  static readonly MAX_QUEUE_MS = 1_000;
+  private queue: Pending[] = [];
+  private running = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** Alerts committed per second, smoothed; starts generous so a cold process is not refused. */
+  private rate = 2_000;
+  private lastRateAt = performance.now();
+  private committedSinceRate = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly statement: string,
+    private readonly maxGroups = 4,
+  ) {}
+
+  /** Alerts waiting for a group. */
+  get waiting() {
+    return this.queue.length;
+  }
+
+  /** More alerts wait here than this process committed in the last second. */
+  get overloaded() {
+    this.updateRate();
+    return this.queue.length >= Math.max(GroupCommit.MAX_GROUP, this.rate);
+  }
+
+  /** `admitted`: a batch's item, whose call was already let in as a whole. */
+  submit(admitted: boolean, values: unknown[]): Promise<Row> {
+    if (!admitted && this.overloaded) return Promise.reject(overloaded());
+    return new Promise<Row>((resolve, reject) => {
+      this.queue.push({ values, queuedAt: performance.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private updateRate() {
+    const now = performance.now();
+    const elapsed = now - this.lastRateAt;
+    if (elapsed < 1_000) return;
+    const measured = (this.committedSinceRate * 1_000) / elapsed;
+    // Only while busy: an idle second says nothing of what the database can take.
+    if (this.committedSinceRate > 0 || this.queue.length > 0) this.rate = Math.max(50, 0.5 * this.rate + 0.5 * measured);
+    this.committedSinceRate = 0;
+    this.lastRateAt = now;
+  }
+
+  private schedule() {
+    if (this.running >= this.maxGroups || this.queue.length === 0) return;
+    if (this.queue.length >= GroupCommit.MAX_GROUP) return void this.start();
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.start();
+    }, GroupCommit.WAIT_MS);
+  }
+
+  private start() {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running >= this.maxGroups || this.queue.length === 0) return;
+    const now = performance.now();
+    // Waited too long already: refused unwritten, so a retry with the same Idempotency-Key is safe.
+    while (this.queue.length > 0 && now - this.queue[0]!.queuedAt > GroupCommit.MAX_QUEUE_MS) this.queue.shift()!.reject(overloaded());
+    const group = this.queue.splice(0, GroupCommit.MAX_GROUP);
+    if (group.length === 0) return;
+    this.running += 1;
+    void this.write(group).finally(() => {
+      this.running -= 1;
+      this.committedSinceRate += group.length;
+      this.schedule();
+    });
+    this.schedule();
+  }
+
+  private async write(group: Pending[]) {
+    if (group.length === 1) return this.alone(group[0]!);
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      for (const item of group) item.reject(error);
+      return;
+    }
+    let rows: Row[] | null = null;
+    let failure: unknown = null;
+    try {
+      await client.query("BEGIN");
+      rows = [];
+      // Named, so PostgreSQL plans it once per connection (lib/db.ts).
+      for (const item of group) rows.push((await client.query<Row>(namedStatement(this.statement, item.values))).rows[0]!);
+      await client.query("COMMIT");
+    } catch (error) {
+      failure = error;
+      await client.query("ROLLBACK").catch(() => {});
+    } finally {
+      client.release(failure instanceof Error && isDatabaseUnavailable(failure) ? failure : undefined);
+    }
+    if (!failure) return group.forEach((item, i) => item.resolve(rows![i]!));
+    // The database is away: every caller gets the 503. Otherwise one alert failed the group: alone, each gets its own answer.
+    if (isDatabaseUnavailable(failure)) return group.forEach((item) => item.reject(failure));
+    await Promise.all(group.map((item) => this.alone(item)));
+  }
+
+  private async alone(item: Pending) {
+    try {
+      item.resolve((await this.pool.query<Row>(namedStatement(this.statement, item.values))).rows[0]!);
+    } catch (error) {
+      item.reject(error);
+    }
+  }
+}
+
+const globalForIngest = globalThis as unknown as { mon1torGroupCommit?: GroupCommit };
+/** One per process: alerts from every request in flight share its groups. */
+export const groupCommit: GroupCommit =
+  globalForIngest.mon1torGroupCommit?.statement === SQL ? globalForIngest.mon1torGroupCommit : (globalForIngest.mon1torGroupCommit = new GroupCommit(pool, SQL));

@@ -142,12 +142,11 @@ export const requestHash = (body: string) => crypto.createHash("sha256").update(
  */
 export async function withIdempotency<T extends Prisma.InputJsonObject>(
   teamId: string,
-  key: string | null,
-  body: string,
+  idempotency: { key: string; hash: string } | null,
   work: (tx: Tx) => Promise<T>,
 ): Promise<{ response: T; replayed: boolean }> {
-  if (!key) return { response: await db.$transaction(work), replayed: false };
-  const hash = requestHash(body);
+  if (!idempotency) return { response: await db.$transaction(work), replayed: false };
+  const { key, hash } = idempotency;
   const fresh = await db.$transaction(async (tx) => {
     const inserted = await tx.$executeRaw`
       INSERT INTO "IdempotencyRecord" ("teamId", key, "requestHash", "createdAt") VALUES (${teamId}, ${key}, ${hash}, now())

@@ -1,6 +1,7 @@
 // The API contract, generated from the zod schemas the code uses (alert input, envelope),
 // so it cannot drift from them. Served at GET /api/v1/openapi.json.
 import { z } from "zod";
+import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 import { alertInputSchema } from "@/lib/alerts/ingest";
 import { API_VERSION, envelopeSchema, eventTypes } from "@/lib/webhooks/envelope";
 import { NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
@@ -19,6 +20,33 @@ export const errorSchema = z.object({
     message: z.string(),
     fields: z.record(z.string(), z.array(z.string())).optional(),
   }),
+});
+
+const refusalSchema = z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() });
+export const batchResultSchema = z.object({
+  accepted: z.number().int(),
+  deduplicated: z.number().int(),
+  ignored: z.number().int().describe("Alertmanager only: a resolve for a fingerprint with no open alert."),
+  refused: z.number().int(),
+  errors: z.boolean().describe("True when any item was refused."),
+  results: z.array(
+    z.discriminatedUnion("status", [
+      alertAcceptedSchema.omit({ deduplicated: true }).extend({ index: z.number().int(), status: z.enum(["accepted", "deduplicated"]), replayed: z.boolean() }),
+      z.object({ index: z.number().int(), status: z.literal("refused"), error: refusalSchema }),
+      z.object({ index: z.number().int(), status: z.literal("ignored"), reason: z.string() }),
+    ]),
+  ).describe("One per item, in the order sent."),
+});
+
+const batchResponses = (what: string) => ({
+  "200": { description: `Every ${what} answered on its own (results); refused items name their field (alerts.<i>.<field>)`, content: json(batchResultSchema) },
+  "400": error("The body is not valid JSON, or not UTF-8 text"),
+  "401": error("Missing or unknown API key"),
+  "403": error("The API key was revoked"),
+  "413": error("The body is larger than 8 MB"),
+  "415": error("Not sent as application/json, or sent compressed (Content-Encoding)"),
+  "422": error(`The call is malformed (not the expected object, or more than ${MAX_BATCH_ITEMS} alerts); fields names it`),
+  "503": { description: "Some items were refused for a while only (rate limit, overload, the database away): retry after Retry-After. The body holds every item's result; items done are not done twice on a retry.", content: json(batchResultSchema) },
 });
 
 const json = (schema: z.ZodType, io: "input" | "output" = "output") => ({ "application/json": { schema: z.toJSONSchema(schema, { io, unrepresentable: "any" }) } });
@@ -69,8 +97,66 @@ export function openApiDocument(serverUrl: string) {
             "415": error("Not sent as application/json, or sent compressed (Content-Encoding)"),
             "422": error("A field is invalid; fields names it"),
             "429": error("Over the per-key limit; see Retry-After"),
-            "503": error("The database is unavailable; retry after Retry-After"),
+            "503": error("The database is unavailable, or this server is taking in more than it can store: nothing was stored; retry after Retry-After"),
           },
+        },
+      },
+      "/api/v1/alerts/batch": {
+        post: {
+          operationId: "createAlerts",
+          summary: `Record up to ${MAX_BATCH_ITEMS} alerts in one call, each answered on its own`,
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: { type: "string", minLength: 1, maxLength: 255 },
+              description: "Makes each item idempotent (under <key>#<index> and its own JSON): a retried call answers the items done before with their first answers.",
+            },
+          ],
+          requestBody: { required: true, content: json(z.object({ alerts: z.array(alertInputSchema).min(1).max(MAX_BATCH_ITEMS) }), "input") },
+          responses: batchResponses("alert"),
+        },
+      },
+      "/api/v1/integrations/alertmanager": {
+        post: {
+          operationId: "alertmanagerWebhook",
+          summary: "Prometheus Alertmanager's webhook (payload version 4): each alert of the group becomes one of ours",
+          description: "Set as a webhook_configs url, with the API key in http_config.authorization (type Bearer). firing → triggered, resolved → resolved, fingerprint → dedupKey; see the README for the whole mapping.",
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["status", "alerts"],
+                  properties: {
+                    version: { type: "string" },
+                    status: { enum: ["firing", "resolved"] },
+                    groupKey: { type: "string" },
+                    alerts: {
+                      type: "array",
+                      maxItems: MAX_BATCH_ITEMS,
+                      items: {
+                        type: "object",
+                        required: ["status", "labels", "fingerprint"],
+                        properties: {
+                          status: { enum: ["firing", "resolved"] },
+                          labels: { type: "object", additionalProperties: { type: "string" } },
+                          annotations: { type: "object", additionalProperties: { type: "string" } },
+                          startsAt: { type: "string" },
+                          endsAt: { type: "string" },
+                          fingerprint: { type: "string" },
+                          generatorURL: { type: "string" },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: batchResponses("alert of the group"),
         },
       },
     },

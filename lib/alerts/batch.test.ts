@@ -1,0 +1,196 @@
+// The batch API, the Alertmanager receiver and the group commit behind every alert route,
+// called as Next calls them, on PostgreSQL.
+import { describe, expect, it, vi } from "vitest";
+
+vi.mock("next/server", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("next/server")>()),
+  after: () => {},
+}));
+import { POST as postOne } from "@/app/api/v1/alerts/route";
+import { POST as postBatch } from "@/app/api/v1/alerts/batch/route";
+import { POST as postAlertmanager } from "@/app/api/v1/integrations/alertmanager/route";
+import { GroupCommit } from "@/lib/alerts/fast-ingest";
+import { createApiKey } from "@/lib/api-keys/keys";
+import { db, pool } from "@/lib/db";
+import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
+
+async function team() {
+  const owner = await createMember("owner");
+  const { key } = await createApiKey(owner, "test");
+  const { endpoint } = await createActiveEndpoint(owner.team.id, `http://127.0.0.1:9/batch/${owner.team.id}`);
+  return { owner, key, endpoint };
+}
+
+const call = (route: typeof postBatch, path: string, key: string, body: unknown, headers: Record<string, string> = {}) =>
+  route(
+    new Request(`http://localhost${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
+type BatchJson = {
+  accepted: number;
+  deduplicated: number;
+  ignored: number;
+  refused: number;
+  errors: boolean;
+  results: { index: number; status: string; id?: string; eventId?: string; replayed?: boolean; reason?: string; error?: { code: string; message: string; fields?: Record<string, string[]> } }[];
+};
+
+describe("POST /api/v1/alerts/batch", () => {
+  it("answers each item: accepted, deduplicated, or refused with its field, and a bad item never fails the others", async () => {
+    const { owner, key, endpoint } = await team();
+    const response = await call(postBatch, "/api/v1/alerts/batch", key, {
+      alerts: [
+        { title: "disk full", dedupKey: "disk" },
+        { title: "disk full again", dedupKey: "disk" },
+        { title: "nul\u0000here" },
+        { title: "cpu", severity: "loud" },
+        { title: "memory", status: "resolved" },
+        { nope: true },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const json = (await response.json()) as BatchJson;
+    expect(json).toMatchObject({ accepted: 2, deduplicated: 1, refused: 3, errors: true });
+    expect(json.results.map((r) => r.status)).toEqual(["accepted", "deduplicated", "refused", "refused", "accepted", "refused"]);
+    expect(json.results[1]!.id).toBe(json.results[0]!.id);
+    expect(json.results[2]!.error!.fields).toHaveProperty(["alerts.2.title"]);
+    expect(json.results[3]!.error!.message).toMatch(/^Invalid field 'alerts\.3\.severity'/);
+    expect(json.results[5]!.error!.fields).toHaveProperty(["alerts.5.nope"]);
+    // Exactly what was accepted is stored, with a delivery each.
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(2);
+    expect(await db.delivery.count({ where: { endpointId: endpoint.id } })).toBe(2);
+  });
+
+  it("is idempotent per item under the call's Idempotency-Key: a retried call stores nothing twice", async () => {
+    const { owner, key } = await team();
+    const body = { alerts: Array.from({ length: 50 }, (_, i) => ({ title: `storm ${i}` })) };
+    const first = (await (await call(postBatch, "/api/v1/alerts/batch", key, body, { "idempotency-key": "storm-1" })).json()) as BatchJson;
+    const again = (await (await call(postBatch, "/api/v1/alerts/batch", key, body, { "idempotency-key": "storm-1" })).json()) as BatchJson;
+    expect(first.accepted).toBe(50);
+    expect(again.results.map((r) => r.id)).toEqual(first.results.map((r) => r.id));
+    expect(again.results.every((r) => r.replayed)).toBe(true);
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(50);
+  });
+
+  it("refuses a malformed call by field: 1,001 items, no list, an empty list, a wrong content type, not JSON", async () => {
+    const { owner, key } = await team();
+    const cases: [unknown, number, RegExp][] = [
+      [{ alerts: Array.from({ length: 1_001 }, () => ({ title: "x" })) }, 422, /'alerts': must hold at most 1000 alerts/],
+      [{ title: "one alert, not a batch" }, 422, /'alerts'/],
+      [{ alerts: [] }, 422, /must hold at least one alert/],
+      [[{ title: "a bare list" }], 422, /Invalid field/],
+      ["{not json", 400, /not valid JSON/],
+    ];
+    for (const [body, status, message] of cases) {
+      const response = await call(postBatch, "/api/v1/alerts/batch", key, body);
+      expect(response.status).toBe(status);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(message);
+    }
+    const wrongType = await postBatch(new Request("http://localhost/api/v1/alerts/batch", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "text/plain" }, body: "{}" }));
+    expect(wrongType.status).toBe(415);
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(0);
+  });
+});
+
+describe("group commit", () => {
+  it("writes alerts that arrive together in one transaction, and one bad alert in a group fails only its own call", async () => {
+    const { owner, key } = await team();
+    const before = Number((await pool.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0]!.n);
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => call(postOne, "/api/v1/alerts", key, { title: `together ${i}` })));
+    expect(responses.map((r) => r.status)).toEqual(Array(60).fill(202));
+    const after = Number((await pool.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0]!.n);
+    // 60 alerts alone were 60 commits at least (plus the key checks); grouped, far fewer.
+    expect(after - before).toBeLessThan(60);
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(60);
+  });
+
+  it("a statement error inside a group: the group is written again one by one, and the others are accepted", async () => {
+    const commit = new GroupCommit(pool, `SELECT CASE WHEN $1::int = 3 THEN 1 / 0 ELSE $1::int END AS n`);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => commit.submit(false, [i])));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  });
+
+  it("refuses at once with a 503 and Retry-After when more waits than it commits in a second, writing nothing", async () => {
+    // One connection, 15 ms a statement: a group of 100 takes 1.5 s, so the alerts queued behind it
+    // have waited past a second when their turn comes. They are turned away unwritten, at once.
+    const commit = new GroupCommit(pool, `SELECT pg_sleep(0.015), $1::int AS n`, 1);
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => commit.submit(false, [i])));
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(results.slice(0, 100).every((r) => r.status === "fulfilled")).toBe(true);
+    expect(refused.length).toBeGreaterThan(100);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "unavailable", retryAfterSeconds: 1 });
+    // And a submit while that many wait is refused before it is queued.
+    const slow = new GroupCommit(pool, `SELECT pg_sleep(0.05), $1::int AS n`, 1);
+    const flood = Array.from({ length: 2_100 }, (_, i) => slow.submit(false, [i]).catch((error: unknown) => error));
+    expect(slow.overloaded).toBe(true);
+    await expect(slow.submit(false, [0])).rejects.toMatchObject({ code: "unavailable" });
+    await Promise.all(flood);
+  }, 60_000);
+});
+
+describe("POST /api/v1/integrations/alertmanager", () => {
+  const amAlert = (fingerprint: string, status: "firing" | "resolved", extra: Record<string, unknown> = {}) => ({
+    status,
+    labels: { alertname: "HighCPU", instance: "db-1:9100", severity: "warning" },
+    annotations: { summary: "CPU above 90% on db-1", description: "5 minutes at 97%" },
+    startsAt: "2026-12-03T10:00:00Z",
+    endsAt: status === "resolved" ? "2026-12-03T10:05:00Z" : "0001-01-01T00:00:00Z",
+    generatorURL: "http://prometheus/graph",
+    fingerprint,
+    ...extra,
+  });
+  const group = (status: "firing" | "resolved", alerts: unknown[]) => ({ version: "4", groupKey: "{}:{alertname=\"HighCPU\"}", status, receiver: "mon1tor", commonLabels: {}, alerts });
+
+  it("maps firing to triggered and resolved to resolved by fingerprint; a repeat is deduplicated, an unknown resolve ignored", async () => {
+    const { owner, key } = await team();
+    const fired = (await (await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, group("firing", [amAlert("fp1", "firing")]))).json()) as BatchJson;
+    expect(fired).toMatchObject({ accepted: 1, errors: false });
+    const alert = await db.alert.findFirstOrThrow({ where: { teamId: owner.team.id } });
+    expect(alert).toMatchObject({ title: "CPU above 90% on db-1", severity: "warning", status: "triggered", message: "5 minutes at 97%", monitorId: "HighCPU", monitorName: "HighCPU on db-1:9100", dedupKey: "fp1" });
+    expect(alert.startedAt.toISOString()).toBe("2026-12-03T10:00:00.000Z");
+
+    const repeat = (await (await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, group("firing", [amAlert("fp1", "firing")]))).json()) as BatchJson;
+    expect(repeat.results[0]).toMatchObject({ status: "deduplicated", id: alert.id });
+
+    const resolved = (await (await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, group("resolved", [amAlert("fp1", "resolved"), amAlert("never-seen", "resolved")]))).json()) as BatchJson;
+    expect(resolved.results.map((r) => r.status)).toEqual(["accepted", "ignored"]);
+    expect(resolved.results[1]!.reason).toMatch(/No open alert has fingerprint never-seen/);
+    expect(await db.alert.findUniqueOrThrow({ where: { id: alert.id } })).toMatchObject({ status: "resolved" });
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(1);
+  });
+
+  it("refuses bad items by their Alertmanager field, cuts a huge annotation, and refuses a malformed group", async () => {
+    const { owner, key } = await team();
+    const huge = "x".repeat(50_000);
+    const response = await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, group("firing", [
+      amAlert("ok", "firing", { annotations: { summary: "fine", description: huge } }),
+      amAlert("nul", "firing", { labels: { alertname: "a\u0000b" } }),
+      amAlert("surrogate", "firing", { annotations: { summary: "\ud800" } }),
+      { status: "firing", labels: {} },
+    ]));
+    const json = (await response.json()) as BatchJson;
+    expect(json.results.map((r) => r.status)).toEqual(["accepted", "refused", "refused", "refused"]);
+    expect(Object.keys(json.results[1]!.error!.fields!)).toContain("alerts.1.labels.alertname");
+    expect(Object.keys(json.results[2]!.error!.fields!)).toContain("alerts.2.annotations.summary");
+    expect(Object.keys(json.results[3]!.error!.fields!)).toContain("alerts.3.fingerprint");
+    expect((await db.alert.findFirstOrThrow({ where: { teamId: owner.team.id } })).message).toHaveLength(10_000);
+
+    for (const [body, field] of [
+      [{ alerts: [] }, "status"],
+      [group("firing", "not a list" as never), "alerts"],
+      [group("firing", Array.from({ length: 1_001 }, () => amAlert("x", "firing"))), "alerts"],
+    ] as const) {
+      const bad = await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, body);
+      expect(bad.status).toBe(422);
+      expect(((await bad.json()) as { error: { fields: Record<string, string[]> } }).error.fields).toHaveProperty([field]);
+    }
+  });
+
+  it("takes our API key as a Bearer token, and nothing else", async () => {
+    const response = await call(postAlertmanager, "/api/v1/integrations/alertmanager", "mk_wrong_key", group("firing", []));
+    expect(response.status).toBe(401);
+  });
+});
