@@ -1,5 +1,7 @@
 import "server-only";
 import { NextResponse } from "next/server";
+import type { z } from "zod";
+import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { AppError, databaseUnavailable, httpStatus, isDatabaseUnavailable } from "@/lib/errors";
 
 export function errorResponse(error: AppError) {
@@ -40,4 +42,11 @@ export function otherMethods(...served: ("GET" | "POST")[]) {
   };
   const OPTIONS = () => new Response(null, { status: 204, headers: { allow } });
   return { GET: refuse, HEAD: refuse, POST: refuse, PUT: refuse, PATCH: refuse, DELETE: refuse, OPTIONS };
+}
+
+/** A 422 naming the first field a schema refused (`Invalid field 'x': …`), with every field in `fields`; `hint` follows the first message. */
+export function invalidInput(error: z.ZodError, hint = "") {
+  const fields = fieldErrorsOf(error);
+  const [field, messages] = Object.entries(fields)[0]!;
+  return new AppError("validation", `Invalid field '${field}': ${messages[0]}${hint}`, fields);
 }

@@ -1,11 +1,10 @@
 import { after, NextResponse } from "next/server";
 import { acceptAlert } from "@/lib/alerts/accept";
 import { alertInputSchema, requestHash } from "@/lib/alerts/ingest";
-import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
 import { readJsonBody } from "@/lib/api/json-body";
 import { idempotencyKeyOf } from "@/lib/api/idempotency-key";
-import { otherMethods } from "@/lib/api/route";
+import { invalidInput, otherMethods } from "@/lib/api/route";
 import { AppError } from "@/lib/errors";
 import { rateLimited } from "@/lib/rate-limit";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
@@ -20,11 +19,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
     throw new AppError("validation", `The request body must be a JSON object, such as {"title": "Disk full"}.`, { body: ["must be a JSON object"] });
   }
   const parsed = alertInputSchema.safeParse(json);
-  if (!parsed.success) {
-    const fields = fieldErrorsOf(parsed.error);
-    const [field, messages] = Object.entries(fields)[0]!;
-    throw new AppError("validation", `Invalid field '${field}': ${messages[0]}`, fields);
-  }
+  if (!parsed.success) throw invalidInput(parsed.error);
   const key = idempotencyKeyOf(request);
   const outcome = await acceptAlert(apiKey.team, parsed.data, { limit, idempotency: key === null ? null : { key, hash: requestHash(raw) } });
   if (outcome.kind === "rate_limited") throw rateLimited(limit, API_KEY_LIMIT_NAME, outcome.state);

@@ -1,12 +1,10 @@
 import { after, NextResponse } from "next/server";
 import { batchSchema, ingestBatch, parseBatchItem } from "@/lib/alerts/batch";
-import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { apiKeyRoute } from "@/lib/api/api-key-route";
 import { idempotencyKeyOf } from "@/lib/api/idempotency-key";
 import { readJsonBody } from "@/lib/api/json-body";
 import { batchResponse } from "@/lib/api/batch-response";
-import { otherMethods } from "@/lib/api/route";
-import { AppError } from "@/lib/errors";
+import { invalidInput, otherMethods } from "@/lib/api/route";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
@@ -16,11 +14,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const { json } = await readJsonBody(request, MAX_BODY_BYTES, "the batch");
   const parsed = batchSchema.safeParse(json);
-  if (!parsed.success) {
-    const fields = fieldErrorsOf(parsed.error);
-    const [field, messages] = Object.entries(fields)[0]!;
-    throw new AppError("validation", `Invalid field '${field}': ${messages[0]}. Send {"alerts": [ … ]}, 1 to 1,000 alerts as the single alert API takes them.`, fields);
-  }
+  if (!parsed.success) throw invalidInput(parsed.error, `. Send {"alerts": [ … ]}, 1 to 1,000 alerts as the single alert API takes them.`);
   const batch = await ingestBatch(apiKey.team, parsed.data.alerts.map(parseBatchItem), { limit, idempotencyKey: idempotencyKeyOf(request) });
   if (batch.deliveryIds.length > 0) after(() => dispatchSoon(batch.deliveryIds));
   return batchResponse(batch);

@@ -1,11 +1,9 @@
 import { after } from "next/server";
 import { ingestBatch } from "@/lib/alerts/batch";
-import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { apiKeyRoute } from "@/lib/api/api-key-route";
 import { batchResponse } from "@/lib/api/batch-response";
 import { readJsonBody } from "@/lib/api/json-body";
-import { otherMethods } from "@/lib/api/route";
-import { AppError } from "@/lib/errors";
+import { invalidInput, otherMethods } from "@/lib/api/route";
 import { alertmanagerItem, alertmanagerPayloadSchema } from "@/lib/integrations/alertmanager";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
@@ -17,11 +15,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const { json } = await readJsonBody(request, MAX_BODY_BYTES, "Alertmanager's payload");
   const parsed = alertmanagerPayloadSchema.safeParse(json);
-  if (!parsed.success) {
-    const fields = fieldErrorsOf(parsed.error);
-    const [field, messages] = Object.entries(fields)[0]!;
-    throw new AppError("validation", `Invalid field '${field}': ${messages[0]}. This route takes Alertmanager's webhook payload (version 4).`, fields);
-  }
+  if (!parsed.success) throw invalidInput(parsed.error, ". This route takes Alertmanager's webhook payload (version 4).");
   const items = parsed.data.alerts.map((alert, index) => alertmanagerItem(apiKey.team.id, alert, index));
   // Alertmanager's own retries carry no Idempotency-Key: each alert is deduplicated by its fingerprint instead.
   const batch = await ingestBatch(apiKey.team, items, { limit, idempotencyKey: null });
