@@ -47,3 +47,13 @@ test("no route answers 500 to random input, and refused alerts write nothing", a
     await database.end();
   }
 });
+
+// Seeds the fuzz found, kept as they were found.
+test("regressions: next-auth's 500s on a GET of the credentials callback and on a POST declared JSON that is not", async ({ baseURL }) => {
+  const get = await fetch(`${baseURL}/api/auth/callback/credentials`);
+  expect(get.status).toBe(405);
+  expect(get.headers.get("allow")).toContain("POST");
+  const post = await fetch(`${baseURL}/api/auth/session`, { method: "POST", headers: { "content-type": "application/json" }, body: "a".repeat(2 * 1024 * 1024) });
+  expect(post.status).toBe(400);
+  expect(((await post.json()) as { error: { message: string } }).error.message).toBe("The request body is not valid JSON.");
+});

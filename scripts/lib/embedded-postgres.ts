@@ -116,6 +116,7 @@ export async function startEmbeddedPostgres(options: {
     url,
     async createDatabase(name, { template, recreate } = {}) {
       const client = new pg.Client({ connectionString: url("postgres") });
+      client.on("error", () => {});
       await client.connect();
       try {
         if (recreate) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);

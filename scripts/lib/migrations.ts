@@ -5,6 +5,8 @@ import pg from "pg";
 /** Applies prisma/migrations/*\/migration.sql in order, straight through pg (for throwaway databases). */
 export async function applyMigrationsSql(databaseUrl: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A server that goes away fails the query in flight; the event itself must not end the process.
+  client.on("error", () => {});
   await client.connect();
   try {
     const dir = path.resolve("prisma/migrations");
