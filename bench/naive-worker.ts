@@ -1,7 +1,9 @@
 // The naive dispatcher the bench compares against, in its own process: a lean one-table
 // queue (bench_naive), `loops` loops that each claim `batch` rows with SKIP LOCKED, POST
 // each over one undici Agent with 64 keep-alive connections per origin, signed like ours,
-// then mark the batch done with one UPDATE. No attempt log, no endpoint state, no retries.
+// then mark the batch done with one UPDATE. No endpoint state, no retries; and no attempt log,
+// unless NAIVE_LOG=1: then the same UPDATE also writes one attempt row per delivery (when, how
+// long, the status), which shows what an attempt log itself costs.
 // Messages in: "drain" (answers { elapsedMs, delivered, maxRssMb }), "exit".
 import pg from "pg";
 import { Agent, request } from "undici";
@@ -11,11 +13,15 @@ export const NAIVE_TABLE_SQL = `
   DROP TABLE IF EXISTS bench_naive;
   CREATE TABLE bench_naive (id bigserial PRIMARY KEY, url text NOT NULL, secret text NOT NULL, body text NOT NULL,
                             done boolean NOT NULL DEFAULT false, locked_until timestamptz);
-  CREATE INDEX bench_naive_todo ON bench_naive (id) WHERE NOT done;`;
+  CREATE INDEX bench_naive_todo ON bench_naive (id) WHERE NOT done;
+  DROP TABLE IF EXISTS bench_naive_attempt;
+  CREATE TABLE bench_naive_attempt (naive_id bigint NOT NULL, number int NOT NULL, started_at timestamptz NOT NULL,
+                                    duration_ms int NOT NULL, status_code int, PRIMARY KEY (naive_id, number));`;
 
 async function main() {
   const loops = Number(process.env.NAIVE_LOOPS ?? 5);
   const batch = Number(process.env.NAIVE_BATCH ?? 100);
+  const withLog = process.env.NAIVE_LOG === "1";
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: loops + 1 });
   const http = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
 
@@ -30,14 +36,24 @@ async function main() {
         [batch],
       );
       if (rows.length === 0) return sent;
-      await Promise.all(
+      const attempts = await Promise.all(
         rows.map(async (row) => {
-          const headers = deliveryHeaders(row.secret, `msg_naive_${row.id}`, Math.floor(Date.now() / 1000), row.body);
+          const startedAt = new Date();
+          const headers = deliveryHeaders(row.secret, `msg_naive_${row.id}`, Math.floor(startedAt.getTime() / 1000), row.body);
           const response = await request(row.url, { method: "POST", headers, body: row.body, dispatcher: http });
           await response.body.dump();
+          return { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), status: response.statusCode };
         }),
       );
-      await pool.query(`UPDATE bench_naive SET done = true WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
+      const ids = rows.map((row) => row.id);
+      if (!withLog) await pool.query(`UPDATE bench_naive SET done = true WHERE id = ANY($1::bigint[])`, [ids]);
+      else
+        await pool.query(
+          `WITH done AS (UPDATE bench_naive SET done = true WHERE id = ANY($1::bigint[]))
+           INSERT INTO bench_naive_attempt (naive_id, number, started_at, duration_ms, status_code)
+           SELECT id, 1, started_at, duration_ms, status_code FROM unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::int[]) AS a(id, started_at, duration_ms, status_code)`,
+          [ids, attempts.map((a) => a.startedAt), attempts.map((a) => a.durationMs), attempts.map((a) => a.status)],
+        );
       sent += rows.length;
     }
   }

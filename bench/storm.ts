@@ -1,0 +1,121 @@
+// The bench's storm phases against `next start` (bench/run.ts starts it and a worker):
+// overload (more alerts offered than the machine can take, each retried as a real client does)
+// and batch ingest (100 alerts per call).
+import { Agent, request } from "undici";
+
+export type StormContext = {
+  base: string;
+  key: string;
+  agent: Agent;
+  /** Alerts stored for the phase's team whose title starts with `prefix`. */
+  stored(prefix: string): Promise<{ rows: number; distinct: number }>;
+  /** Waits until the receiver has `expected` deliveries; returns its stats. */
+  waitForDeliveries(expected: number, timeoutMs: number): Promise<{ received: number; duplicates: number }>;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `perSecond` alerts a second for `seconds`, open loop. Each alert is sent with its own
+ * Idempotency-Key until a 202, waiting what Retry-After says (with jitter) after a 503 or 429, as a
+ * well-behaved client does. Measures the longest single call, and how long after the offer ends
+ * every alert is accepted and delivered.
+ */
+export async function overload(ctx: StormContext, perSecond: number, seconds: number) {
+  const tag = `overload-${Date.now()}`;
+  let maxCallMs = 0;
+  let refusedCalls = 0;
+  const callsOver2s: number[] = [];
+  const accepted = new Set<number>();
+  const send = async (i: number) => {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const at = performance.now();
+      let wait = 1_000;
+      try {
+        const response = await request(`${ctx.base}/api/v1/alerts`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ctx.key}`, "content-type": "application/json", "idempotency-key": `${tag}-${i}` },
+          body: JSON.stringify({ title: `${tag} ${i}`, severity: "critical" }),
+          dispatcher: ctx.agent,
+          headersTimeout: 30_000,
+          bodyTimeout: 30_000,
+        });
+        await response.body.dump();
+        const ms = performance.now() - at;
+        maxCallMs = Math.max(maxCallMs, ms);
+        if (ms > 2_000) callsOver2s.push(ms);
+        if (response.statusCode === 202) return void accepted.add(i);
+        refusedCalls += 1;
+        wait = Number(response.headers["retry-after"] ?? 1) * 1_000;
+      } catch {
+        maxCallMs = Math.max(maxCallMs, performance.now() - at);
+      }
+      await sleep(wait * (0.5 + Math.random()));
+    }
+  };
+  const senders: Promise<void>[] = [];
+  const from = performance.now();
+  for (let i = 0; i < perSecond * seconds; i++) {
+    const due = from + (i * 1_000) / perSecond - performance.now();
+    if (due > 0) await sleep(due);
+    senders.push(send(i));
+  }
+  const offeredAt = performance.now();
+  await Promise.all(senders);
+  const stored = await ctx.stored(tag);
+  const deliveries = await ctx.waitForDeliveries(stored.rows, 300_000);
+  const secondsToDrain = (performance.now() - offeredAt) / 1_000;
+  return {
+    offered: perSecond * seconds,
+    offeredPerSecond: perSecond,
+    accepted: accepted.size,
+    lost: accepted.size - stored.distinct,
+    duplicates: stored.rows - stored.distinct + deliveries.duplicates,
+    deliveriesLost: Math.max(0, stored.distinct - deliveries.received),
+    maxCallMs: Math.round(maxCallMs),
+    callsOver2s: callsOver2s.length,
+    refusedCalls,
+    secondsToDrain: Math.round(secondsToDrain * 10) / 10,
+  };
+}
+
+/** `callers` clients in a closed loop for `seconds`, each sending `perCall` alerts per call to the batch API. */
+export async function batchIngest(ctx: StormContext, perCall: number, callers: number, seconds: number) {
+  const tag = `batch-${Date.now()}`;
+  let acceptedItems = 0;
+  let calls = 0;
+  let next = 0;
+  const end = performance.now() + seconds * 1_000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < end) {
+        const first = next;
+        next += perCall;
+        const body = JSON.stringify({ alerts: Array.from({ length: perCall }, (_, i) => ({ title: `${tag} ${first + i}`, severity: "warning" })) });
+        const response = await request(`${ctx.base}/api/v1/alerts/batch`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ctx.key}`, "content-type": "application/json", "idempotency-key": `${tag}-${first}` },
+          body,
+          dispatcher: ctx.agent,
+        });
+        const json = (await response.body.json()) as { accepted?: number };
+        calls += 1;
+        acceptedItems += json.accepted ?? 0;
+        if (response.statusCode === 503) await sleep(Number(response.headers["retry-after"] ?? 1) * 1_000);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1_000;
+  const stored = await ctx.stored(tag);
+  const deliveries = await ctx.waitForDeliveries(stored.rows, 300_000);
+  return {
+    perCall,
+    callers,
+    calls,
+    accepted: acceptedItems,
+    alertsPerSecond: Math.round(acceptedItems / elapsed),
+    lost: acceptedItems - stored.distinct,
+    deliveriesLost: Math.max(0, stored.distinct - deliveries.received),
+  };
+}
