@@ -3,8 +3,12 @@
 // balancer, an alert source sending a stream) keeps its connection busy, so the wait ran until
 // the process was killed. From SIGTERM on, every response says `Connection: close` and idle
 // connections are closed: each client finishes the request it has in flight, then moves on.
+// Whatever is still open GRACE_MS after the signal is closed outright, so the stop is bounded
+// (in the chaos soak, a few hundred connections under a retry storm never turned idle).
 import diagnostics from "node:diagnostics_channel";
 import type http from "node:http";
+
+export const GRACE_MS = 10_000;
 
 type RequestStart = { response: http.ServerResponse; server: http.Server };
 
@@ -22,5 +26,9 @@ export function closeConnectionsOnShutdown() {
     closeIdle();
     // Connections that were busy at the signal turn idle one by one.
     setInterval(closeIdle, 100).unref();
+    setTimeout(() => {
+      console.error(`[mon1tor] still serving ${GRACE_MS / 1000} s after SIGTERM: closing the connections left`);
+      servers.forEach((server) => server.closeAllConnections());
+    }, GRACE_MS).unref();
   });
 }
