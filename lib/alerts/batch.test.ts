@@ -107,6 +107,18 @@ describe("group commit", () => {
     expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(60);
   });
 
+  it("concurrent groups of one key never deadlock on its rate-limit rows: each group counts in one shard of its own", async () => {
+    // A shard drawn per alert made every group of 100 lock every shard: four groups in flight
+    // deadlocked (1 s each, deadlock_timeout) and ingest stalled behind them at 100 alerts/s.
+    const { owner, key } = await team();
+    const deadlocks = async () => Number((await pool.query<{ n: string }>(`SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0]!.n);
+    const before = await deadlocks();
+    const responses = await Promise.all(Array.from({ length: 800 }, (_, i) => call(postOne, "/api/v1/alerts", key, { title: `storm ${i}` })));
+    expect(responses.map((r) => r.status).filter((status) => status !== 202)).toEqual([]);
+    expect(await deadlocks()).toBe(before);
+    expect(await db.alert.count({ where: { teamId: owner.team.id } })).toBe(800);
+  }, 60_000);
+
   it("a statement error inside a group: the group is written again one by one, and the others are accepted", async () => {
     const commit = new GroupCommit(pool, `SELECT CASE WHEN $1::int = 3 THEN 1 / 0 ELSE $1::int END AS n`);
     const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => commit.submit(false, [i])));

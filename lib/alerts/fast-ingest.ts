@@ -171,6 +171,8 @@ export class GroupCommit {
     private readonly pool: pg.Pool,
     readonly statement: string,
     private readonly maxGroups = 4,
+    /** Rewrites a group's parameter lists before it is written (which rate-limit rows it takes). */
+    private readonly prepare: (values: unknown[][]) => unknown[][] = (values) => values,
   ) {}
 
   /** Alerts waiting for a group. */
@@ -244,11 +246,15 @@ export class GroupCommit {
     }
     let rows: Row[] | null = null;
     let failure: unknown = null;
+    const values = this.prepare(group.map((item) => item.values));
+    // Row locks in one order across groups (by the first parameter, the rate-limit row); a stable
+    // sort, so the alerts of one key keep the order they came in.
+    const order = values.map((_, i) => i).sort((a, b) => (String(values[a]![0]) < String(values[b]![0]) ? -1 : String(values[a]![0]) > String(values[b]![0]) ? 1 : a - b));
     try {
       await client.query("BEGIN");
-      rows = [];
+      rows = new Array(group.length);
       // Named, so PostgreSQL plans it once per connection (lib/db.ts).
-      for (const item of group) rows.push((await client.query<Row>(namedStatement(this.statement, item.values))).rows[0]!);
+      for (const i of order) rows[i] = (await client.query<Row>(namedStatement(this.statement, values[i]!))).rows[0]!;
       await client.query("COMMIT");
     } catch (error) {
       failure = error;
@@ -271,7 +277,28 @@ export class GroupCommit {
   }
 }
 
+/**
+ * One rate-limit shard per group. Each statement counts its alert in a shard row of the key's
+ * limit, and a transaction keeps that row locked until it commits: with a shard drawn per alert,
+ * a group of 100 locked every shard, so concurrent groups (in this process and others) queued on
+ * each other's commits and deadlocked, 1 s apiece (deadlock_timeout), and ingest stalled behind
+ * them. A group now counts all its alerts of a key in one shard, its own (the next in turn, from a
+ * random start per process), and takes its keys' rows in one order (a stable sort, so alerts of
+ * one key keep their order): groups take different rows, and never wait in a circle.
+ */
+let nextShard = Math.floor(Math.random() * 1_000);
+function oneShardPerGroup(values: unknown[][]): unknown[][] {
+  const shard = nextShard++;
+  return values.map((itemValues) => {
+    const [key, ...rest] = itemValues as [string, ...unknown[]];
+    const shards = (itemValues[19] as string[]).length;
+    return shards > 1 ? [key.replace(/#\d+$/, `#${shard % shards}`), ...rest] : itemValues;
+  });
+}
+
 const globalForIngest = globalThis as unknown as { mon1torGroupCommit?: GroupCommit };
 /** One per process: alerts from every request in flight share its groups. */
 export const groupCommit: GroupCommit =
-  globalForIngest.mon1torGroupCommit?.statement === SQL ? globalForIngest.mon1torGroupCommit : (globalForIngest.mon1torGroupCommit = new GroupCommit(pool, SQL));
+  globalForIngest.mon1torGroupCommit?.statement === SQL
+    ? globalForIngest.mon1torGroupCommit
+    : (globalForIngest.mon1torGroupCommit = new GroupCommit(pool, SQL, 4, oneShardPerGroup));
