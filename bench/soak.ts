@@ -1,0 +1,333 @@
+// `npm run soak [-- --minutes N]`: the chaos soak. Two web processes (`next start`) and two
+// workers on one PostgreSQL, 100 alerts/s to 10 endpoints for ten minutes (by default), while
+// things break: PostgreSQL restarted cleanly and with kill -9, a worker killed with kill -9, a
+// web process restarted, one receiver down for two minutes, three endpoints flapping between
+// 200, 500 and hanging throughout. Then it checks what users rely on: every accepted alert
+// reached every healthy endpoint exactly once, nothing was lost, memory stayed flat, and the
+// tables hold no bloat. Writes bench/results/soak.json. Not part of `npm test`.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Agent, request } from "undici";
+import { startBenchDatabase } from "./database";
+import { freePort } from "../scripts/lib/embedded-postgres";
+
+const minutes = Number(process.argv[process.argv.indexOf("--minutes") + 1] ?? NaN) || Number(process.env.SOAK_MINUTES ?? 10);
+const durationMs = minutes * 60_000;
+const RATE = Number(process.env.SOAK_RATE ?? 100);
+const ENDPOINTS = 10;
+const FLAPPING = new Set([7, 8, 9]);
+const DOWN = 6;
+const DOWN_MS = Math.min(120_000, durationMs * 0.2);
+const DRAIN_MS = 180_000;
+const say = (line: string) => console.log(`[soak ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+let startedAt = Date.now();
+
+// ---- receivers: one server per endpoint, so one can go down alone ----
+type Receiver = { server: http.Server; port: number; counts: Map<string, number>; mode: () => "ok" | "500" | "hang" | "down" };
+const receivers: Receiver[] = [];
+let downUntil = 0;
+/** The fault that began last (it stays named after its window): duplicates are counted against it. */
+let lastFault = "none";
+const duplicatesAfterFault: Record<string, number> = {};
+const stuckFaults: string[] = [];
+async function startReceivers() {
+  for (let i = 0; i < ENDPOINTS; i++) {
+    const counts = new Map<string, number>();
+    // Flapping: 20 s cycles of 200, then 500, then hanging, phase-shifted per endpoint.
+    const mode = (): "ok" | "500" | "hang" | "down" => {
+      if (i === DOWN && Date.now() < downUntil) return "down";
+      if (!FLAPPING.has(i)) return "ok";
+      const phase = Math.floor((Date.now() / 1000 + i * 7) / 20) % 3;
+      return phase === 0 ? "ok" : phase === 1 ? "500" : "hang";
+    };
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        // Counted by the event the payload carries, as a receiver deduplicates.
+        let id = "";
+        try {
+          id = req.headers["webhook-id"] ? String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id?: string }).id ?? "") : "";
+        } catch {}
+        const m = mode();
+        if (m === "hang") return; // the worker's timeout fires
+        if (m === "500") return void res.writeHead(500).end();
+        if (req.url?.includes("/validate/") || !id) return void res.writeHead(200).end();
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+        if (counts.get(id)! > 1 && !FLAPPING.has(i) && i !== DOWN) duplicatesAfterFault[lastFault] = (duplicatesAfterFault[lastFault] ?? 0) + 1;
+        res.writeHead(200).end();
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    receivers.push({ server, port: (server.address() as AddressInfo).port, counts, mode });
+  }
+}
+async function takeDown(receiver: Receiver) {
+  await new Promise<void>((resolve) => {
+    receiver.server.close(() => resolve());
+    receiver.server.closeAllConnections();
+  });
+}
+async function bringUp(receiver: Receiver) {
+  await new Promise<void>((resolve) => receiver.server.listen(receiver.port, "127.0.0.1", resolve));
+}
+
+// ---- processes ----
+// Each process's output goes to its own file under the system's temp folder, and an exit the soak
+// did not cause is counted and the process started again, as a supervisor would.
+type Proc = { name: string; child: ChildProcess; start: () => ChildProcess; rssStart?: number; unexpectedExits: string[]; expectExit: boolean };
+const procs: Proc[] = [];
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-soak-logs-"));
+let finishing = false;
+function launch(name: string, spawnIt: () => ChildProcess): Proc {
+  const log = fs.createWriteStream(path.join(logDir, `${name.replace(/ /g, "-")}.log`), { flags: "a" });
+  const start = () => {
+    const child = spawnIt();
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once("exit", (code, signal) => {
+      if (finishing || proc.expectExit || proc.child !== child) return;
+      proc.unexpectedExits.push(`${new Date().toISOString()} ${signal ?? `code ${code}`}`);
+      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): starting it again`);
+      proc.child = start();
+    });
+    return child;
+  };
+  const proc: Proc = { name, start, child: null as unknown as ChildProcess, unexpectedExits: [], expectExit: false };
+  proc.child = start();
+  procs.push(proc);
+  return proc;
+}
+const rssOf = (pid: number | undefined) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+};
+const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
+
+async function main() {
+  startedAt = Date.now();
+  say(`${minutes} min at ${RATE} alerts/s × ${ENDPOINTS} endpoints; building…`);
+  const { pg, databaseUrl } = await startBenchDatabase("soak");
+  Object.assign(process.env, { MON1TOR_DELIVERY_TIMEOUT_MS: "3000", MON1TOR_FAILURE_DISABLE_AFTER: "1000000", MON1TOR_API_KEY_RATE_PER_MINUTE: "1000000" });
+  await new Promise<void>((resolve, reject) =>
+    spawn("npm", ["run", "--silent", "build"], { stdio: "inherit", env: process.env }).on("exit", (code) => (code === 0 ? resolve() : reject(new Error("npm run build failed")))),
+  );
+  await startReceivers();
+  const { db } = await import("../lib/db");
+  const { createActiveEndpoint } = await import("../lib/testing/factories");
+  const { createApiKey } = await import("../lib/api-keys/keys");
+  const team = await db.team.create({ data: { name: "soak" } });
+  const owner = await db.user.create({ data: { email: `soak-${Date.now()}@example.test`, name: "soak", passwordHash: "x" } });
+  const { key } = await createApiKey({ user: { id: owner.id, name: "soak", email: owner.email }, team, role: "owner", ip: null }, "soak");
+  const endpointIds: string[] = [];
+  for (const r of receivers) endpointIds.push((await createActiveEndpoint(team.id, `http://127.0.0.1:${r.port}/hook`)).endpoint.id);
+
+  const webPorts = [await freePort(), await freePort()];
+  const webs = webPorts.map((port, i) =>
+    launch(`web ${i + 1}`, () =>
+      spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}` } }),
+    ),
+  );
+  const workers = [1, 2].map((i) => launch(`worker ${i}`, () => spawn(process.execPath, ["dist/worker.mjs"], { stdio: ["ignore", "pipe", "pipe"], env: process.env })));
+  const ready = async (port: number) => {
+    for (let i = 0; i < 200; i++) {
+      const status = await fetch(`http://127.0.0.1:${port}/signin`).then((r) => r.status, () => 0);
+      if (status === 200) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`web on ${port} never came up`);
+  };
+  await Promise.all(webPorts.map(ready));
+
+  // ---- load: open loop, each alert retried with its Idempotency-Key until accepted ----
+  let fault = "none";
+  const apiErrorsByFault: Record<string, Record<string, number>> = {};
+  const accepted = new Map<number, string>();
+  const client = new Agent({ connections: 128, keepAliveTimeout: 10_000 });
+  let offered = 0;
+  let giveUp = false;
+  const send = async (i: number) => {
+    for (let attempt = 0; !giveUp; attempt++) {
+      const port = webPorts[(i + attempt) % 2]!;
+      let status: string;
+      let retryAfterMs = 0;
+      try {
+        // A client with a bounded connection pool, as real alert sources have: Node's fetch opened
+        // a connection per call in flight, thousands of them, and the load generator choked on them.
+        const response = await request(`http://127.0.0.1:${port}/api/v1/alerts`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "idempotency-key": `soak-${i}` },
+          body: JSON.stringify({ title: `soak ${i}`, severity: "critical" }),
+          dispatcher: client,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
+        const json = (await response.body.json().catch(() => ({}))) as { eventId?: string };
+        if (response.statusCode === 202 && json.eventId) return void accepted.set(i, json.eventId);
+        status = String(response.statusCode);
+        retryAfterMs = Number(response.headers["retry-after"] ?? 0) * 1_000;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        status = /TIMEOUT/.test(code) ? "timeout" : code === "ECONNREFUSED" ? "connection refused" : code || "network error";
+      }
+      const bucket = (apiErrorsByFault[fault] ??= {});
+      bucket[status] = (bucket[status] ?? 0) + 1;
+      // As a well-behaved client retries: exponential backoff from 250 ms to 16 s with full jitter,
+      // never sooner than Retry-After. A fixed short backoff turned an outage into a retry storm.
+      const backoff = Math.random() * Math.min(16_000, 250 * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, Math.max(backoff, retryAfterMs)));
+    }
+  };
+  const senders: Promise<void>[] = [];
+  const loadStart = Date.now();
+  const load = (async () => {
+    for (let i = 0; Date.now() - loadStart < durationMs; i++) {
+      const wait = loadStart + (i * 1000) / RATE - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      offered = i + 1;
+      senders.push(send(i));
+    }
+  })();
+
+  // ---- faults, spread over the run ----
+  const at = (fraction: number) => new Promise((r) => setTimeout(r, Math.max(0, loadStart + durationMs * fraction - Date.now())));
+  const during = async (name: string, work: () => Promise<void>) => {
+    fault = name;
+    lastFault = name;
+    say(`fault: ${name}`);
+    // A fault that does not finish (a process that does not stop) is reported, and the run goes on.
+    const limit = new Promise<"stuck">((resolve) => setTimeout(() => resolve("stuck"), DOWN_MS + 60_000));
+    if ((await Promise.race([work().then(() => "done" as const), limit])) === "stuck") {
+      say(`fault: ${name} did not finish within ${(DOWN_MS + 60_000) / 1000} s`);
+      stuckFaults.push(name);
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+    fault = "none";
+  };
+  const faults = (async () => {
+    await at(0.1);
+    for (const p of procs) p.rssStart = rssOf(p.child.pid);
+    await at(0.15);
+    await during("worker 1 kill -9", async () => {
+      workers[0]!.expectExit = true;
+      workers[0]!.child.kill("SIGKILL");
+      await exited(workers[0]!.child);
+      await new Promise((r) => setTimeout(r, 1_000));
+      workers[0]!.child = workers[0]!.start();
+      workers[0]!.expectExit = false;
+    });
+    await at(0.3);
+    await during("web 2 restart", async () => {
+      webs[1]!.expectExit = true;
+      webs[1]!.child.kill("SIGTERM");
+      await exited(webs[1]!.child);
+      webs[1]!.child = webs[1]!.start();
+      webs[1]!.expectExit = false;
+      await ready(webPorts[1]!);
+    });
+    await at(0.45);
+    await during("PostgreSQL clean restart", () => pg.restart());
+    await at(0.55);
+    await during(`receiver ${DOWN} down for ${DOWN_MS / 1000} s`, async () => {
+      downUntil = Date.now() + DOWN_MS;
+      await takeDown(receivers[DOWN]!);
+      await new Promise((r) => setTimeout(r, DOWN_MS));
+      await bringUp(receivers[DOWN]!);
+    });
+    await at(0.8);
+    await during("PostgreSQL kill -9", () => pg.crash());
+  })();
+
+  await load;
+  await faults;
+  // Every alert retried until accepted; a client gives up after three more minutes.
+  await Promise.race([Promise.all(senders), new Promise((r) => setTimeout(r, 180_000))]);
+  giveUp = true;
+  say(`load done: ${accepted.size} of ${offered} offered alerts accepted; draining…`);
+
+  // ---- drain: wait until healthy endpoints have everything ----
+  const eventIds = [...accepted.values()];
+  const healthy = receivers.filter((_, i) => !FLAPPING.has(i) && i !== DOWN);
+  const missingHealthy = () => healthy.reduce((n, r) => n + eventIds.filter((id) => !r.counts.has(id)).length, 0);
+  const drainFrom = Date.now();
+  while (missingHealthy() > 0 && Date.now() - drainFrom < DRAIN_MS) await new Promise((r) => setTimeout(r, 1_000));
+
+  const rssEnd = procs.map((p) => ({ process: p.name, pid: p.child.pid, startBytes: p.rssStart ?? 0, endBytes: rssOf(p.child.pid) }));
+  const { pool } = await import("../lib/db");
+  const pending = async (index: number) =>
+    Number(
+      (
+        await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM "Delivery" WHERE "endpointId" = $1 AND status IN ('pending', 'retrying')`,
+          [endpointIds[index]],
+        )
+      ).rows[0]!.n,
+    );
+  const perEndpoint = await Promise.all(
+    receivers.map(async (r, i) => ({
+      endpoint: i,
+      kind: FLAPPING.has(i) ? "flapping" : i === DOWN ? "down 2 min" : "healthy",
+      receivedAtLeastOnce: eventIds.filter((id) => r.counts.has(id)).length,
+      duplicates: [...r.counts.values()].reduce((n, c) => n + c - 1, 0),
+      missing: eventIds.filter((id) => !r.counts.has(id)).length,
+      stillScheduled: await pending(i),
+    })),
+  );
+  const tables = (
+    await pool.query<{ table: string; rows: string; dead: string; tableBytes: string; indexBytes: string }>(
+      `SELECT relname AS table, n_live_tup AS rows, n_dead_tup AS dead, pg_table_size(relid) AS "tableBytes", pg_indexes_size(relid) AS "indexBytes"
+       FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT 8`,
+    )
+  ).rows.map((t) => ({ ...t, rows: Number(t.rows), dead: Number(t.dead), tableBytes: Number(t.tableBytes), indexBytes: Number(t.indexBytes) }));
+
+  const healthyRows = perEndpoint.filter((e) => e.kind === "healthy");
+  const growth = rssEnd.filter((p) => p.startBytes > 0 && p.endBytes > 0).map((p) => ({ ...p, growth: Number((p.endBytes / p.startBytes - 1).toFixed(3)) }));
+  const result = {
+    date: new Date().toISOString(),
+    minutes,
+    ratePerSecond: RATE,
+    offered,
+    accepted: accepted.size,
+    /** Accepted alerts a healthy endpoint neither received nor still has queued (pending or retrying) at the end. */
+    lost: healthyRows.reduce((n, e) => n + Math.max(0, e.missing - e.stillScheduled), 0),
+    /** Accepted alerts still queued for a healthy endpoint when the drain window closed: behind, not lost. */
+    queuedAtEndHealthy: healthyRows.reduce((n, e) => n + Math.min(e.missing, e.stillScheduled), 0),
+    duplicatesHealthy: healthyRows.reduce((n, e) => n + e.duplicates, 0),
+    /** Duplicates to healthy endpoints, by the fault that began last before they arrived. */
+    duplicatesAfterFault,
+    flappingDeliveredAtLeastOnce: perEndpoint.filter((e) => e.kind !== "healthy").map((e) => ({ endpoint: e.endpoint, kind: e.kind, ratio: Number((e.receivedAtLeastOnce / eventIds.length).toFixed(4)), stillScheduled: e.stillScheduled, missing: e.missing })),
+    apiErrorsByFault,
+    rssGrowth: growth,
+    stuckFaults,
+    unexpectedExits: Object.fromEntries(procs.map((p) => [p.name, p.unexpectedExits])),
+    logs: logDir,
+    perEndpoint,
+    tables,
+  };
+  fs.mkdirSync("bench/results", { recursive: true });
+  fs.writeFileSync("bench/results/soak.json", `${JSON.stringify(result, null, 2)}\n`);
+  say(`accepted ${result.accepted}, lost ${result.lost}, still queued for healthy endpoints ${result.queuedAtEndHealthy}, duplicates to healthy endpoints ${result.duplicatesHealthy}`);
+  console.log(JSON.stringify({ apiErrorsByFault, rssGrowth: growth.map((g) => `${g.process}: ${(g.growth * 100).toFixed(1)}%`), perEndpoint }, null, 2));
+
+  finishing = true;
+  for (const p of procs) p.child.kill("SIGTERM");
+  await Promise.all(procs.map((p) => exited(p.child)));
+  for (const r of receivers) r.server.closeAllConnections();
+  await pool.end().catch(() => {});
+  await pg.stop();
+  process.exit(result.lost === 0 && result.duplicatesHealthy === 0 ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  for (const p of procs) p.child.kill("SIGKILL");
+  process.exit(1);
+});
