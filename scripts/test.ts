@@ -84,8 +84,18 @@ function ensureE2eTools(): boolean {
   return true;
 }
 
+// CI reads the closing line. Should this process end before printing it (a promise that can never
+// settle, as an unreferenced child's exit once was), it fails loudly instead of exiting 0 unseen.
+let summarized = false;
+process.on("exit", (code) => {
+  if (summarized) return;
+  console.log(`\n[test] ended before its summary (exit code ${code})\n0 passed, 1 failed`);
+  process.exitCode = 1;
+});
+
 async function main() {
   if (runE2e && !ensureE2eTools()) {
+    summarized = true;
     console.log("\n0 passed, 1 failed");
     process.exit(1);
   }
@@ -130,6 +140,7 @@ async function main() {
   } finally {
     await database.stop();
   }
+  summarized = true;
   console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}`);
   process.exit(totals.failed > 0 ? 1 : 0);
 }
@@ -142,6 +153,7 @@ function add(totals: Counts, counts: Counts) {
 
 main().catch((error: unknown) => {
   console.error(error);
+  summarized = true;
   console.log("\n0 passed, 1 failed");
   process.exit(1);
 });

@@ -141,6 +141,7 @@ export async function startEmbeddedPostgres(options: {
       server = await startServer(serverOptions);
     },
     async crash() {
+      server.ref();
       const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGKILL");
       await exited;
@@ -225,9 +226,15 @@ async function startServer(options: { dataDir: string; port: number; flags: stri
   return child;
 }
 
-/** Fast shutdown (SIGINT): open sessions are ended and the server stops cleanly. */
+/**
+ * Fast shutdown (SIGINT): open sessions are ended and the server stops cleanly. The child is
+ * referenced again first: unreferenced, nothing kept this process alive until its exit, so a
+ * caller awaiting the stop with nothing else pending (npm test's last step) exited with code 0 at
+ * once, its summary unprinted and the server still running.
+ */
 function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGINT");
