@@ -27,13 +27,17 @@ export type BatchItem =
 
 export type BatchResult = { results: ItemResult[]; deliveryIds: string[]; retryAfterSeconds: number | null };
 
-/** An item of the batch API, checked as the single alert API checks its body; field names carry the item's path. */
+/** Item `index` refused for these fields, each named by its path in the call (`alerts.<index>.<field>`). */
+export function refusedItem(index: number, fields: Record<string, string[]>): BatchItem {
+  const named = Object.fromEntries(Object.entries(fields).map(([field, messages]) => [`alerts.${index}.${field}`, messages]));
+  const [field, messages] = Object.entries(named)[0]!;
+  return { refused: new AppError("validation", `Invalid field '${field}': ${messages[0]}`, named) };
+}
+
+/** An item of the batch API, checked as the single alert API checks its body. */
 export function parseBatchItem(value: unknown, index: number): BatchItem {
   const parsed = alertInputSchema.safeParse(value);
-  if (parsed.success) return { input: parsed.data, hashOf: value };
-  const fields = Object.fromEntries(Object.entries(fieldErrorsOf(parsed.error)).map(([field, messages]) => [`alerts.${index}.${field}`, messages]));
-  const [field, messages] = Object.entries(fields)[0]!;
-  return { refused: new AppError("validation", `Invalid field '${field}': ${messages[0]}`, fields) };
+  return parsed.success ? { input: parsed.data, hashOf: value } : refusedItem(index, fieldErrorsOf(parsed.error));
 }
 
 export const batchSchema = z.strictObject({

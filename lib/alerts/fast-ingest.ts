@@ -175,11 +175,6 @@ export class GroupCommit {
     private readonly prepare: (values: unknown[][]) => unknown[][] = (values) => values,
   ) {}
 
-  /** Alerts waiting for a group. */
-  get waiting() {
-    return this.queue.length;
-  }
-
   /** More alerts wait here than this process committed in the last second. */
   get overloaded() {
     this.updateRate();

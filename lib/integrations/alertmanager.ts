@@ -14,11 +14,10 @@
 // A `resolved` whose fingerprint has no open alert here (it fired before this receiver was set
 // up, or its resolve was sent twice) is answered `ignored`, with the reason, and nothing is sent.
 import { z } from "zod";
-import type { BatchItem } from "@/lib/alerts/batch";
+import { refusedItem, type BatchItem } from "@/lib/alerts/batch";
 import { alertInputSchema, type AlertInput } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { db } from "@/lib/db";
-import { AppError } from "@/lib/errors";
 import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 
 const labelMap = z.record(z.string(), z.string());
@@ -58,11 +57,7 @@ function occurredAt(value: string | undefined) {
 
 /** One alert of the group as a batch item; its field errors name the Alertmanager field (`alerts.2.labels.alertname`). */
 export function alertmanagerItem(teamId: string, value: unknown, index: number): BatchItem {
-  const refuse = (issues: Record<string, string[]>) => {
-    const fields = Object.fromEntries(Object.entries(issues).map(([field, messages]) => [`alerts.${index}.${field}`, messages]));
-    const [field, messages] = Object.entries(fields)[0]!;
-    return { refused: new AppError("validation", `Invalid field '${field}': ${messages[0]}`, fields) };
-  };
+  const refuse = (fields: Record<string, string[]>) => refusedItem(index, fields);
   const parsed = alertSchema.safeParse(value);
   if (!parsed.success) return refuse(fieldErrorsOf(parsed.error));
   const { status, labels, annotations, startsAt, endsAt, fingerprint } = parsed.data;
