@@ -182,3 +182,25 @@ export async function claimDeliveries(
   // another worker or at the attempt cap mean more is waiting.
   return { deliveries, drained: deliveries.length === (result.rows[0]?.dueSeen ?? 0) };
 }
+
+/**
+ * Renews the leases of deliveries a live process still holds (claimed at attempt `held.get(id)`,
+ * outcome not written yet). Only where that claim is still the row's latest and unfinished; rows
+ * locked right now (their outcome being written) are skipped rather than waited for, and locked
+ * in id order, as claims and recordings lock them, so a renewal never deadlocks with either.
+ */
+export async function extendLeases(pool: pg.Pool, options: { now: Date | null; leaseMs: number; held: ReadonlyMap<string, number> }): Promise<number> {
+  const now = dbNow(1);
+  const result = await pool.query(
+    `WITH renew AS (
+       SELECT d.id FROM "Delivery" d JOIN unnest($2::text[], $3::int[]) AS h(id, attempts) ON h.id = d.id
+       WHERE d.attempts = h.attempts AND d."leaseExpiresAt" IS NOT NULL AND d."nextAttemptAt" IS NOT NULL
+       ORDER BY d.id
+       FOR NO KEY UPDATE OF d SKIP LOCKED
+     )
+     UPDATE "Delivery" d SET "leaseExpiresAt" = ${now} + make_interval(secs => $4::double precision / 1000)
+     FROM renew WHERE d.id = renew.id`,
+    [options.now?.toISOString() ?? null, [...options.held.keys()], [...options.held.values()], options.leaseMs],
+  );
+  return result.rowCount ?? 0;
+}

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
 import { env } from "@/lib/env";
-import { claimDeliveries, type Claimed } from "@/lib/webhooks/claim";
+import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
 import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/outbound";
@@ -39,6 +39,8 @@ export type DispatcherOptions = {
    * held: a drain's first claim goes out at once.
    */
   lingerMs?: number;
+  /** How often the leases of held deliveries are renewed; a third of the lease unless given (tests). */
+  leaseRenewMs?: number;
 };
 
 type Prepared = {
@@ -61,6 +63,7 @@ export class Dispatcher {
   private readonly batchSize: number;
   readonly maxBuffered: number;
   private readonly lingerMs: number;
+  private readonly leaseRenewMs: number;
   private readonly inFlight = new Map<string, number>();
   /** What every request to an endpoint shares, built once: its parsed URL and its signer (keys decrypted and decoded). */
   private readonly prepared = new Map<string, Prepared>();
@@ -72,6 +75,14 @@ export class Dispatcher {
   /** Outcomes written so far. */
   private written = 0;
   private flushing: Promise<void> = Promise.resolve();
+  /**
+   * Every delivery claimed here whose outcome is not written yet (in flight, buffered or being
+   * recorded), by id, with the attempt number of the claim. Their leases are renewed while they
+   * are held (renewLeases), so a live but slow process (CPU-starved, or waiting out a database
+   * restart) never has a delivery claimed from under it and sent twice.
+   */
+  private readonly held = new Map<string, number>();
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(options: DispatcherOptions = {}) {
     this.pool = options.pool ?? defaultPool;
@@ -85,6 +96,8 @@ export class Dispatcher {
     this.batchSize = options.batchSize ?? 500;
     this.maxBuffered = options.maxBuffered ?? 4 * this.concurrency;
     this.lingerMs = options.lingerMs ?? 20;
+    // A third of the lease: two renewals can fail (a slow or restarting database) before it runs out.
+    this.leaseRenewMs = options.leaseRenewMs ?? Math.floor(this.leaseMs / 3);
   }
 
   /** Long enough that a live worker always finishes (or abandons) an attempt before it. */
@@ -152,7 +165,35 @@ export class Dispatcher {
     return { delivery, startedAt, result };
   }
 
+  private hold(delivery: Claimed) {
+    this.held.set(delivery.id, delivery.attempts);
+    this.heartbeat ??= setInterval(() => void this.renewLeases(), this.leaseRenewMs).unref();
+  }
+
+  private release(outcomes: Outcome[]) {
+    for (const { delivery } of outcomes) if (this.held.get(delivery.id) === delivery.attempts) this.held.delete(delivery.id);
+    if (this.held.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
+  }
+
+  private renewing = false;
+  /** Extends the lease of every delivery still held here; a renewal that fails is tried at the next beat. */
+  private async renewLeases() {
+    if (this.renewing || this.held.size === 0) return;
+    this.renewing = true;
+    try {
+      await extendLeases(this.pool, { now: this.clock?.now() ?? null, leaseMs: this.leaseMs, held: this.held });
+    } catch (error) {
+      this.reportError("renewing leases", error);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
   private launch(delivery: Claimed, stats: DrainStats, tasks: Set<Promise<void>>): Promise<void> {
+    this.hold(delivery);
     this.inFlight.set(delivery.endpointId, (this.inFlight.get(delivery.endpointId) ?? 0) + 1);
     const task: Promise<void> = this.attempt(delivery).then((outcome) => {
       const left = this.inFlight.get(delivery.endpointId)! - 1;
@@ -183,6 +224,8 @@ export class Dispatcher {
       try {
         const left = await recordOutcomes(this.pool, batch, { policy: this.failurePolicy, now: this.clock?.now() ?? null, random: this.random });
         this.written += batch.length - left.length;
+        const unwritten = new Set(left);
+        this.release(batch.filter((outcome) => !unwritten.has(outcome)));
         if (left.length > 0) {
           this.buffer = left.concat(this.buffer);
           this.reportError("recording delivery results", new Error("the database is unavailable"));
