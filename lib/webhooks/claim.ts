@@ -28,6 +28,14 @@ export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and th
 /** The time a statement runs at: the explicit one (tests), else the database's clock. */
 export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
 
+/**
+ * For how long after PostgreSQL (re)starts no lease runs out. While the database was away no
+ * holder could renew its leases or write its outcomes; after an outage longer than a lease,
+ * another worker would otherwise claim and send again what the holder, reconnecting a moment
+ * later, was about to record. Holders renew at least every 10 s (lib/webhooks/dispatch.ts).
+ */
+export const RESTART_GRACE_SECONDS = 30;
+
 export async function claimDeliveries(
   pool: pg.Pool,
   options: {
@@ -42,10 +50,14 @@ export async function claimDeliveries(
 ): Promise<{ deliveries: Claimed[]; drained: boolean }> {
   const now = dbNow(1);
   const minute = `date_trunc('minute', ${now})`;
+  // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
+  // restart grace).
+  const unheld = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${now}
+         AND ($1::timestamptz IS NOT NULL OR now() >= pg_postmaster_start_time() + interval '${RESTART_GRACE_SECONDS} seconds')))`;
   // Due now, and not in flight with another worker (or with this one) until the lease runs out.
   // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
   // An alert's first event (most of a storm) has nothing older: no lookup.
-  const isDue = `d."nextAttemptAt" <= ${now} AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now})
+  const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld}
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
@@ -138,7 +150,7 @@ export async function claimDeliveries(
        SELECT d.id, d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
        WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
-         AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" <= ${now}) AND d.attempts < d."maxAttempts"
+         AND ${unheld} AND d.attempts < d."maxAttempts"
        FOR NO KEY UPDATE OF d SKIP LOCKED
      ), capped AS (
        -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.

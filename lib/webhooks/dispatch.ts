@@ -96,8 +96,9 @@ export class Dispatcher {
     this.batchSize = options.batchSize ?? 500;
     this.maxBuffered = options.maxBuffered ?? 4 * this.concurrency;
     this.lingerMs = options.lingerMs ?? 20;
-    // A third of the lease: two renewals can fail (a slow or restarting database) before it runs out.
-    this.leaseRenewMs = options.leaseRenewMs ?? Math.floor(this.leaseMs / 3);
+    // A third of the lease: two renewals can fail (a slow database) before it runs out. At most
+    // 10 s: after a database restart, well within its grace (RESTART_GRACE_SECONDS).
+    this.leaseRenewMs = options.leaseRenewMs ?? Math.min(10_000, Math.floor(this.leaseMs / 3));
   }
 
   /** Long enough that a live worker always finishes (or abandons) an attempt before it. */

@@ -1,14 +1,20 @@
 // Leases are renewed while the process that claimed a delivery is alive: a slow process (a
 // starved CPU, a database restart) never has a delivery claimed from under it and sent twice.
 // A process that dies stops renewing, and its deliveries go out again when the lease ends.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
-import { db, pool } from "@/lib/db";
+import { createDbClient, createPool, db, pool, type Db } from "@/lib/db";
 import { TestClock } from "@/lib/testing/clock";
-import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { createActiveEndpoint } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { waitUntil } from "@/lib/testing/worker-process";
 import { claimDeliveries, extendLeases } from "@/lib/webhooks/claim";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { freePort, startEmbeddedPostgres } from "@/scripts/lib/embedded-postgres";
+import { applyMigrationsSql } from "@/scripts/lib/migrations";
 
 let receiver: Receiver;
 let release: () => void = () => {};
@@ -20,10 +26,10 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-async function queue(path: string, clock: TestClock) {
-  const team = await createTeam();
-  await createActiveEndpoint(team.id, `${receiver.url}${path}`);
-  const accepted = await db.$transaction((tx) => ingestAlert(tx, team, { title: "disk full", severity: "warning", status: "triggered" }, clock.now()));
+async function queue(path: string, clock: TestClock | null, client: Db = db) {
+  const team = await client.team.create({ data: { name: `lease ${path}` } });
+  await createActiveEndpoint(team.id, `${receiver.url}${path}`, client);
+  const accepted = await client.$transaction((tx) => ingestAlert(tx, team, { title: "disk full", severity: "warning", status: "triggered" }, clock?.now()));
   return accepted.deliveryIds[0]!;
 }
 
@@ -79,4 +85,37 @@ describe("leases", () => {
     expect(await extendLeases(pool, { now: clock.now(), leaseMs: 60_000, held: new Map([[id, 1]]) })).toBe(0);
     expect(await leaseOf()).toBeUndefined();
   });
+
+  it("after PostgreSQL restarts, a lease that ran out while it was away is left to its holder for a grace period", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-lease-"));
+    const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "lease", throwaway: true });
+    const url = await cluster.createDatabase("lease");
+    await applyMigrationsSql(url);
+    const client = createDbClient(url);
+    const leasePool = createPool(url);
+    try {
+      const id = await queue("/held/restart", null, client);
+      const holder = new Dispatcher({ pool: leasePool, timeoutMs: 2_000 });
+      // Its claims fail while the database restarts (the worker's loop would try again); the
+      // attempt on the wire goes on, and its outcome waits to be written.
+      const draining = holder.drain({ ids: [id] }).catch(() => null);
+      await receiver.waitFor(receiver.requests.length + 1);
+      await cluster.restart();
+      // As after an outage longer than the lease: it ran out while nobody could renew it.
+      await client.delivery.update({ where: { id }, data: { leaseExpiresAt: new Date(Date.now() - 1_000) } });
+      const other = new Dispatcher({ pool: leasePool, timeoutMs: 2_000 });
+      expect((await other.drain({ ids: [id] })).attempted).toBe(0);
+      release();
+      await draining;
+      // Its drain gave up with the failed claim; the attempt's outcome is held, as the worker's is.
+      await waitUntil(async () => holder.buffered > 0, 10_000, "the held attempt's outcome");
+      await holder.settle(performance.now() + 10_000);
+      expect(sentTo("/held/restart")).toBe(1);
+      expect(await client.delivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "delivered", attempts: 1 });
+    } finally {
+      await leasePool.end();
+      await client.$disconnect();
+      await cluster.stop();
+    }
+  }, 120_000);
 });
