@@ -61,6 +61,12 @@ export const serverEnvSchema = z.object({
   /** smtp:// or smtps:// URL for notification emails; unset means in-app notifications only. */
   MON1TOR_SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional().or(z.literal("").transform(() => undefined)),
   MON1TOR_SMTP_FROM: z.string().default("mon1tor <notifications@mon1tor.localhost>"),
+  /** Prometheus scrapes send Authorization: Bearer <this>. Unset: metrics answer 401, unless MON1TOR_METRICS_PUBLIC. */
+  MON1TOR_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters (openssl rand -base64 24)").optional().or(z.literal("").transform(() => undefined)),
+  /** Serve metrics without a token (a scrape network the operator trusts). */
+  MON1TOR_METRICS_PUBLIC: bool,
+  /** The worker's port for /metrics and /api/health/*; unset: the worker serves none. */
+  MON1TOR_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional().or(z.literal("").transform(() => undefined)),
 });
 
 export type ServerEnv = z.infer<typeof serverEnvSchema>;

@@ -13,6 +13,9 @@ applyDestinationDefaults(process.env, process.env.NODE_ENV === "production");
 const env = parseServerEnv(process.env);
 // Imported after the environment is complete: the database client reads DATABASE_URL.
 const { runWorker } = await import("../lib/webhooks/worker");
+const { startMetricsServer } = await import("../lib/metrics/serve");
+// Prometheus metrics and health probes on their own port, when the operator asks for them.
+const metricsServer = env.MON1TOR_METRICS_PORT ? startMetricsServer(env.MON1TOR_METRICS_PORT, (line) => console.log(`[worker] ${line}`)) : null;
 
 const controller = new AbortController();
 // In-flight attempts finish or time out (MON1TOR_DELIVERY_TIMEOUT_MS), then their outcomes are
@@ -40,4 +43,5 @@ await runWorker(
   },
   controller.signal,
 );
+metricsServer?.close();
 process.exit(0);

@@ -10,6 +10,7 @@ import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 import { fastPathApplies, groupCommit, overloaded } from "@/lib/alerts/fast-ingest";
 import { alertInputSchema, requestHash, type AlertInput } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
+import { countAccepted, type IngestSource } from "@/lib/metrics/metrics";
 import { AppError, databaseUnavailable, isDatabaseUnavailable } from "@/lib/errors";
 import { API_KEY_LIMIT_NAME } from "@/lib/api/api-key-route";
 import { rateLimited, type Limit } from "@/lib/rate-limit";
@@ -52,7 +53,7 @@ export const batchSchema = z.strictObject({
 export async function ingestBatch(
   team: { id: string; name: string },
   items: BatchItem[],
-  options: { limit: Limit; idempotencyKey: string | null },
+  options: { limit: Limit; idempotencyKey: string | null; source: IngestSource },
 ): Promise<BatchResult> {
   // More waiting here than this process commits in a second: the whole call is refused, unwritten.
   if (groupCommit.overloaded) throw overloaded();
@@ -96,5 +97,6 @@ export async function ingestBatch(
     await one(item, index);
   }
   await Promise.all(running);
+  countAccepted(options.source, team.id, results);
   return { results, deliveryIds, retryAfterSeconds };
 }

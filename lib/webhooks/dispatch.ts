@@ -5,6 +5,7 @@
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
+import { attemptClass, metrics } from "@/lib/metrics/metrics";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
 import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
@@ -117,8 +118,9 @@ export class Dispatcher {
     return total;
   }
 
-  private claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
-    return claimDeliveries(this.pool, {
+  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
+    const end = metrics().claimDuration.startTimer();
+    const claimed = await claimDeliveries(this.pool, {
       now: this.clock?.now() ?? null,
       limit,
       leaseMs: this.leaseMs,
@@ -126,6 +128,8 @@ export class Dispatcher {
       perEndpoint: this.perEndpoint,
       ids,
     });
+    end();
+    return claimed;
   }
 
   /** The endpoint's prepared request options; rebuilt when its URL, secrets or headers changed. */
@@ -163,6 +167,10 @@ export class Dispatcher {
       console.error("[mon1tor] delivery attempt failed in our code:", error instanceof Error ? error.message : error);
       result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };
     }
+    const m = metrics();
+    m.attempts.inc({ class: attemptClass(result) });
+    m.attemptDuration.observe(result.durationMs / 1000);
+    if (delivery.attempts === 1) m.alertToFirstAttempt.observe(Math.max(0, startedAt.getTime() - delivery.queuedAt.getTime()) / 1000);
     return { delivery, startedAt, result };
   }
 
@@ -222,9 +230,11 @@ export class Dispatcher {
       this.buffer = [];
       if (batch.length === 0) return;
       this.recording = batch.length;
+      const end = metrics().recordDuration.startTimer();
       try {
         const left = await recordOutcomes(this.pool, batch, { policy: this.failurePolicy, now: this.clock?.now() ?? null, random: this.random });
         this.written += batch.length - left.length;
+        end();
         const unwritten = new Set(left);
         this.release(batch.filter((outcome) => !unwritten.has(outcome)));
         if (left.length > 0) {

@@ -86,9 +86,10 @@ export function crossedThresholds(notifyAt: number[], before: number, after: num
  * Applies a batch's results to the endpoints' counters and states, and writes the
  * notifications they call for, on the caller's transaction. `now` null means the database's clock.
  */
-export async function applyFailurePolicy(client: pg.ClientBase, verdicts: AttemptVerdict[], policy: FailurePolicy, now: Date | null) {
+/** Returns the notifications it raised (an endpoint failing, or disabled). */
+export async function applyFailurePolicy(client: pg.ClientBase, verdicts: AttemptVerdict[], policy: FailurePolicy, now: Date | null): Promise<Notice[]> {
   const tallies = tally(verdicts);
-  if (tallies.length === 0) return;
+  if (tallies.length === 0) return [];
   const at = dbNow(1);
   // Named: planning it took longer than running it, once per recorded batch (lib/db.ts).
   const { rows } = await client.query<Applied>(namedStatement(
@@ -171,4 +172,5 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
     }
   }
   await insertNotifications(client, notices, now);
+  return notices;
 }

@@ -9,8 +9,10 @@
 // writer can never overwrite a newer attempt.
 import type pg from "pg";
 import { isDatabaseUnavailable } from "@/lib/errors";
+import { metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
 import type { Claimed } from "@/lib/webhooks/claim";
 import { dbNow } from "@/lib/webhooks/claim";
+import type { Notice } from "@/lib/notifications/write";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/failure";
 import type { OutboundResult } from "@/lib/webhooks/outbound";
 import { recordHealth } from "@/lib/webhooks/health";
@@ -70,10 +72,14 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
   const rows = rowsOf(outcomes, options.random);
   const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   const now = options.now?.toISOString() ?? null;
+  // Counted once the transaction has committed: a batch rolled back and written again counts once.
+  const reached: { outcome: DeliveryOutcome; teamId: string }[] = [];
+  let notices: Notice[] = [];
   await inTransaction(pool, async (client) => {
+    reached.length = 0;
     // A failed older state whose alert has a newer one queued for the endpoint is superseded
     // rather than retried ("Skip outdated alert states").
-    const updated = await client.query<{ id: string }>(
+    const updated = await client.query<{ id: string; status: string }>(
       `WITH outdated AS (
          SELECT d.id, (SELECT n."eventId" FROM "Delivery" n WHERE n."endpointId" = d."endpointId" AND n."alertId" = d."alertId" AND n.sequence > d.sequence
                        ORDER BY n.sequence DESC LIMIT 1) AS newer
@@ -96,7 +102,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        -- The id list as an index condition too: joined to unnest() alone, batches of a few
        -- hundred on a table of tens of thousands of rows were planned as a scan of all of it.
        WHERE d.id = ANY($1::text[]) AND d.id = u.id AND d.attempts = u.attempts
-       RETURNING d.id`,
+       RETURNING d.id, d.status`,
       [
         col((r) => r.delivery.id),
         col((r) => r.delivery.attempts),
@@ -134,10 +140,14 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     );
     // Only outcomes that were still current count toward the endpoint's health, and each once:
     // written again, an outcome finds its attempt row there and is not counted a second time.
-    const current = new Set(updated.rows.map((row) => row.id));
+    const current = new Map(updated.rows.map((row) => [row.id, row.status]));
     const firstWritten = new Set(written.rows.map((row) => row.id));
     const counted = rows.filter((r) => current.has(r.delivery.id) && firstWritten.has(r.delivery.id));
-    await applyFailurePolicy(
+    for (const r of counted) {
+      const status = current.get(r.delivery.id)!;
+      reached.push({ outcome: status === "retrying" ? "retried" : (status as DeliveryOutcome), teamId: r.delivery.teamId });
+    }
+    notices = await applyFailurePolicy(
       client,
       counted.map((r) => ({
         endpointId: r.delivery.endpointId,
@@ -161,6 +171,12 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
       options.now,
     );
   });
+  const m = metrics();
+  for (const { outcome, teamId } of reached) m.deliveries.inc(withTeam({ outcome }, teamId));
+  for (const notice of notices) {
+    m.notifications.inc({ kind: notice.kind });
+    if (notice.kind === "endpoint_disabled") m.autoDisables.inc();
+  }
 }
 
 const QUARANTINE_MAX_DETAIL = 200;
@@ -185,6 +201,7 @@ async function quarantine(pool: pg.Pool, outcome: Outcome, error: unknown, now: 
      WHERE id = $1 AND attempts = $2`,
     [outcome.delivery.id, outcome.delivery.attempts, reason, now?.toISOString() ?? null],
   );
+  metrics().deliveries.inc(withTeam({ outcome: "quarantined" }, outcome.delivery.teamId));
   console.error(`[mon1tor] quarantined delivery ${outcome.delivery.id}: ${detail}`);
 }
 

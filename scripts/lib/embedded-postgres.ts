@@ -143,9 +143,11 @@ export async function startEmbeddedPostgres(options: {
     async crash() {
       server.ref();
       const exited = new Promise((resolve) => server.once("exit", resolve));
-      server.kill("SIGKILL");
+      // The whole server, its backends too (they share its process group), as a machine's crash or
+      // the OOM killer of a container would: a backend left behind holds the old shared memory, and
+      // one busy in a long statement kept every start refused for over 10 s.
+      process.kill(-server.pid!, "SIGKILL");
       await exited;
-      // Its backends notice the postmaster's death and exit; until then the old shared memory is in use.
       for (let attempt = 1; ; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {

@@ -13,6 +13,10 @@ export function testEnvironment(adminUrl: string): NodeJS.ProcessEnv {
     MON1TOR_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
     MON1TOR_ALLOW_PRIVATE_URLS: "true",
     MON1TOR_ALLOW_HTTP_URLS: "true",
+    MON1TOR_METRICS_TOKEN: "test-metrics-token-0123456789",
+    // Per team, so that a test reads its own team's series among the others running beside it.
+    MON1TOR_METRICS_TEAM_LABEL: "true",
+    MON1TOR_METRICS_TEAM_LABEL_LIMIT: "1000",
   };
 }
 

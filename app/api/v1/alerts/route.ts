@@ -6,6 +6,7 @@ import { readJsonBody } from "@/lib/api/json-body";
 import { idempotencyKeyOf } from "@/lib/api/idempotency-key";
 import { invalidInput, otherMethods } from "@/lib/api/route";
 import { AppError } from "@/lib/errors";
+import { countAccepted } from "@/lib/metrics/metrics";
 import { rateLimited } from "@/lib/rate-limit";
 import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
@@ -23,8 +24,9 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const key = idempotencyKeyOf(request);
   const outcome = await acceptAlert(apiKey.team, parsed.data, { limit, idempotency: key === null ? null : { key, hash: requestHash(raw) } });
   if (outcome.kind === "rate_limited") throw rateLimited(limit, API_KEY_LIMIT_NAME, outcome.state);
+  countAccepted("api", apiKey.team.id, [{ status: "accepted", replayed: outcome.replayed }]);
   if (outcome.deliveryIds.length > 0) after(() => dispatchSoon(outcome.deliveryIds));
   return NextResponse.json(outcome.response, { status: 202, headers: outcome.replayed ? { "idempotent-replayed": "true" } : {} });
-}, { countsRequest: true });
+}, { countsRequest: true, ingest: "api" });
 
 export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");

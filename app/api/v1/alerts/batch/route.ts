@@ -15,9 +15,9 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const { json } = await readJsonBody(request, MAX_BODY_BYTES, "the batch");
   const parsed = batchSchema.safeParse(json);
   if (!parsed.success) throw invalidInput(parsed.error, `. Send {"alerts": [ … ]}, 1 to 1,000 alerts as the single alert API takes them.`);
-  const batch = await ingestBatch(apiKey.team, parsed.data.alerts.map(parseBatchItem), { limit, idempotencyKey: idempotencyKeyOf(request) });
+  const batch = await ingestBatch(apiKey.team, parsed.data.alerts.map(parseBatchItem), { limit, idempotencyKey: idempotencyKeyOf(request), source: "batch" });
   if (batch.deliveryIds.length > 0) after(() => dispatchSoon(batch.deliveryIds));
   return batchResponse(batch);
-}, { countsRequest: true });
+}, { countsRequest: true, ingest: "batch" });
 
 export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");

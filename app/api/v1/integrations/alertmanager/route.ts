@@ -18,9 +18,9 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   if (!parsed.success) throw invalidInput(parsed.error, ". This route takes Alertmanager's webhook payload (version 4).");
   const items = parsed.data.alerts.map((alert, index) => alertmanagerItem(apiKey.team.id, alert, index));
   // Alertmanager's own retries carry no Idempotency-Key: each alert is deduplicated by its fingerprint instead.
-  const batch = await ingestBatch(apiKey.team, items, { limit, idempotencyKey: null });
+  const batch = await ingestBatch(apiKey.team, items, { limit, idempotencyKey: null, source: "alertmanager" });
   if (batch.deliveryIds.length > 0) after(() => dispatchSoon(batch.deliveryIds));
   return batchResponse(batch);
-}, { countsRequest: true });
+}, { countsRequest: true, ingest: "alertmanager" });
 
 export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");
