@@ -1,5 +1,7 @@
 import crypto from "node:crypto";
 import { expect, type Browser, type Page } from "@playwright/test";
+import pg from "pg";
+import { TEMPLATE_DATABASE } from "../scripts/lib/test-environment";
 
 export const PASSWORD = "a-long-enough-password";
 
@@ -84,4 +86,16 @@ export async function revealSecret(page: Page) {
   // The masked placeholder also starts with whsec_: wait for the real thing.
   await expect(box).toHaveValue(/^whsec_[A-Za-z0-9+/]{43}=$/);
   return box.inputValue();
+}
+
+/** A database of its own, from the migrated template, for a spec that runs its own `npm start`. */
+export async function freshDatabase(prefix: string) {
+  const admin = new URL(process.env.TEST_PG_ADMIN_URL!);
+  const name = `e2e_${prefix}_${crypto.randomBytes(4).toString("hex")}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+  await client.end();
+  admin.pathname = `/${name}`;
+  return admin.toString();
 }

@@ -2,13 +2,11 @@
 // killed with SIGKILL under load; the app keeps answering, the worker is back within
 // seconds, and no delivery is lost.
 import { spawn, type ChildProcess } from "node:child_process";
-import crypto from "node:crypto";
 import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
 import { freePort } from "../scripts/lib/embedded-postgres";
-import { TEMPLATE_DATABASE } from "../scripts/lib/test-environment";
-import { addActiveEndpoint, createApiKey, newAccount, signUp } from "./helpers";
+import { addActiveEndpoint, createApiKey, freshDatabase, newAccount, signUp } from "./helpers";
 
 let receiver: Receiver;
 let app: ChildProcess | undefined;
@@ -23,17 +21,6 @@ test.afterAll(async () => {
   }
   await receiver?.close();
 });
-
-async function freshDatabase() {
-  const admin = new URL(process.env.TEST_PG_ADMIN_URL!);
-  const name = `e2e_supervision_${crypto.randomBytes(4).toString("hex")}`;
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
-  await client.end();
-  admin.pathname = `/${name}`;
-  return admin.toString();
-}
 
 const workerPids = () => [...output.join("").matchAll(/worker running \(pid (\d+)\)/g)].map((m) => Number(m[1]));
 
@@ -53,7 +40,7 @@ test("kill -9 of the worker under load: the app keeps answering, the worker come
   });
   const port = await freePort();
   const baseURL = `http://localhost:${port}`;
-  const databaseUrl = await freshDatabase();
+  const databaseUrl = await freshDatabase("supervision");
   app = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     env: { ...process.env, NODE_ENV: "production", PORT: String(port), NEXTAUTH_URL: baseURL, DATABASE_URL: databaseUrl, MON1TOR_DELIVERY_TIMEOUT_MS: "2000" },
     stdio: ["ignore", "pipe", "pipe"],

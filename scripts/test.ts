@@ -62,8 +62,8 @@ function aptInstall(pkg: string, found: () => boolean): boolean {
 }
 
 /**
- * What the E2E suite needs beyond npm: a browser, and the real Prometheus Alertmanager that
- * e2e/alertmanager.spec.ts sends alerts through. Installed by apt when we are root (as on a fresh
+ * What the E2E suite needs beyond npm: a browser, the real Prometheus Alertmanager that
+ * e2e/alertmanager.spec.ts sends alerts through, and the real Prometheus of e2e/prometheus.spec.ts. Installed by apt when we are root (as on a fresh
  * machine or CI); otherwise one clear line says what to do, before any suite runs.
  */
 function ensureE2eTools(): boolean {
@@ -79,6 +79,12 @@ function ensureE2eTools(): boolean {
     console.error(
       "[test] The E2E suite runs a real Prometheus Alertmanager: install it (Debian/Ubuntu: sudo apt-get install prometheus-alertmanager) or set ALERTMANAGER_PATH, then run npm test again.",
     );
+    return false;
+  }
+  // e2e/prometheus.spec.ts scrapes the app with a real Prometheus, and checks the example rules with its promtool.
+  const prometheus = () => fs.existsSync(process.env.PROMETHEUS_PATH ?? "/usr/bin/prometheus");
+  if (!aptInstall("prometheus", prometheus)) {
+    console.error("[test] The E2E suite runs a real Prometheus: install it (Debian/Ubuntu: sudo apt-get install prometheus) or set PROMETHEUS_PATH, then run npm test again.");
     return false;
   }
   return true;
