@@ -130,7 +130,9 @@ async function main() {
       const e2eUrl = await database.createDatabase("mon1tor_e2e", { template: TEMPLATE_DATABASE, recreate: true });
       // Built as a release is (README: `npm run build`, then the secrets at `npm start`), so a
       // module that reads the runtime environment at import fails the suite here.
-      const build = await run("node_modules/.bin/next", ["build"], withoutRuntimeSecrets(env));
+      // The whole release build, the bundled worker too: `npm start` runs dist/worker.mjs when it
+      // exists, and a stale one from an earlier build would be tested instead of this code.
+      const build = await run("npm", ["run", "--silent", "build"], withoutRuntimeSecrets(env));
       if (build !== 0) {
         add(totals, { passed: 0, failed: 1, skipped: 0 });
       } else {
