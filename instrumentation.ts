@@ -4,6 +4,9 @@ export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { env } = await import("./lib/env");
     env();
+    // OpenTelemetry, only when OTEL_EXPORTER_OTLP_ENDPOINT is set (lib/telemetry/tracing.ts).
+    const { startTracing } = await import("./lib/telemetry/tracing");
+    await startTracing("mon1tor-web");
     // Run by `npm start` (scripts/start.ts), which talks to us over IPC: if it is gone, even by
     // SIGKILL, stop as on SIGTERM (Next closes the server, finishing the requests it holds).
     if (process.send) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));

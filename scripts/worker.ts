@@ -14,6 +14,9 @@ const env = parseServerEnv(process.env);
 // Imported after the environment is complete: the database client reads DATABASE_URL.
 const { runWorker } = await import("../lib/webhooks/worker");
 const { startMetricsServer } = await import("../lib/metrics/serve");
+const { startTracing } = await import("../lib/telemetry/tracing");
+// OpenTelemetry, only when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed before exit.
+const stopTracing = await startTracing("mon1tor-worker");
 // Prometheus metrics and health probes on their own port, when the operator asks for them.
 const metricsServer = env.MON1TOR_METRICS_PORT ? startMetricsServer(env.MON1TOR_METRICS_PORT, (line) => console.log(`[worker] ${line}`)) : null;
 
@@ -44,4 +47,5 @@ await runWorker(
   controller.signal,
 );
 metricsServer?.close();
+await stopTracing?.().catch(() => {});
 process.exit(0);

@@ -7,6 +7,7 @@ import "server-only";
 import { fastIngest, fastPathApplies } from "@/lib/alerts/fast-ingest";
 import { ingestAlert, storedResponse, withIdempotency, type AlertInput } from "@/lib/alerts/ingest";
 import { hit, type Limit, type LimitState } from "@/lib/rate-limit";
+import { inSpan } from "@/lib/telemetry/tracing";
 
 export type Accepted = { id: string; eventId: string | null; deliveriesQueued: number; deduplicated: boolean };
 
@@ -16,7 +17,16 @@ export type Outcome =
 
 type Idempotency = { key: string; hash: string } | null;
 
-export async function acceptAlert(
+export function acceptAlert(
+  team: { id: string; name: string },
+  input: AlertInput,
+  options: { limit: Limit; idempotency: Idempotency; admitted?: boolean },
+): Promise<Outcome> {
+  // Its trace continues in whichever process sends the deliveries (lib/telemetry/tracing.ts).
+  return inSpan("mon1tor.alert.enqueue", { "mon1tor.team.id": team.id, "mon1tor.alert.status": input.status }, () => accept(team, input, options));
+}
+
+async function accept(
   team: { id: string; name: string },
   input: AlertInput,
   options: { limit: Limit; idempotency: Idempotency; admitted?: boolean },

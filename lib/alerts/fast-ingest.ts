@@ -14,6 +14,7 @@ import { namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
+import { currentTraceparent } from "@/lib/telemetry/tracing";
 import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
@@ -72,8 +73,8 @@ WITH limited AS (
   ON CONFLICT ("teamId", "dedupKey") WHERE status = 'triggered' AND "dedupKey" IS NOT NULL DO NOTHING
   RETURNING id
 ), event AS (
-  INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, "createdAt")
-  SELECT $10::text, $5::text, $9::text, alert.id, 1, $19::text, $3::timestamptz AT TIME ZONE 'UTC' FROM alert
+  INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, traceparent, "createdAt")
+  SELECT $10::text, $5::text, $9::text, alert.id, 1, $19::text, $21::text, $3::timestamptz AT TIME ZONE 'UTC' FROM alert
   RETURNING id
 ), deliveries AS (
   INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, "nextAttemptAt", "createdAt", "updatedAt")
@@ -125,6 +126,7 @@ export async function fastIngest(
     at.toISOString(),
     body,
     counterKeys(options.limit),
+    currentTraceparent(),
   ]);
   if (!row.allowed) {
     return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), now) };

@@ -24,6 +24,8 @@ export type Claimed = {
   teamId: string;
   /** When the delivery was queued (its alert accepted). */
   queuedAt: Date;
+  /** The trace of the call that queued it (lib/telemetry/tracing.ts), or null. */
+  traceparent: string | null;
 };
 
 export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and the last one's result was never recorded";
@@ -176,7 +178,7 @@ export async function claimDeliveries(
      RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
-               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt",
+               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent,
                (SELECT count(*) FROM due)::int AS "dueSeen"`;
   // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
   // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm

@@ -6,6 +6,7 @@ import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
 import { attemptClass, metrics } from "@/lib/metrics/metrics";
+import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
 import { readCustomHeaders } from "@/lib/webhooks/custom-headers";
@@ -49,6 +50,9 @@ type Prepared = {
   url: URL;
   sign: Signer;
 };
+
+/** What a delivery's spans say about it: ids only, never its URL or anything secret. */
+const deliveryAttributes = (d: Claimed) => ({ "mon1tor.delivery.id": d.id, "mon1tor.endpoint.id": d.endpointId, "mon1tor.team.id": d.teamId, "mon1tor.attempt": d.attempts });
 
 export type DrainStats = { attempted: number; delivered: number; failed: number };
 
@@ -120,6 +124,7 @@ export class Dispatcher {
 
   private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
     const end = metrics().claimDuration.startTimer();
+    const startedAt = new Date();
     const claimed = await claimDeliveries(this.pool, {
       now: this.clock?.now() ?? null,
       limit,
@@ -129,6 +134,10 @@ export class Dispatcher {
       ids,
     });
     end();
+    if (tracingEnabled()) {
+      const endedAt = new Date();
+      for (const d of claimed.deliveries) recordSpan("mon1tor.delivery.claim", d.traceparent, startedAt, endedAt, deliveryAttributes(d));
+    }
     return claimed;
   }
 
@@ -168,9 +177,20 @@ export class Dispatcher {
       result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };
     }
     const m = metrics();
-    m.attempts.inc({ class: attemptClass(result) });
+    const statusClass = attemptClass(result);
+    m.attempts.inc({ class: statusClass });
     m.attemptDuration.observe(result.durationMs / 1000);
     if (delivery.attempts === 1) m.alertToFirstAttempt.observe(Math.max(0, startedAt.getTime() - delivery.queuedAt.getTime()) / 1000);
+    if (tracingEnabled()) {
+      recordSpan(
+        "mon1tor.delivery.attempt",
+        delivery.traceparent,
+        startedAt,
+        new Date(startedAt.getTime() + result.durationMs),
+        { ...deliveryAttributes(delivery), "mon1tor.status_class": statusClass, ...(result.statusCode ? { "http.response.status_code": result.statusCode } : {}), ...(result.errorClass ? { "error.type": result.errorClass } : {}) },
+        !result.ok,
+      );
+    }
     return { delivery, startedAt, result };
   }
 

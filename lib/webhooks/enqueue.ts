@@ -6,6 +6,7 @@
 import type { Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 import { endpointsFor } from "@/lib/webhooks/filters";
+import { currentTraceparent } from "@/lib/telemetry/tracing";
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
 
@@ -43,7 +44,9 @@ export async function enqueueEvent(
   const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
   // Test events are not part of an alert's history: no sequence, never ordered or superseded.
   const sequence = input.alertId ? input.alert.sequence : null;
-  await tx.event.create({ data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, sequence, body, createdAt: now } });
+  await tx.event.create({
+    data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, sequence, body, traceparent: currentTraceparent(), createdAt: now },
+  });
   const deliveries = endpointIds.map((endpointId) => ({
     id: newDeliveryId(),
     teamId: input.team.id,
