@@ -35,9 +35,11 @@ let downUntil = 0;
 let lastFault = "none";
 const duplicatesAfterFault: Record<string, number> = {};
 /**
- * When a worker was killed with kill -9. A delivery it had sent but not yet recorded is sent again
- * once its lease runs out: at least once, by design, as with every webhook sender. A duplicate whose
- * first copy arrived before a kill and the second after it is counted as such; any other is not.
+ * When a process was killed with kill -9. A delivery a worker had sent but not yet recorded is
+ * sent again once its lease runs out: at least once, as with every webhook sender. PostgreSQL's
+ * kill -9 loses its last fraction of a second of outcomes, which the workers commit without
+ * waiting for the WAL flush (lib/db.ts, createDispatchPool): those are sent again too. A duplicate
+ * whose first copy arrived before a kill and the second after it is counted as such; any other is not.
  */
 const killedAt: number[] = [];
 let duplicatesAcrossKill = 0;
@@ -188,7 +190,16 @@ async function main() {
       spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}` } }),
     ),
   );
-  const workers = [1, 2].map((i) => launch(`worker ${i}`, () => spawn(process.execPath, ["dist/worker.mjs"], { stdio: ["ignore", "pipe", "pipe"], env: process.env })));
+  // Each worker serves its Prometheus metrics: the report reads its claim and recording times there.
+  const workerMetricsPorts = [await freePort(), await freePort()];
+  const workers = [1, 2].map((i) =>
+    launch(`worker ${i}`, () =>
+      spawn(process.execPath, ["dist/worker.mjs"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, MON1TOR_METRICS_PORT: String(workerMetricsPorts[i - 1]), MON1TOR_METRICS_PUBLIC: "true" },
+      }),
+    ),
+  );
   const ready = async (port: number) => {
     for (let i = 0; i < 200; i++) {
       const status = await fetch(`http://127.0.0.1:${port}/signin`).then((r) => r.status, () => 0);
@@ -238,6 +249,21 @@ async function main() {
       await new Promise((r) => setTimeout(r, Math.max(backoff, retryAfterMs)));
     }
   };
+  // What PostgreSQL's busy sessions wait on, sampled every second while the load runs.
+  const { pool: samplePool } = await import("../lib/db");
+  const waits: Record<string, number> = {};
+  let samples = 0;
+  const sampler = setInterval(() => {
+    samplePool
+      .query<{ wait: string; n: number }>(
+        `SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS wait, count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query NOT ILIKE 'LISTEN%' GROUP BY 1`,
+      )
+      .then(({ rows }) => {
+        samples += 1;
+        for (const row of rows) waits[row.wait] = (waits[row.wait] ?? 0) + row.n;
+      }, () => {});
+  }, 1_000);
   const senders: Promise<void>[] = [];
   const loadStart = Date.now();
   const load = (async () => {
@@ -297,12 +323,36 @@ async function main() {
       await bringUp(receivers[DOWN]!);
     });
     await at(0.8);
-    await during("PostgreSQL kill -9", () => pg.crash());
+    await during("PostgreSQL kill -9", () => {
+      killedAt.push(Date.now());
+      return pg.crash();
+    });
   })();
 
   await load;
   await faults;
+  clearInterval(sampler);
   await sampleCpu("load end");
+  // Each worker's own view: how long its claims and recordings took (the metrics it exports).
+  const workerMetrics = await Promise.all(
+    workerMetricsPorts.map(async (port, i) => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => "");
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+      const mean = (name: string) => Number(((value(`${name}_sum`) / value(`${name}_count`)) * 1000).toFixed(1));
+      return {
+        worker: i + 1,
+        claims: value("mon1tor_claim_duration_seconds_count"),
+        claimMeanMs: mean("mon1tor_claim_duration_seconds"),
+        recordBatches: value("mon1tor_record_batch_duration_seconds_count"),
+        recordMeanMs: mean("mon1tor_record_batch_duration_seconds"),
+        attempts: [...text.matchAll(/^mon1tor_delivery_attempts_total\{class="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`).join(", "),
+        note: "since its last start",
+      };
+    }),
+  );
+  say(`workers: ${JSON.stringify(workerMetrics)}`);
+  const pgWaits = Object.fromEntries(Object.entries(waits).sort((a, b) => b[1] - a[1]).map(([wait, n]) => [wait, Number((n / Math.max(1, samples)).toFixed(2))]));
+  say(`PostgreSQL sessions busy, on average, by what they wait on: ${JSON.stringify(pgWaits)}`);
   // Every alert retried until accepted; a client gives up after three more minutes.
   await Promise.race([Promise.all(senders), new Promise((r) => setTimeout(r, 180_000))]);
   giveUp = true;
@@ -356,10 +406,14 @@ async function main() {
     /** Accepted alerts still queued for a healthy endpoint when the drain window closed: behind, not lost. */
     queuedAtEndHealthy: healthyRows.reduce((n, e) => n + Math.min(e.missing, e.stillScheduled), 0),
     duplicatesHealthy: healthyRows.reduce((n, e) => n + e.duplicates, 0),
-    /** Of those: first received before a worker's kill -9, again after it (sent, not yet recorded when it died). */
+    /** Of those: first received before a kill -9 (a worker's, or PostgreSQL's), again after it: sent, and not yet durably recorded when it died. */
     duplicatesHealthyAcrossKill: duplicatesAcrossKill,
     /** Cores used by each process between the warm-up and the end of the load (a process restarted meanwhile counts from its start). */
     coresUsed: cpuSamples,
+    /** PostgreSQL's active sessions during the load, on average, by wait event ("CPU" when none). */
+    pgWaits,
+    /** Each worker's claim and recording times, from its own metrics (since its last start). */
+    workerMetrics,
     /** Duplicates to healthy endpoints, by the fault that began last before they arrived. */
     duplicatesAfterFault,
     flappingDeliveredAtLeastOnce: perEndpoint.filter((e) => e.kind !== "healthy").map((e) => ({ endpoint: e.endpoint, kind: e.kind, ratio: Number((e.receivedAtLeastOnce / eventIds.length).toFixed(4)), stillScheduled: e.stillScheduled, missing: e.missing })),
