@@ -1,6 +1,6 @@
 // `npm run bench`: throughput, latency and isolation of webhook dispatch, measured against
 // a fresh embedded PostgreSQL and a signature-checking receiver in its own process.
-//   BENCH_ONLY=isolation,raw,dispatch,naive,pgboss,scaleout,ingest,latency,overload,batch   run a subset
+//   BENCH_ONLY=isolation,raw,dispatch,metrics,naive,pgboss,scaleout,ingest,latency,overload,batch   run a subset
 //   BENCH_ALERTS=2000 BENCH_ENDPOINTS=10               size of the throughput runs
 // Prints a table and writes bench/results/latest.json.
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
@@ -14,7 +14,7 @@ import { cpuSeconds, postgresPids } from "./cpu";
 import { startBenchDatabase } from "./database";
 import { batchIngest, overload, type StormContext } from "./storm";
 
-const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,naive,pgboss,scaleout,ingest,latency,overload,batch").split(","));
+const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,metrics,naive,pgboss,scaleout,ingest,latency,overload,batch").split(","));
 const RAW_TOTAL = Number(process.env.BENCH_RAW_REQUESTS ?? 100_000);
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
@@ -238,13 +238,13 @@ async function main() {
     }
 
     // (2) Our dispatch: enqueued through the real enqueue code, drained by one worker process.
-    if (only.has("dispatch")) {
-      say(`\n(2) mon1tor dispatch: ${fmt(ALERTS)} alerts × ${ENDPOINTS} endpoints = ${fmt(TOTAL)} deliveries, one worker`);
-      const { team } = await endpoints("ep", ENDPOINTS);
+    /** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`; checks every one arrived exactly once. */
+    async function dispatchRun(tag: string, env: Record<string, string> = {}) {
+      const { team } = await endpoints(tag, ENDPOINTS);
       const enqueueMs = await enqueue(team, ALERTS);
       say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
       await settle(['"Delivery"', '"Event"']);
-      const worker = child(workerFile);
+      const worker = child(workerFile, env);
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "ready");
       const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
@@ -253,17 +253,39 @@ async function main() {
       const run = split.value;
       const s = await stats();
       const delivered = await db.delivery.count({ where: { teamId: team.id, status: "delivered" } });
-      results.dispatch = rate(run.stats.delivered, run.elapsedMs);
-      results.rss = run.maxRssMb;
-      say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
-      say(`    received ${fmt(s.received)} (${s.duplicates} duplicates, ${s.invalid} bad signatures); ${fmt(delivered)} marked delivered`);
-      say(split.line);
-      await printStatementStats();
       if (delivered !== TOTAL) console.log(await db.$queryRaw`SELECT status, attempts, "nextAttemptAt" > now() AS future, "leaseExpiresAt" IS NOT NULL AS leased, count(*)::int FROM "Delivery" WHERE "teamId" = ${team.id} AND status <> 'delivered' GROUP BY 1,2,3,4`, new Date());
-      if (s.received !== TOTAL || s.duplicates !== 0 || s.invalid !== 0 || delivered !== TOTAL) throw new Error("dispatch bench: not every delivery arrived exactly once with a valid signature");
+      if (s.received !== TOTAL || s.duplicates !== 0 || s.invalid !== 0 || delivered !== TOTAL) throw new Error(`${tag}: not every delivery arrived exactly once with a valid signature`);
       worker.send("exit");
       await new Promise((resolve) => worker.once("exit", resolve));
       await reset();
+      return { perSecond: rate(run.stats.delivered, run.elapsedMs), elapsedMs: run.elapsedMs, maxRssMb: run.maxRssMb, split, received: s, delivered };
+    }
+    if (only.has("dispatch")) {
+      say(`\n(2) mon1tor dispatch: ${fmt(ALERTS)} alerts × ${ENDPOINTS} endpoints = ${fmt(TOTAL)} deliveries, one worker`);
+      const run = await dispatchRun("ep");
+      results.dispatch = run.perSecond;
+      results.rss = run.maxRssMb;
+      say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
+      say(`    received ${fmt(run.received.received)} (${run.received.duplicates} duplicates, ${run.received.invalid} bad signatures); ${fmt(run.delivered)} marked delivered`);
+      say(run.split.line);
+      await printStatementStats();
+    }
+
+    // (2b) What measuring costs: the same drain with Prometheus metrics on and off (MON1TOR_METRICS=off),
+    // alternating ABAB so drift on a shared machine falls on both.
+    if (only.has("metrics")) {
+      say(`\n(2b) dispatch with metrics on and off, alternating: ${fmt(TOTAL)} deliveries per run`);
+      const runs: { metrics: "on" | "off"; perSecond: number }[] = [];
+      for (const setting of ["on", "off", "on", "off"] as const) {
+        const run = await dispatchRun(`metrics-${setting}-${runs.length}`, setting === "off" ? { MON1TOR_METRICS: "off" } : {});
+        runs.push({ metrics: setting, perSecond: run.perSecond });
+        say(`    metrics ${setting}: ${fmt(run.perSecond)} deliveries/s`);
+      }
+      const mean = (setting: "on" | "off") => runs.filter((r) => r.metrics === setting).reduce((sum, r) => sum + r.perSecond, 0) / 2;
+      results.metricsOn = mean("on");
+      results.metricsOff = mean("off");
+      report.metricsAB = runs;
+      say(`    on ${fmt(results.metricsOn)} vs off ${fmt(results.metricsOff)} deliveries/s (mean of two each): ${fmt(results.metricsOn / results.metricsOff, 3)}×`);
     }
 
     // (3a) The naive dispatcher on its own lean table (bench/naive-worker.ts), a few shapes.
@@ -651,6 +673,7 @@ async function main() {
     pgbossBest: results.pgboss ? { deliveriesPerSecond: results.pgboss, config: report.pgbossConfig } : null,
     dispatch: results.dispatch ?? null,
     dispatchVsNaive: ratio(results.dispatch, results.naive),
+    metricsOnVsOff: results.metricsOn && results.metricsOff ? { on: results.metricsOn, off: results.metricsOff, ratio: ratio(results.metricsOn, results.metricsOff), runs: report.metricsAB } : null,
     /** The naive loop that also writes one attempt row per delivery: what the attempt log itself costs. */
     naiveWithLog: results.naiveWithLog ? { deliveriesPerSecond: results.naiveWithLog, config: report.naiveWithLogConfig } : null,
     dispatchVsNaiveWithLog: ratio(results.dispatch, results.naiveWithLog),

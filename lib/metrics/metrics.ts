@@ -25,17 +25,23 @@ function teamLabelConfig() {
   return { on, limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1_000) : 50 };
 }
 
+/** MON1TOR_METRICS=off: nothing is measured (the bench's A/B of what measuring costs); scrapes get an empty page. */
+const metricsOff = () => process.env.MON1TOR_METRICS === "off";
+const noop = { inc() {}, observe() {}, startTimer: () => () => 0 };
+
 function create() {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: "mon1tor_" });
+  const off = metricsOff();
+  if (!off) client.collectDefaultMetrics({ register: registry, prefix: "mon1tor_" });
   const teams = teamLabelConfig();
   const teamLabels = teams.on ? (["team"] as const) : ([] as const);
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new client.Counter<L>({ name, help, labelNames, registers: [registry] });
+    off ? (noop as unknown as client.Counter<L>) : new client.Counter<L>({ name, help, labelNames, registers: [registry] });
   const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
-    new client.Histogram<L>({ name, help, buckets, labelNames, registers: [registry] });
+    off ? (noop as unknown as client.Histogram<L>) : new client.Histogram<L>({ name, help, buckets, labelNames, registers: [registry] });
   return {
     registry,
+    off,
     teams: { ...teams, seen: new Set<string>() },
     alertsAccepted: counter("mon1tor_alerts_accepted_total", "Alerts accepted (new, not idempotent replays), by the route they came through.", ["source", ...teamLabels]),
     alertsDeduplicated: counter("mon1tor_alerts_deduplicated_total", "Alert calls answered from an earlier one with the same Idempotency-Key.", ["source"]),

@@ -73,5 +73,6 @@ export function queueGauges(pool: pg.Pool = defaultPool) {
 
 /** Registers the queue gauges once per process (the registry outlives Next's module reloads). */
 export function registerQueueGauges() {
-  if (!metrics().registry.getSingleMetric("mon1tor_deliveries_due")) queueGauges();
+  const { off, registry } = metrics();
+  if (!off && !registry.getSingleMetric("mon1tor_deliveries_due")) queueGauges();
 }
