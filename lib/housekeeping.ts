@@ -2,6 +2,7 @@
 // it every minute and the cron route on every call, so a deployment with only the cron
 // (serverless) gets all of it too.
 import type pg from "pg";
+import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { sendPendingNotificationEmails } from "@/lib/notifications/email";
 import { purgeExpiredRateLimits } from "@/lib/rate-limit";
 import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
@@ -25,12 +26,14 @@ export type HousekeepingReport = {
 
 export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Promise<HousekeepingReport> {
   const purged = await purgeHistory(pool, retentionDays);
+  const deliveriesExpired = await expireStaleDeliveries(pool);
+  if (deliveriesExpired > 0) metrics().deliveries.inc(withTeam({ outcome: "expired" }, null), deliveriesExpired);
   return {
     deliveriesPurged: purged.deliveries,
     eventsPurged: purged.events,
     idempotencyKeysPurged: purged.idempotencyKeys,
     rateLimitsPurged: await purgeExpiredRateLimits(pool),
-    deliveriesExpired: await expireStaleDeliveries(pool),
+    deliveriesExpired,
     emailsSent: await sendPendingNotificationEmails(pool),
     previousSecretsPurged: await purgeExpiredSecrets(pool),
     healthHoursPurged: await purgeHealthHours(pool),

@@ -7,6 +7,7 @@ import "server-only";
 import { fastIngest, fastPathApplies } from "@/lib/alerts/fast-ingest";
 import { ingestAlert, storedResponse, withIdempotency, type AlertInput } from "@/lib/alerts/ingest";
 import { hit, type Limit, type LimitState } from "@/lib/rate-limit";
+import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { inSpan } from "@/lib/telemetry/tracing";
 
 export type Accepted = { id: string; eventId: string | null; deliveriesQueued: number; deduplicated: boolean };
@@ -47,10 +48,14 @@ async function accept(
   }
   const state = await hit(limit);
   if (!state.allowed) return { kind: "rate_limited", state };
+  let superseded = 0;
   const { response, replayed } = await withIdempotency(team.id, idempotency, async (tx) => {
     const accepted = await ingestAlert(tx, team, input);
+    superseded = accepted.superseded;
     return { id: accepted.alertId, eventId: accepted.eventId, deliveriesQueued: accepted.deliveriesQueued, deduplicated: accepted.deduplicated, deliveryIds: accepted.deliveryIds };
   });
+  // Committed now: the older states this one superseded are final.
+  if (superseded > 0) metrics().deliveries.inc(withTeam({ outcome: "superseded" }, team.id), superseded);
   return { kind: "accepted", response: withoutIds(response), deliveryIds: replayed ? [] : response.deliveryIds, replayed };
 }
 

@@ -41,7 +41,8 @@ export const alertInputSchema = z.strictObject({
 
 export type AlertInput = z.infer<typeof alertInputSchema>;
 
-export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean };
+/** `superseded`: older states of the alert given up for this one (lib/webhooks/enqueue.ts). */
+export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean; superseded: number };
 
 export type PayloadFields = Pick<Alert, "id" | "title" | "severity" | "status" | "message" | "monitorId" | "monitorName" | "startedAt" | "resolvedAt">;
 
@@ -83,8 +84,8 @@ async function emit(tx: Tx, team: { id: string; name: string }, alert: Alert, ty
     FROM (SELECT "lastEventId" AS previous FROM "Alert" WHERE id = ${alert.id}) p
     WHERE a.id = ${alert.id}
     RETURNING a."lastSequence" AS sequence, p.previous AS "previousEventId"`;
-  const { deliveryIds } = await enqueueEvent(tx, { eventId, type, team, alert: alertPayload(alert, order!), alertId: alert.id, now });
-  return { eventId, deliveryIds };
+  const { deliveryIds, superseded } = await enqueueEvent(tx, { eventId, type, team, alert: alertPayload(alert, order!), alertId: alert.id, now });
+  return { eventId, deliveryIds, superseded };
 }
 
 /**
@@ -105,11 +106,11 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
       RETURNING id`;
     if (!inserted) {
       const open = await tx.alert.findFirstOrThrow({ where: { teamId: team.id, dedupKey: input.dedupKey, status: "triggered" }, select: { id: true } });
-      return { alertId: open.id, eventId: null, deliveriesQueued: 0, deliveryIds: [], deduplicated: true };
+      return { alertId: open.id, eventId: null, deliveriesQueued: 0, deliveryIds: [], deduplicated: true, superseded: 0 };
     }
     const alert = await tx.alert.findUniqueOrThrow({ where: { id: inserted.id } });
-    const { eventId, deliveryIds } = await emit(tx, team, alert, "alert.triggered", now);
-    return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
+    const { eventId, deliveryIds, superseded } = await emit(tx, team, alert, "alert.triggered", now);
+    return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false, superseded };
   }
   const open = input.dedupKey
     ? await tx.alert.findFirst({
@@ -128,8 +129,8 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
           createdAt: now,
         },
       });
-  const { eventId, deliveryIds } = await emit(tx, team, alert, input.status === "resolved" ? "alert.resolved" : "alert.triggered", now);
-  return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false };
+  const { eventId, deliveryIds, superseded } = await emit(tx, team, alert, input.status === "resolved" ? "alert.resolved" : "alert.triggered", now);
+  return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false, superseded };
 }
 
 export const newAlertId = () => randomId("alt");

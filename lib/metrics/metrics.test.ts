@@ -3,12 +3,14 @@
 // without the token.
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptAlert } from "@/lib/alerts/accept";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { db } from "@/lib/db";
 import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { exposition, scrapeAllowed, startMetricsServer } from "@/lib/metrics/serve";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { limits } from "@/lib/rate-limit";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
 
 let receiver: Receiver;
@@ -79,6 +81,18 @@ describe("metrics", () => {
     expect(delta("mon1tor_alert_to_first_attempt_seconds_count")).toBeGreaterThanOrEqual(6);
     expect(delta("mon1tor_claim_duration_seconds_count")).toBeGreaterThanOrEqual(1);
     expect(delta("mon1tor_record_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a newer state queued over an older, unsent one counts the older as superseded once the call commits", async () => {
+    const team = await createTeam();
+    await createActiveEndpoint(team.id, `${receiver.url}/up/${team.id}`);
+    const limit = limits.alertApiPerKey(`metrics-${team.id}`);
+    const before = await scrape();
+    const input = { title: "db down", severity: "critical" as const, dedupKey: `db-${team.id}` };
+    await acceptAlert(team, { ...input, status: "triggered" }, { limit, idempotency: null });
+    await acceptAlert(team, { ...input, status: "resolved" }, { limit, idempotency: null });
+    const after = await scrape();
+    expect(valueOf(after, "mon1tor_deliveries_total", { outcome: "superseded", team: team.id }) - valueOf(before, "mon1tor_deliveries_total", { outcome: "superseded", team: team.id })).toBe(1);
   });
 
   it("queue gauges come from PostgreSQL, one snapshot shared by scrapes within a few seconds", async () => {

@@ -31,7 +31,7 @@ export async function enqueueEvent(
     endpointIds?: string[];
     now?: Date;
   },
-): Promise<{ deliveryIds: string[]; body: string }> {
+): Promise<{ deliveryIds: string[]; body: string; superseded: number }> {
   const now = input.now ?? new Date();
   const endpointIds =
     input.endpointIds ??
@@ -57,11 +57,13 @@ export async function enqueueEvent(
     nextAttemptAt: now,
     createdAt: now,
   }));
+  let superseded = 0;
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
-    if (input.alertId && sequence !== null && sequence > 1) await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
+    if (input.alertId && sequence !== null && sequence > 1) superseded = await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
   }
-  return { deliveryIds: deliveries.map((d) => d.id), body };
+  // `superseded`: older states given up for this one (counted by the caller once committed).
+  return { deliveryIds: deliveries.map((d) => d.id), body, superseded };
 }
 
 /**
@@ -69,8 +71,8 @@ export async function enqueueEvent(
  * its older states still waiting there are superseded (not sent). One in flight is left
  * to finish; if it fails, recording supersedes it (lib/webhooks/record.ts).
  */
-async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]) {
-  await tx.$executeRaw`
+async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]): Promise<number> {
+  return tx.$executeRaw`
     UPDATE "Delivery" d SET status = 'superseded', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "supersededById" = ${eventId},
       "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = (now() AT TIME ZONE 'UTC')
     FROM "WebhookEndpoint" e
