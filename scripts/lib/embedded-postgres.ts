@@ -220,7 +220,8 @@ async function startServer(options: { dataDir: string; port: number; flags: stri
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.once("error", reject);
-    child.once("exit", (code, signal) => reject(new Error(`PostgreSQL exited during start (${signal ?? `code ${code}`})`)));
+    // What it said last names the cause (a port in use, a data folder it cannot lock…).
+    child.once("exit", (code, signal) => reject(new Error(`PostgreSQL exited during start (${signal ?? `code ${code}`}): ${output.trim().split("\n").slice(-3).join(" | ")}`)));
   });
   // Should this process end without stopping it (a crash), the server does not keep it alive.
   child.unref();
