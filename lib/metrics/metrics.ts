@@ -67,6 +67,23 @@ export function metrics(): Metrics {
   return global.mon1torMetrics;
 }
 
+/**
+ * `counter.labels(...)` for one label set, looked up once and kept: on the hot path (an attempt,
+ * a recorded batch) an inc() with a labels object hashes the labels every call.
+ */
+const children = new WeakMap<object, Map<string, { inc(value?: number): void }>>();
+export function child(counter: client.Counter<string>, labels: Record<string, string>) {
+  let byKey = children.get(counter);
+  if (!byKey) children.set(counter, (byKey = new Map()));
+  const key = Object.values(labels).join("\u0000");
+  let found = byKey.get(key);
+  if (!found) {
+    found = metrics().off ? noop : counter.labels(labels);
+    byKey.set(key, found);
+  }
+  return found;
+}
+
 /** The label set for a series with an (opt-in) team label. */
 export function withTeam<L extends Record<string, string>>(labels: L, teamId: string | null | undefined): L & { team?: string } {
   const { teams } = metrics();

@@ -5,7 +5,7 @@
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
-import { attemptClass, metrics } from "@/lib/metrics/metrics";
+import { attemptClass, child, metrics } from "@/lib/metrics/metrics";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
@@ -178,7 +178,7 @@ export class Dispatcher {
     }
     const m = metrics();
     const statusClass = attemptClass(result);
-    m.attempts.inc({ class: statusClass });
+    child(m.attempts, { class: statusClass }).inc();
     m.attemptDuration.observe(result.durationMs / 1000);
     if (delivery.attempts === 1) m.alertToFirstAttempt.observe(Math.max(0, startedAt.getTime() - delivery.queuedAt.getTime()) / 1000);
     if (tracingEnabled()) {

@@ -9,7 +9,7 @@
 // writer can never overwrite a newer attempt.
 import type pg from "pg";
 import { isDatabaseUnavailable } from "@/lib/errors";
-import { metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
+import { child, metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
 import type { Claimed } from "@/lib/webhooks/claim";
 import { dbNow } from "@/lib/webhooks/claim";
 import type { Notice } from "@/lib/notifications/write";
@@ -172,7 +172,15 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     );
   });
   const m = metrics();
-  for (const { outcome, teamId } of reached) m.deliveries.inc(withTeam({ outcome }, teamId));
+  // One inc per outcome (and team) of the batch, not one per row.
+  const tally = new Map<string, { labels: Record<string, string>; n: number }>();
+  for (const { outcome, teamId } of reached) {
+    const labels = withTeam({ outcome }, teamId);
+    const key = `${outcome}\u0000${labels.team ?? ""}`;
+    const entry = tally.get(key) ?? tally.set(key, { labels, n: 0 }).get(key)!;
+    entry.n += 1;
+  }
+  for (const { labels, n } of tally.values()) child(m.deliveries, labels).inc(n);
   for (const notice of notices) {
     m.notifications.inc({ kind: notice.kind });
     if (notice.kind === "endpoint_disabled") m.autoDisables.inc();
