@@ -66,19 +66,26 @@ describe("metrics", () => {
     await createActiveEndpoint(team.id, `${receiver.url}/up/${team.id}`);
     await createActiveEndpoint(team.id, `${receiver.url}/down/${team.id}`);
     const before = await scrape();
-    for (let i = 0; i < 3; i++) {
-      await db.$transaction((tx) => ingestAlert(tx, team, { title: `metrics ${i}`, severity: "warning", status: "triggered" }));
+    // The failing endpoint's third failure in a row notifies the team, its fifth disables it.
+    const dispatcher = new Dispatcher({ timeoutMs: 2_000, random: () => 0.5, failurePolicy: { notifyAt: [3], disableAfterFailures: 5, disableAfterDays: 5 } });
+    for (const [from, to] of [[0, 3], [3, 5]]) {
+      for (let i = from!; i < to!; i++) {
+        await db.$transaction((tx) => ingestAlert(tx, team, { title: `metrics ${i}`, severity: "warning", status: "triggered" }));
+      }
+      await dispatcher.drain();
     }
-    await new Dispatcher({ timeoutMs: 2_000, random: () => 0.5 }).drain();
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
     // The suite runs with MON1TOR_METRICS_TEAM_LABEL: this team's series are its own.
-    expect(delta("mon1tor_deliveries_total", { outcome: "delivered", team: team.id })).toBe(3);
-    expect(delta("mon1tor_deliveries_total", { outcome: "retried", team: team.id })).toBe(3);
-    expect(delta("mon1tor_delivery_attempts_total", { class: "2xx" })).toBeGreaterThanOrEqual(3);
-    expect(delta("mon1tor_delivery_attempts_total", { class: "5xx" })).toBeGreaterThanOrEqual(3);
-    expect(delta("mon1tor_delivery_attempt_duration_seconds_count")).toBeGreaterThanOrEqual(6);
-    expect(delta("mon1tor_alert_to_first_attempt_seconds_count")).toBeGreaterThanOrEqual(6);
+    expect(delta("mon1tor_deliveries_total", { outcome: "delivered", team: team.id })).toBe(5);
+    expect(delta("mon1tor_deliveries_total", { outcome: "retried", team: team.id })).toBe(5);
+    expect(delta("mon1tor_delivery_attempts_total", { class: "2xx" })).toBeGreaterThanOrEqual(5);
+    expect(delta("mon1tor_delivery_attempts_total", { class: "5xx" })).toBeGreaterThanOrEqual(5);
+    expect(delta("mon1tor_notifications_total", { kind: "endpoint_failing" })).toBeGreaterThanOrEqual(1);
+    expect(delta("mon1tor_notifications_total", { kind: "endpoint_disabled" })).toBeGreaterThanOrEqual(1);
+    expect(delta("mon1tor_endpoint_auto_disables_total")).toBeGreaterThanOrEqual(1);
+    expect(delta("mon1tor_delivery_attempt_duration_seconds_count")).toBeGreaterThanOrEqual(10);
+    expect(delta("mon1tor_alert_to_first_attempt_seconds_count")).toBeGreaterThanOrEqual(10);
     expect(delta("mon1tor_claim_duration_seconds_count")).toBeGreaterThanOrEqual(1);
     expect(delta("mon1tor_record_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1);
   });
@@ -103,8 +110,8 @@ describe("metrics", () => {
       text = await scrape();
     }
     expect(valueOf(text, "mon1tor_endpoints", { status: "active" })).toBeGreaterThan(0);
-    // The retries of the last test wait for their next attempt.
-    expect(valueOf(text, "mon1tor_deliveries_waiting_retry")).toBeGreaterThanOrEqual(3);
+    // The last test's failing endpoint was disabled (its retries parked).
+    expect(valueOf(text, "mon1tor_endpoints", { status: "disabled" })).toBeGreaterThanOrEqual(1);
     expect(valueOf(text, "mon1tor_oldest_due_delivery_age_seconds")).toBeGreaterThanOrEqual(0);
     expect(valueOf(await scrape(), "mon1tor_deliveries_waiting_retry")).toBe(valueOf(text, "mon1tor_deliveries_waiting_retry"));
   });
