@@ -146,8 +146,19 @@ export async function startEmbeddedPostgres(options: {
       // The whole server, its backends too (they share its process group), as a machine's crash or
       // the OOM killer of a container would: a backend left behind holds the old shared memory, and
       // one busy in a long statement kept every start refused for over 10 s.
-      process.kill(-server.pid!, "SIGKILL");
+      const group = server.pid!;
+      process.kill(-group, "SIGKILL");
       await exited;
+      // A backend in the middle of a disk write (an fsync on a busy disk) dies only when the write
+      // returns, and holds the old shared memory until then: wait until the whole group is gone.
+      for (let waited = 0; waited < 120_000; waited += 100) {
+        try {
+          process.kill(-group, 0);
+        } catch {
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       for (let attempt = 1; ; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
