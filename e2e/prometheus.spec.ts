@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
+import { stopProcess } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { addActiveEndpoint, createApiKey, freshDatabase, newAccount, signUp } from "./helpers";
 
@@ -23,17 +24,9 @@ let prometheus: ChildProcess | undefined;
 let workDir: string | undefined;
 const output: string[] = [];
 
-const stop = (child: ChildProcess | undefined) =>
-  child && child.exitCode === null && child.signalCode === null
-    ? new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      })
-    : Promise.resolve();
-
 test.afterAll(async () => {
-  await stop(prometheus);
-  await stop(app);
+  if (prometheus) await stopProcess(prometheus);
+  if (app) await stopProcess(app);
   await receiver?.close();
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });

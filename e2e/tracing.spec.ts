@@ -7,6 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
+import { stopProcess } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { addActiveEndpoint, createApiKey, freshDatabase, newAccount, revealSecret, signUp } from "./helpers";
 
@@ -18,12 +19,7 @@ let collector: http.Server | undefined;
 const output: string[] = [];
 
 test.afterAll(async () => {
-  if (app && app.exitCode === null) {
-    await new Promise<void>((resolve) => {
-      app!.once("exit", () => resolve());
-      app!.kill("SIGTERM");
-    });
-  }
+  if (app) await stopProcess(app);
   collector?.close();
   await receiver?.close();
 });

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
+import { stopProcess } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { addActiveEndpoint, createApiKey, freshDatabase, newAccount, signUp } from "./helpers";
 
@@ -13,12 +14,7 @@ let app: ChildProcess | undefined;
 const output: string[] = [];
 
 test.afterAll(async () => {
-  if (app && app.exitCode === null) {
-    await new Promise<void>((resolve) => {
-      app!.once("exit", () => resolve());
-      app!.kill("SIGTERM");
-    });
-  }
+  if (app) await stopProcess(app);
   await receiver?.close();
 });
 

@@ -1,20 +1,16 @@
 // Leases are renewed while the process that claimed a delivery is alive: a slow process (a
 // starved CPU, a database restart) never has a delivery claimed from under it and sent twice.
 // A process that dies stops renewing, and its deliveries go out again when the lease ends.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
-import { createDbClient, createPool, db, pool, type Db } from "@/lib/db";
+import { createPool, db, pool, type Db } from "@/lib/db";
 import { TestClock } from "@/lib/testing/clock";
 import { createActiveEndpoint } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { startThrowawayDatabase } from "@/lib/testing/throwaway-database";
 import { waitUntil } from "@/lib/testing/worker-process";
 import { claimDeliveries, extendLeases } from "@/lib/webhooks/claim";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
-import { freePort, startEmbeddedPostgres } from "@/scripts/lib/embedded-postgres";
-import { applyMigrationsSql } from "@/scripts/lib/migrations";
 
 let receiver: Receiver;
 let release: () => void = () => {};
@@ -87,11 +83,7 @@ describe("leases", () => {
   });
 
   it("after PostgreSQL restarts, a lease that ran out while it was away is left to its holder for a grace period", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-lease-"));
-    const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "lease", throwaway: true });
-    const url = await cluster.createDatabase("lease");
-    await applyMigrationsSql(url);
-    const client = createDbClient(url);
+    const { cluster, url, client } = await startThrowawayDatabase("lease");
     const leasePool = createPool(url);
     try {
       const id = await queue("/held/restart", null, client);

@@ -1,17 +1,13 @@
 // The worker as a real process: killed mid-batch, racing three others, and outliving a
 // PostgreSQL restart. Deliveries are at least once; none may be lost.
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
-import { createDbClient, db, type Db } from "@/lib/db";
+import { db, type Db } from "@/lib/db";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { startThrowawayDatabase } from "@/lib/testing/throwaway-database";
 import { spawnWorker, stopProcess, waitUntil } from "@/lib/testing/worker-process";
-import { freePort, startEmbeddedPostgres } from "@/scripts/lib/embedded-postgres";
-import { applyMigrationsSql } from "@/scripts/lib/migrations";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -163,11 +159,7 @@ describe("worker process", () => {
   }, 180_000);
 
   it("recovers by itself when PostgreSQL restarts during dispatch", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-restart-"));
-    const cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "restart", throwaway: true });
-    const url = await cluster.createDatabase("restart");
-    await applyMigrationsSql(url);
-    const client = createDbClient(url);
+    const { cluster, url, client } = await startThrowawayDatabase("restart");
     const prefix = `restart-${Date.now()}`;
     receiver.respond(async (r) => {
       if (r.path.startsWith(`/${prefix}/`)) await new Promise((resolve) => setTimeout(resolve, 20));
