@@ -135,15 +135,28 @@ const cpuOf = (pid: number | undefined) => {
     return 0;
   }
 };
-/** CPU seconds of every PostgreSQL process now running (backends come and go: a lower bound). */
+/**
+ * CPU seconds of PostgreSQL: each postmaster's own and its reaped backends' (cutime, cstime), and
+ * the backends running now. A crash starts a new postmaster from zero: compare across one with care.
+ */
 const postgresCpu = () =>
   fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).reduce((sum, pid) => {
     try {
-      return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres" ? sum + cpuOf(Number(pid)) : sum;
+      if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") return sum;
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const parent = fs.readFileSync(`/proc/${fields[1]}/comm`, "utf8").trim();
+      const own = Number(fields[11]) + Number(fields[12]);
+      const reaped = parent === "postgres" ? 0 : Number(fields[13]) + Number(fields[14]);
+      return sum + (own + reaped) / 100;
     } catch {
       return sum;
     }
   }, 0);
+/** CPU seconds the whole machine spent busy (everything but idle and iowait), from /proc/stat. */
+const machineBusy = () => {
+  const [, user, nice, system, , , irq, softirq, steal] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+};
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
 
 /** CPU use by each part between samples: where the two cores went. */
@@ -153,6 +166,7 @@ async function sampleCpu(label: string) {
   // Keyed by pid too: a process started again since the last sample counts from its start.
   const byProcess: Record<string, number> = Object.fromEntries(procs.map((p) => [`${p.name}#${p.child.pid}`, cpuOf(p.child.pid)]));
   byProcess.postgres = postgresCpu();
+  byProcess["machine (all processes)"] = machineBusy();
   const own = process.cpuUsage();
   byProcess["soak (load and receivers)"] = (own.user + own.system) / 1e6;
   if (lastCpu) {
@@ -408,7 +422,7 @@ async function main() {
     duplicatesHealthy: healthyRows.reduce((n, e) => n + e.duplicates, 0),
     /** Of those: first received before a kill -9 (a worker's, or PostgreSQL's), again after it: sent, and not yet durably recorded when it died. */
     duplicatesHealthyAcrossKill: duplicatesAcrossKill,
-    /** Cores used by each process between the warm-up and the end of the load (a process restarted meanwhile counts from its start). */
+    /** Cores used by each process between the warm-up and the end of the load (a process started again meanwhile, PostgreSQL after its crash too, counts from its start), and by the whole machine. */
     coresUsed: cpuSamples,
     /** PostgreSQL's active sessions during the load, on average, by wait event ("CPU" when none). */
     pgWaits,
