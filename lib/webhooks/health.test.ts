@@ -128,10 +128,10 @@ describe("hourly health rows from real deliveries", () => {
     expect(overview.get(down.id)).toMatchObject({ attempts: 10, succeeded: 0, successRate: 0 });
     const slowDay = overview.get(slow.id)!;
     expect(slowDay).toMatchObject({ attempts: 10, succeeded: 10 });
-    // 120 ms of server delay: the estimate sits in the bucket above 120 ms, well over the fast one's.
+    // 120 ms of server delay: the estimate is at least that, over the fast one's. No upper bound and
+    // no tail: on a shared, busy machine (a CI run beside another) the fast endpoint's p95 reached 192 ms.
     expect(slowDay.p50Ms).toBeGreaterThanOrEqual(120);
-    expect(slowDay.p50Ms).toBeLessThan(200);
-    expect(overview.get(fast.id)!.p95Ms!).toBeLessThan(slowDay.p50Ms!);
+    expect(overview.get(fast.id)!.p50Ms!).toBeLessThan(slowDay.p50Ms!);
     // A 500 is an answer: it has a response time.
     expect(overview.get(down.id)!.p50Ms).not.toBeNull();
 
