@@ -163,6 +163,10 @@ test("stopping mid-stream, by pid, by process group and twice: no duplicate, no 
   // The receiver now holds each POST past the delivery timeout: a graceful stop would wait for it.
   holdMs = 30_000;
   await midStream();
+  // Right as a new batch goes out, so its attempts have the whole timeout still to run: signalled
+  // late in a batch's timeout, the graceful stop ended before the second SIGTERM (seen in CI).
+  const arrived = receiver.requests.length;
+  await expect.poll(() => receiver.requests.length, { timeout: 30_000, intervals: [20] }).toBeGreaterThan(arrived);
   const hurried = await stop("a second SIGTERM", (pid) => {
     process.kill(pid, "SIGTERM");
     setTimeout(() => process.kill(pid, "SIGTERM"), 1_500);
