@@ -52,7 +52,7 @@ export async function claimDeliveries(
     perEndpoint: number;
     ids?: string[];
   },
-): Promise<{ deliveries: Claimed[]; drained: boolean }> {
+): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
   const now = dbNow(1);
   const minute = `date_trunc('minute', ${now})`;
   // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
@@ -150,7 +150,7 @@ export async function claimDeliveries(
        SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}
        FROM candidates c
        WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
-       RETURNING d.id
+       RETURNING d.id, d."teamId"
      ), picked AS (
        SELECT d.id, d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
@@ -169,7 +169,7 @@ export async function claimDeliveries(
            "rateWindowStart" = ${minute}
        FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
        WHERE e.id = c.id
-     )
+     ), claimed AS (
      UPDATE "Delivery" d
      SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
          attempts = d.attempts + 1, "updatedAt" = ${now}
@@ -178,12 +178,15 @@ export async function claimDeliveries(
      RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
-               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent,
-               (SELECT count(*) FROM due)::int AS "dueSeen"`;
+               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent
+     )
+     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
+     SELECT c.*, (SELECT count(*) FROM due)::int AS "dueSeen", x.teams AS "exhaustedTeams"
+     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x LEFT JOIN claimed c ON true`;
   // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
   // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
   // (1.4-1.7 ms planned afresh); planning costs about 1.7 ms of PostgreSQL's CPU per claim.
-  const result = await pool.query<Claimed & { dueSeen: number }>(text, [
+  const result = await pool.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
     options.now?.toISOString() ?? null,
     [...options.inFlight.keys()],
     options.ids ?? null,
@@ -193,11 +196,12 @@ export async function claimDeliveries(
     options.leaseMs,
     EXHAUSTED_REASON,
   ]);
-  const deliveries = result.rows.map(({ dueSeen: _, ...delivery }) => delivery);
+  const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
   // another worker or at the attempt cap mean more is waiting.
-  return { deliveries, drained: deliveries.length === (result.rows[0]?.dueSeen ?? 0) };
+  const drained = deliveries.length === 0 || deliveries.length === result.rows[0]!.dueSeen;
+  return { deliveries, drained, exhaustedTeams: result.rows[0]?.exhaustedTeams ?? [] };
 }
 
 /**

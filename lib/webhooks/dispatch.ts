@@ -5,7 +5,7 @@
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
-import { attemptClass, child, metrics } from "@/lib/metrics/metrics";
+import { attemptClass, child, metrics, withTeam } from "@/lib/metrics/metrics";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
@@ -122,7 +122,7 @@ export class Dispatcher {
     return total;
   }
 
-  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean }> {
+  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
     const end = metrics().claimDuration.startTimer();
     const startedAt = new Date();
     const claimed = await claimDeliveries(this.pool, {
@@ -134,6 +134,8 @@ export class Dispatcher {
       ids,
     });
     end();
+    // Given up in the claim itself: their last allowed attempt's result was never recorded.
+    for (const teamId of claimed.exhaustedTeams) child(metrics().deliveries, withTeam({ outcome: "failed" }, teamId)).inc();
     if (tracingEnabled()) {
       const endedAt = new Date();
       for (const d of claimed.deliveries) recordSpan("mon1tor.delivery.claim", d.traceparent, startedAt, endedAt, deliveryAttributes(d));

@@ -8,6 +8,7 @@ import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { claimDeliveries, EXHAUSTED_REASON } from "@/lib/webhooks/claim";
 import { Dispatcher } from "@/lib/webhooks/dispatch";
 import { failurePolicyFromEnv } from "@/lib/webhooks/failure";
+import { metrics } from "@/lib/metrics/metrics";
 import { recordBatch } from "@/lib/webhooks/record";
 import { TestClock } from "@/lib/testing/clock";
 
@@ -97,8 +98,12 @@ describe("recording", () => {
     const [id] = await queue("capped", 1, clock);
     // As after a worker died while holding the last allowed attempt: the lease ran out.
     await db.delivery.update({ where: { id: id! }, data: { attempts: 8, maxAttempts: 8, status: "retrying" } });
+    const { teamId } = await db.delivery.findUniqueOrThrow({ where: { id: id! } });
+    const failed = async () => (await metrics().deliveries.get()).values.find((v) => v.labels.outcome === "failed" && v.labels.team === teamId)?.value ?? 0;
     await new Dispatcher({ clock, timeoutMs: 2_000 }).drain();
     expect(receivedFor("capped")).toHaveLength(0);
+    // Given up in the claim: counted as a failed delivery, for its team.
+    expect(await failed()).toBe(1);
     expect(await db.delivery.findUniqueOrThrow({ where: { id: id! } })).toMatchObject({ status: "failed", nextAttemptAt: null, lastError: EXHAUSTED_REASON });
   });
 
