@@ -12,7 +12,7 @@ const ENDPOINT_STATUSES = ["pending", "active", "failed", "paused", "disabled"] 
 
 type Snapshot = { due: number; oldestDueSeconds: number; waitingRetry: number; inFlight: number; workers: number; endpoints: Record<string, number> };
 
-export const QUERY = `
+const QUERY = `
   WITH queued AS (
     SELECT
       count(*) FILTER (WHERE "nextAttemptAt" <= now() AT TIME ZONE 'UTC' AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= now() AT TIME ZONE 'UTC')) AS due,
