@@ -405,7 +405,7 @@ async function main() {
       const owner = await db.user.create({ data: { email: `bench-${Date.now()}@example.test`, name: "bench", passwordHash: "x" } });
       const { createApiKey } = await import("../lib/api-keys/keys");
       const keyFor = async (team: { id: string; name: string }) =>
-        (await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, "bench")).key;
+        (await createApiKey({ user: { id: owner.id, name: "bench", email: owner.email }, team, role: "owner", ip: null }, { name: "bench", permissions: ["alerts:send"] })).key;
       say("\n    building for next start and the worker…");
       // `npm run build`: the app, and the worker bundled for plain node, as `npm start` runs them.
       await new Promise<void>((resolve, reject) =>

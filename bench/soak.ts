@@ -194,7 +194,7 @@ async function main() {
   const { createApiKey } = await import("../lib/api-keys/keys");
   const team = await db.team.create({ data: { name: "soak" } });
   const owner = await db.user.create({ data: { email: `soak-${Date.now()}@example.test`, name: "soak", passwordHash: "x" } });
-  const { key } = await createApiKey({ user: { id: owner.id, name: "soak", email: owner.email }, team, role: "owner", ip: null }, "soak");
+  const { key } = await createApiKey({ user: { id: owner.id, name: "soak", email: owner.email }, team, role: "owner", ip: null }, { name: "soak", permissions: ["alerts:send"] });
   const endpointIds: string[] = [];
   for (const r of receivers) endpointIds.push((await createActiveEndpoint(team.id, `http://127.0.0.1:${r.port}/hook`)).endpoint.id);
 

@@ -72,6 +72,27 @@ export function useFormSubmit<T>(
   return { state, pending, onSubmit };
 }
 
+/** A group of checkboxes sharing one name, with its legend and its error announced. */
+export function Checkboxes({ legend, name, options, checked, errors }: { legend: string; name: string; options: readonly (readonly [string, string])[]; checked: readonly string[]; errors?: string[] }) {
+  const errorId = `${name}-error`;
+  return (
+    <fieldset aria-describedby={errorId}>
+      <legend className="text-sm font-medium text-slate-700">{legend}</legend>
+      <div className="mt-1 flex flex-wrap gap-4">
+        {options.map(([value, text]) => (
+          <label key={value} className="flex items-center gap-2 text-sm">
+            <input type="checkbox" name={name} value={value} defaultChecked={checked.includes(value)} />
+            {text}
+          </label>
+        ))}
+      </div>
+      <p id={errorId} aria-live="polite" className="mt-1 text-sm text-red-700">
+        {errors?.join(" ")}
+      </p>
+    </fieldset>
+  );
+}
+
 type FieldProps = {
   label: string;
   name: string;

@@ -24,6 +24,7 @@ export const auditActions = [
   "delivery.redeliver",
   "api_key.create",
   "api_key.revoke",
+  "relay.connect",
 ] as const;
 
 export type AuditAction = (typeof auditActions)[number];
@@ -31,7 +32,7 @@ export type AuditAction = (typeof auditActions)[number];
 /** Records who did what to which target. Never pass a secret in metadata. */
 export async function audit(
   client: Db | Tx,
-  context: { team: { id: string }; user: { id: string; email: string }; ip: string | null },
+  context: { team: { id: string }; user: { id: string | null; email: string }; ip: string | null },
   action: AuditAction,
   target: { type: string; id?: string | null },
   metadata?: Prisma.InputJsonObject,

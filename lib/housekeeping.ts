@@ -5,6 +5,7 @@ import type pg from "pg";
 import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { sendPendingNotificationEmails } from "@/lib/notifications/email";
 import { purgeExpiredRateLimits } from "@/lib/rate-limit";
+import { disconnectStaleRelays, removeAbandonedRelays } from "@/lib/relay/relays";
 import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
 import { purgeExpiredSecrets } from "@/lib/webhooks/endpoint-settings";
 import { purgeHealthHours } from "@/lib/webhooks/health";
@@ -22,10 +23,14 @@ export type HousekeepingReport = {
   healthHoursPurged: number;
   /** Endpoints given their daily re-validation this round. */
   revalidated: number;
+  /** CLI relays whose holder died, disconnected; and relays nobody connected for hours, removed. */
+  relaysDisconnected: number;
+  relaysRemoved: number;
 };
 
 export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Promise<HousekeepingReport> {
   const purged = await purgeHistory(pool, retentionDays);
+  const relaysDisconnected = await disconnectStaleRelays(pool);
   const deliveriesExpired = await expireStaleDeliveries(pool);
   if (deliveriesExpired > 0) metrics().deliveries.inc(withTeam({ outcome: "expired" }, null), deliveriesExpired);
   return {
@@ -38,5 +43,7 @@ export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Pro
     previousSecretsPurged: await purgeExpiredSecrets(pool),
     healthHoursPurged: await purgeHealthHours(pool),
     revalidated: await revalidateDue(),
+    relaysDisconnected,
+    relaysRemoved: await removeAbandonedRelays(pool),
   };
 }

@@ -133,6 +133,8 @@ export const limits = {
   testSendPerEndpoint: (endpointId: string): Limit => ({ key: `test:endpoint:${endpointId}`, limit: 10, windowSeconds: 60 }),
   redeliverPerEndpoint: (endpointId: string): Limit => ({ key: `redeliver:endpoint:${endpointId}`, limit: 30, windowSeconds: 60 }),
   alertApiPerKey: (apiKeyId: string): Limit => ({ key: `api:key:${apiKeyId}`, limit: env().MON1TOR_API_KEY_RATE_PER_MINUTE, windowSeconds: 60, shards: 16 }),
+  /** `mon1tor listen` connecting (and reconnecting): a CLI in a reconnect loop stays polite. */
+  relayConnectPerKey: (apiKeyId: string): Limit => ({ key: `relay:key:${apiKeyId}`, limit: 30, windowSeconds: 60 }),
   secretRollPerEndpoint: (endpointId: string): Limit => ({ key: `roll:endpoint:${endpointId}`, limit: 5, windowSeconds: 24 * 3600 }),
 };
 

@@ -16,7 +16,7 @@ import { envelopeSchema } from "@/lib/webhooks/envelope";
 
 async function keyForNewTeam() {
   const owner = await createMember("owner");
-  const { id: keyId, key } = await createApiKey(owner, "test");
+  const { id: keyId, key } = await createApiKey(owner, { name: "test", permissions: ["alerts:send"] });
   return { owner, key, keyId };
 }
 

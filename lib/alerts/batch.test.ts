@@ -16,7 +16,7 @@ import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 
 async function team() {
   const owner = await createMember("owner");
-  const { key } = await createApiKey(owner, "test");
+  const { key } = await createApiKey(owner, { name: "test", permissions: ["alerts:send"] });
   const { endpoint } = await createActiveEndpoint(owner.team.id, `http://127.0.0.1:9/batch/${owner.team.id}`);
   return { owner, key, endpoint };
 }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const { createApiKey } = await import("@/lib/api-keys/keys");
   const owner = await createMember("owner");
   teamId = owner.team.id;
-  key = (await createApiKey(owner, "outage")).key;
+  key = (await createApiKey(owner, { name: "outage", permissions: ["alerts:send"] })).key;
 }, 120_000);
 afterAll(async () => {
   await cluster.stop().catch(() => {});

@@ -8,19 +8,28 @@ import { randomToken, safeEqual, sha256Hex } from "@/lib/crypto/tokens";
 import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { oneLine } from "@/lib/text";
+import { apiKeyPermissionLabels, apiKeyPermissions, type ApiKeyPermission } from "@/lib/api-keys/permissions";
 
-export const apiKeyNameSchema = z.object({ name: oneLine(z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.")) });
+export const apiKeySchema = z.object({
+  name: oneLine(z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.")),
+  // Checkboxes arrive as one value or repeated ones.
+  permissions: z
+    .union([z.enum(apiKeyPermissions), z.array(z.enum(apiKeyPermissions))])
+    .optional()
+    .transform((value) => [...new Set(value === undefined ? [] : Array.isArray(value) ? value : [value])].sort())
+    .refine((list) => list.length > 0, "Choose at least one permission."),
+});
 
 const KEY_PATTERN = /^mk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
-export async function createApiKey(context: TeamContext, name: string) {
+export async function createApiKey(context: TeamContext, { name, permissions }: z.output<typeof apiKeySchema>) {
   const prefix = crypto.randomBytes(9).toString("base64url").replace(/[-_]/g, "x").slice(0, 12);
   const key = `mk_${prefix}_${randomToken(32)}`;
   const row = await db.$transaction(async (tx) => {
     const created = await tx.apiKey.create({
-      data: { teamId: context.team.id, name, prefix, hash: sha256Hex(key), createdById: context.user.id },
+      data: { teamId: context.team.id, name, permissions, prefix, hash: sha256Hex(key), createdById: context.user.id },
     });
-    await audit(tx, context, "api_key.create", { type: "api_key", id: created.id }, { name, prefix });
+    await audit(tx, context, "api_key.create", { type: "api_key", id: created.id }, { name, prefix, permissions });
     return created;
   });
   return { id: row.id, key };
@@ -38,7 +47,14 @@ export async function revokeApiKey(context: TeamContext, apiKeyId: string) {
   forgetCheckedKey(apiKeyId);
 }
 
-export type AuthenticatedKey = { id: string; team: { id: string; name: string } };
+export type AuthenticatedKey = { id: string; name: string; permissions: readonly string[]; team: { id: string; name: string } };
+
+/** 403 unless the key was created with `permission`. */
+export function requirePermission(key: AuthenticatedKey, permission: ApiKeyPermission) {
+  if (!key.permissions.includes(permission)) {
+    throw new AppError("forbidden", `This API key does not have the “${apiKeyPermissionLabels[permission]}” permission. Create a key with it under Settings → API keys.`);
+  }
+}
 
 /**
  * How long a process trusts a key it has checked without asking the database again. A key
@@ -98,9 +114,9 @@ async function readKey(prefix: string, now: number): Promise<LookedUp> {
   const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
   if (!row || row.revokedAt) {
     checked.delete(prefix);
-    return row && { hash: row.hash, revokedAt: row.revokedAt, key: { id: row.id, team: row.team } };
+    return row && { hash: row.hash, revokedAt: row.revokedAt, key: { id: row.id, name: row.name, permissions: row.permissions, team: row.team } };
   }
-  const key = { id: row.id, team: row.team };
+  const key = { id: row.id, name: row.name, permissions: row.permissions, team: row.team };
   // At most one write a minute per key for the "last used" column.
   if (!row.lastUsedAt || row.lastUsedAt.getTime() < now - 60_000) {
     await db.apiKey.updateMany({

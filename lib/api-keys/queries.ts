@@ -6,6 +6,6 @@ export function listApiKeys(teamId: string) {
   return db.apiKey.findMany({
     where: { teamId },
     orderBy: { createdAt: "desc" },
-    select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+    select: { id: true, name: true, permissions: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
   });
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { apiRoute } from "@/lib/api/route";
-import { authenticateApiKey, type AuthenticatedKey } from "@/lib/api-keys/keys";
+import { authenticateApiKey, requirePermission, type AuthenticatedKey } from "@/lib/api-keys/keys";
+import type { ApiKeyPermission } from "@/lib/api-keys/permissions";
 import { httpStatus, type ErrorCode } from "@/lib/errors";
 import { metrics, type IngestSource } from "@/lib/metrics/metrics";
 import { enforce, limits, type Limit } from "@/lib/rate-limit";
@@ -16,14 +17,15 @@ export const API_KEY_LIMIT_NAME = "requests for this API key";
  * counts the request itself, in its own statement (the alert API's one-round-trip path),
  * and must answer 429 with `rateLimited(limit, API_KEY_LIMIT_NAME, …)`. With `ingest`, the call is
  * timed (mon1tor_ingest_duration_seconds) and a refused call counted by its error code; the
- * handler counts what it accepted.
+ * handler counts what it accepted. The key must have `permission` (by default, sending alerts): 403 otherwise.
  */
 export function apiKeyRoute(
   handler: (request: Request, context: { apiKey: AuthenticatedKey; limit: Limit }) => Promise<Response>,
-  options: { countsRequest?: boolean; ingest?: IngestSource } = {},
+  options: { countsRequest?: boolean; ingest?: IngestSource; permission?: ApiKeyPermission } = {},
 ) {
   const route = apiRoute(async (request: Request) => {
     const apiKey = await authenticateApiKey(request.headers.get("authorization"));
+    requirePermission(apiKey, options.permission ?? "alerts:send");
     const limit = limits.alertApiPerKey(apiKey.id);
     if (!options.countsRequest) await enforce(limit, API_KEY_LIMIT_NAME);
     return handler(request, { apiKey, limit });

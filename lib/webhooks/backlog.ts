@@ -6,6 +6,7 @@ import type pg from "pg";
 import type { Tx } from "@/lib/db";
 import { db } from "@/lib/db";
 import { notifyWorkers } from "@/lib/webhooks/enqueue";
+import { RELAY_EXPIRED_REASON, RELAY_RECONNECT_WINDOW_MS } from "@/lib/relay/protocol";
 import { MAX_ATTEMPTS, RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
 
 export type BacklogChoice = "replay" | "fresh";
@@ -41,16 +42,21 @@ export async function unparkQueued(client: Tx | typeof db, endpointId: string) {
   await client.$executeRawUnsafe(UNPARK_SQL, [endpointId]);
 }
 
-/** Expires queued deliveries of endpoints that have not been active for the whole retry window. */
+/**
+ * Expires queued deliveries of endpoints that have not been active for the whole retry window,
+ * and of CLI relays (lib/relay/) that stayed disconnected for their reconnect window.
+ */
 export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = null) {
+  const at = `(COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')`;
+  const relayGone = `e.kind = 'relay' AND e."inactiveSince" < ${at} - make_interval(secs => $3::double precision / 1000)`;
   const result = await pool.query(
     `UPDATE "Delivery" d SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
-       "lastError" = 'expired: the endpoint was ' || e.status || ' for the whole retry window',
-       "updatedAt" = (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')
+       "lastError" = CASE WHEN ${relayGone} THEN $4 ELSE 'expired: the endpoint was ' || e.status || ' for the whole retry window' END,
+       "updatedAt" = ${at}
      FROM "WebhookEndpoint" e
      WHERE e.id = d."endpointId" AND e.status <> 'active' AND d."nextAttemptAt" IS NOT NULL
-       AND d."createdAt" < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2::double precision / 1000)`,
-    [now ? utc(now) : null, RETRY_WINDOW_MS],
+       AND (d."createdAt" < ${at} - make_interval(secs => $2::double precision / 1000) OR (${relayGone}))`,
+    [now ? utc(now) : null, RETRY_WINDOW_MS, RELAY_RECONNECT_WINDOW_MS, RELAY_EXPIRED_REASON],
   );
   return result.rowCount ?? 0;
 }

@@ -14,6 +14,8 @@ export type Claimed = {
   maxAttempts: number;
   endpointId: string;
   url: string;
+  /** "relay": sent through a connected `mon1tor listen` (lib/relay/transport.ts), not to the URL. */
+  kind: "http" | "relay";
   secretCiphertext: string;
   /** The rolled-away secret while its overlap lasts, else null. */
   previousSecretCiphertext: string | null;
@@ -175,7 +177,7 @@ export async function claimDeliveries(
          attempts = d.attempts + 1, "updatedAt" = ${now}
      FROM picked, "Event" ev, "WebhookEndpoint" e
      WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
-     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e."secretCiphertext",
+     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
                d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent

@@ -6,6 +6,7 @@ import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
 import { attemptClass, child, metrics, withTeam } from "@/lib/metrics/metrics";
+import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/claim";
@@ -173,7 +174,10 @@ export class Dispatcher {
     try {
       const { url, sign } = this.preparedFor(delivery);
       const headers = sign(delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body);
-      result = await sendOutbound({ method: "POST", url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
+      result =
+        delivery.kind === "relay"
+          ? await sendThroughRelay(this.pool, { endpointId: delivery.endpointId, deliveryId: delivery.id, headers, body: delivery.body, timeoutMs: this.timeoutMs })
+          : await sendOutbound({ method: "POST", url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
     } catch (error) {
       console.error("[mon1tor] delivery attempt failed in our code:", error instanceof Error ? error.message : error);
       result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };

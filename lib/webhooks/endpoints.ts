@@ -113,6 +113,7 @@ export async function updateEndpoint(
   policy: DestinationPolicy = policyFromEnv(),
 ) {
   const existing = await findEndpoint(context.team.id, input.endpointId);
+  refuseForRelay(existing, "be edited");
   const urlChanged = existing.url !== input.url;
   const validateNow = urlChanged && existing.status !== "paused";
   if (urlChanged) await assertDestinationAllowed(input.url, policy);
@@ -152,6 +153,11 @@ async function countValidation(context: TeamContext, endpointId: string) {
 
 type Endpoint = Awaited<ReturnType<typeof findEndpoint>>;
 
+/** A CLI relay (lib/relay/) is turned on and off by `mon1tor listen` connecting, never by a token. */
+function refuseForRelay(endpoint: Endpoint, what: string) {
+  if (endpoint.kind === "relay") throw new AppError("conflict", `A CLI relay cannot ${what}: it is active while mon1tor listen is connected.`);
+}
+
 /** The owner must say what happens to missed alerts before an inactive endpoint comes back. */
 async function backlogChoice(context: TeamContext, endpoint: Endpoint, choice: BacklogChoice | undefined): Promise<BacklogChoice> {
   if (choice) return choice;
@@ -172,6 +178,7 @@ export async function revalidate(
   policy: DestinationPolicy = policyFromEnv(),
 ) {
   const endpoint = await findEndpoint(context.team.id, input.endpointId);
+  refuseForRelay(endpoint, "be validated");
   if (endpoint.status === "paused") throw new AppError("conflict", "Resume the endpoint before validating it.");
   const coming = endpoint.status === "disabled" || endpoint.status === "failed";
   const choice = coming ? await backlogChoice(context, endpoint, input.backlog) : null;
@@ -214,6 +221,7 @@ export async function resumeEndpoint(
 ) {
   const endpoint = await findEndpoint(context.team.id, input.endpointId);
   if (endpoint.status !== "paused") return null;
+  if (endpoint.kind === "relay" && !endpoint.relayStreamId) refuseForRelay(endpoint, "be resumed while mon1tor listen is not connected");
   const choice = await backlogChoice(context, endpoint, input.backlog);
   const validated = endpoint.activatedAt !== null;
   if (!validated) await countValidation(context, endpoint.id);

@@ -7,6 +7,10 @@ import { summarize, type HealthWindow } from "@/lib/webhooks/health";
 const endpointFields = {
   id: true,
   url: true,
+  kind: true,
+  relayName: true,
+  relayStreamId: true,
+  relaySeenAt: true,
   description: true,
   status: true,
   statusReason: true,

@@ -3,10 +3,10 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
-import { apiKeyNameSchema, createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
+import { apiKeySchema, createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 
-export const createApiKeyAction = defineAction("api-keys:manage", apiKeyNameSchema, async ({ name }, context) => {
-  const created = await createApiKey(context, name);
+export const createApiKeyAction = defineAction("api-keys:manage", apiKeySchema, async (input, context) => {
+  const created = await createApiKey(context, input);
   revalidatePath("/settings/api-keys");
   return created;
 });

@@ -2,7 +2,8 @@
 
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { fieldErrors, FormMessage, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { Checkboxes, fieldErrors, FormMessage, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { apiKeyPermissionLabels } from "@/lib/api-keys/permissions";
 import { createApiKeyAction, revokeApiKeyAction } from "./actions";
 
 export function CreateApiKeyForm() {
@@ -15,6 +16,13 @@ export function CreateApiKeyForm() {
           Create key
         </SubmitButton>
       </div>
+      <Checkboxes
+        legend="Permissions"
+        name="permissions"
+        options={Object.entries(apiKeyPermissionLabels)}
+        checked={["alerts:send"]}
+        errors={fieldErrors(state, "permissions")}
+      />
       <FormMessage state={state && !state.ok ? state : null} />
       {state?.ok ? (
         <div role="status" className="rounded-md bg-green-50 p-3 text-sm">

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { Card, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { endpointName } from "@/components/webhooks/endpoint-name";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
@@ -52,7 +53,7 @@ export default async function WebhooksPage() {
                   <li key={endpoint.id} className="flex flex-wrap items-center justify-between gap-3 py-3">
                     <div className="min-w-0">
                       <Link href={`/settings/webhooks/${endpoint.id}`} className="break-all font-mono text-sm text-brand-700 underline">
-                        {endpoint.url}
+                        {endpointName(endpoint)}
                       </Link>
                       {endpoint.description ? <p className="text-sm text-slate-600">{endpoint.description}</p> : null}
                       <p className="text-xs text-slate-600" data-testid="endpoint-filter">
@@ -70,7 +71,7 @@ export default async function WebhooksPage() {
                           {badge === "failing" ? "Failing" : "Degraded"}: {reason}
                         </p>
                       ) : null}
-                      {last ? (
+                      {last && endpoint.kind === "http" ? (
                         <p className="text-xs text-slate-500">Last validation {formatDateTime(last.startedAt)}</p>
                       ) : null}
                     </div>

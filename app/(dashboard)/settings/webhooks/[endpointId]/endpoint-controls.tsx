@@ -64,14 +64,18 @@ function ComeBackButtons({
   );
 }
 
-export function EndpointActions({ endpointId, status, backlog }: { endpointId: string; status: EndpointStatus; backlog: Backlog }) {
+/**
+ * `relay`: for a CLI relay, whether mon1tor listen is connected (null for an HTTP endpoint). A
+ * relay is turned on by connecting, never by validating; paused by hand, it resumes only while connected.
+ */
+export function EndpointActions({ endpointId, status, backlog, relay = null }: { endpointId: string; status: EndpointStatus; backlog: Backlog; relay?: { connected: boolean } | null }) {
   const router = useRouter();
   const validate = useAction<ValidationOutcome>();
   const toggle = useAction<unknown>();
   const remove = useAction<null>();
   const test = useAction<{ deliveryId: string; status: string; statusCode: number | null; error: string | null }>();
   const validated = validate.result?.ok ? validationMessage(validate.result.data) : null;
-  const comingBack = status === "disabled" || status === "failed";
+  const comingBack = relay === null && (status === "disabled" || status === "failed");
   return (
     <div className="flex flex-col items-end gap-2">
       <div className="flex flex-wrap items-center justify-end gap-2">
@@ -84,7 +88,7 @@ export function EndpointActions({ endpointId, status, backlog }: { endpointId: s
             onChoose={(choice) => validate.run(() => validateEndpointAction({ endpointId, ...(choice ? { backlog: choice } : {}) }))}
           />
         ) : null}
-        {status === "paused" ? (
+        {status === "paused" && (relay === null || relay.connected) ? (
           <ComeBackButtons
             label="Resume"
             pendingLabel="Resuming…"
@@ -93,7 +97,7 @@ export function EndpointActions({ endpointId, status, backlog }: { endpointId: s
             onChoose={(choice) => toggle.run(() => resumeEndpointAction({ endpointId, ...(choice ? { backlog: choice } : {}) }))}
           />
         ) : null}
-        {status === "active" || status === "pending" ? (
+        {relay === null && (status === "active" || status === "pending") ? (
           <PendingButton pending={validate.pending} pendingLabel="Validating…" onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}>
             Validate again
           </PendingButton>

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { Card, DataTable, EmptyState, formatDateTime, PageHeader } from "@/components/ui";
+import { endpointName } from "@/components/webhooks/endpoint-name";
 import { StatusBadge } from "@/components/webhooks/status-badge";
 import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
@@ -44,6 +45,7 @@ export default async function EndpointPage({
   const [headers, recent] = manage
     ? await Promise.all([listCustomHeaders(context.team.id, endpoint.id), recentDeliveries(context.team.id, endpoint.id)])
     : [[], []];
+  const relay = endpoint.kind === "relay";
   const previousLive = endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt : null; // page data has no ciphertext
 
   return (
@@ -59,6 +61,7 @@ export default async function EndpointPage({
             endpointId={endpoint.id}
             status={endpoint.status}
             backlog={backlog ? { count: backlog.count, since: backlog.since ? formatDateTime(backlog.since) : null } : null}
+            relay={relay ? { connected: endpoint.relayStreamId !== null } : null}
           />
         ) : null}
       </PageHeader>
@@ -67,8 +70,20 @@ export default async function EndpointPage({
         <div className="min-w-0 space-y-6 lg:col-span-2">
           <Card title="Endpoint">
             <dl className="grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
-              <dt className="text-slate-500">URL</dt>
-              <dd className="break-all font-mono">{endpoint.url}</dd>
+              {relay ? (
+                <>
+                  <dt className="text-slate-500">Kind</dt>
+                  <dd data-testid="relay-state">
+                    {endpointName(endpoint)}
+                    {endpoint.relaySeenAt ? ` (last seen ${formatDateTime(endpoint.relaySeenAt)})` : ""}
+                  </dd>
+                </>
+              ) : (
+                <>
+                  <dt className="text-slate-500">URL</dt>
+                  <dd className="break-all font-mono">{endpoint.url}</dd>
+                </>
+              )}
               <dt className="text-slate-500">Status</dt>
               <dd>
                 <StatusBadge status={endpoint.status} />
@@ -81,7 +96,9 @@ export default async function EndpointPage({
               </dd>
               <dt className="text-slate-500">Ownership</dt>
               <dd data-testid="ownership">
-                {endpoint.ownershipConfirmedAt
+                {relay
+                  ? "Proven by mon1tor listen connecting with an API key of this team: a relay needs no token validation."
+                  : endpoint.ownershipConfirmedAt
                   ? `Confirmed ${formatDateTime(endpoint.ownershipConfirmedAt)}: the validation response echoed the token.`
                   : "Not confirmed: to confirm, make the validation response body contain the token we append to the URL, then validate again."}
                 {endpoint.deliveryRateCap !== null ? ` Deliveries are capped at ${endpoint.deliveryRateCap.toLocaleString("en-US")} a minute; more wait.` : ""}
@@ -90,12 +107,12 @@ export default async function EndpointPage({
               <dd>{formatDateTime(endpoint.createdAt)}</dd>
               <dt className="text-slate-500">Activated</dt>
               <dd>{formatDateTime(endpoint.activatedAt)}</dd>
-              <dt className="text-slate-500">Last validation</dt>
-              <dd>
-                {last
-                  ? `${formatDateTime(last.startedAt)}: ${last.ok ? `answered ${last.statusCode}` : last.reason}`
-                  : "never"}
-              </dd>
+              {relay ? null : (
+                <>
+                  <dt className="text-slate-500">Last validation</dt>
+                  <dd>{last ? `${formatDateTime(last.startedAt)}: ${last.ok ? `answered ${last.statusCode}` : last.reason}` : "never"}</dd>
+                </>
+              )}
             </dl>
           </Card>
           <HealthCard teamId={context.team.id} endpoint={endpoint} />
@@ -126,11 +143,12 @@ export default async function EndpointPage({
               />
             </Card>
           ) : null}
-          {manage ? (
+          {manage && !relay ? (
             <Card title="Edit">
               <EditEndpointForm endpointId={endpoint.id} url={endpoint.url} description={endpoint.description ?? ""} />
             </Card>
           ) : null}
+          {relay ? null : (
           <Card title="Validation history">
             <DataTable label="Validation history" columns={["Time", "Kind", "Result", "Status code", "Duration"]} empty={<EmptyState title="No validation attempts yet" />}>
               {endpoint.validations.map((attempt) => (
@@ -144,6 +162,7 @@ export default async function EndpointPage({
               ))}
             </DataTable>
           </Card>
+          )}
         </div>
         <div className="min-w-0 space-y-6">
           <Card title="Signing secret">

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
-import { fieldErrors, FormMessage, PendingButton, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
+import { Checkboxes, fieldErrors, FormMessage, PendingButton, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import { buttonClass } from "@/components/ui";
 import type { DebugReport } from "@/lib/webhooks/signature-debugger";
 import {
@@ -144,25 +144,8 @@ const severityOptions = [
   ["info", "Info"],
 ] as const;
 
-function Checkboxes({ legend, name, options, checked, errors }: { legend: string; name: string; options: readonly (readonly [string, string])[]; checked: string[]; errors?: string[] }) {
-  const errorId = `${name}-error`;
-  return (
-    <fieldset aria-describedby={errorId}>
-      <legend className="text-sm font-medium text-slate-700">{legend}</legend>
-      <div className="mt-1 flex flex-wrap gap-4">
-        {options.map(([value, text]) => (
-          <label key={value} className="flex items-center gap-2 text-sm">
-            <input type="checkbox" name={name} value={value} defaultChecked={checked.length === 0 || checked.includes(value)} />
-            {text}
-          </label>
-        ))}
-      </div>
-      <p id={errorId} aria-live="polite" className="mt-1 text-sm text-red-700">
-        {errors?.join(" ")}
-      </p>
-    </fieldset>
-  );
-}
+/** A filter stored empty means every value (lib/webhooks/filters.ts): each box checked. */
+const allIfEmpty = (checked: string[], options: readonly (readonly [string, string])[]) => (checked.length === 0 ? options.map(([value]) => value) : checked);
 
 export function FilterForm({
   endpointId,
@@ -196,8 +179,8 @@ export function FilterForm({
       <p className="text-sm text-slate-600" data-testid="filter-summary">
         Gets: {state?.ok ? state.data.summary : summary}
       </p>
-      <Checkboxes legend="Event types" name="eventTypes" options={typeOptions} checked={eventTypes} errors={fieldErrors(state, "eventTypes")} />
-      <Checkboxes legend="Severities" name="severities" options={severityOptions} checked={severities} errors={fieldErrors(state, "severities")} />
+      <Checkboxes legend="Event types" name="eventTypes" options={typeOptions} checked={allIfEmpty(eventTypes, typeOptions)} errors={fieldErrors(state, "eventTypes")} />
+      <Checkboxes legend="Severities" name="severities" options={severityOptions} checked={allIfEmpty(severities, severityOptions)} errors={fieldErrors(state, "severities")} />
       <TextField
         label="Only these monitor ids (optional)"
         name="monitorIds"

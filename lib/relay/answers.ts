@@ -1,0 +1,29 @@
+// The CLI's report of one relayed attempt: what the local receiver answered (or why it did
+// not), written into the request's row for the dispatcher waiting on it (lib/relay/transport.ts).
+import type { AuthenticatedKey } from "@/lib/api-keys/keys";
+import { db } from "@/lib/db";
+import { notFound } from "@/lib/errors";
+import type { RelayAnswer } from "@/lib/relay/protocol";
+import { parseRetryAfter } from "@/lib/webhooks/outbound";
+import { responseExcerpt, storableText } from "@/lib/webhooks/response-excerpt";
+
+const header = (headers: Record<string, string> | undefined, name: string) =>
+  Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
+
+export async function answerRelayRequest(apiKey: AuthenticatedKey, relayId: string, answer: RelayAnswer) {
+  const excerpt =
+    answer.statusCode === null || answer.body === undefined
+      ? null
+      : responseExcerpt(Buffer.from(answer.body, "utf8"), { encoding: header(answer.headers, "content-encoding"), truncated: false });
+  const retryAfter = answer.statusCode === null ? null : parseRetryAfter(header(answer.headers, "retry-after"));
+  // Scoped by the key's team through the relay: a request of another team's relay is not found.
+  const updated = await db.$executeRaw`
+    UPDATE "RelayRequest" r
+    SET "answeredAt" = now() AT TIME ZONE 'UTC', "statusCode" = ${answer.statusCode}, "durationMs" = ${answer.durationMs},
+        "errorClass" = ${answer.error?.class ?? null}, reason = ${answer.error ? storableText(answer.error.message) : null},
+        "responseExcerpt" = ${excerpt}, "retryAfterSeconds" = ${retryAfter}
+    FROM "WebhookEndpoint" e
+    WHERE r.id = ${answer.requestId} AND r."endpointId" = ${relayId} AND e.id = r."endpointId" AND e."teamId" = ${apiKey.team.id}
+      AND e.kind = 'relay' AND r."answeredAt" IS NULL`;
+  if (updated === 0) throw notFound("That relay request does not exist, or it was answered already or timed out.");
+}
