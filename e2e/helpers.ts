@@ -70,10 +70,11 @@ export async function addActiveEndpoint(page: Page, url: string) {
   await expect(page.getByRole("heading", { name: "Webhook endpoint" })).toBeVisible();
 }
 
-/** Creates an API key in the UI and returns it. */
-export async function createApiKey(page: Page, name = "E2E key") {
+/** Creates an API key in the UI and returns it; `permissions` as the form's boxes are labelled (default: sending alerts only). */
+export async function createApiKey(page: Page, name = "E2E key", permissions: string[] = ["Send alerts"]) {
   await page.goto("/settings/api-keys");
   await page.getByLabel("Key name").fill(name);
+  for (const box of ["Send alerts", "Manage endpoints (mon1tor listen)"]) await page.getByLabel(box).setChecked(permissions.includes(box));
   await page.getByRole("button", { name: "Create key" }).click();
   const field = page.getByLabel("New API key (shown once: copy it now)");
   await expect(field).toHaveValue(/^mk_/);

@@ -1,8 +1,9 @@
 // Relay endpoints: what `mon1tor listen` connects to. A relay is a WebhookEndpoint of kind
 // "relay", found by (team, name). It is active exactly while a CLI holds its stream: the
 // connected, authenticated CLI is the proof of ownership, so there is no token validation.
-// When the CLI goes, the relay is paused and its deliveries parked (lib/webhooks/backlog.ts);
-// they wait RELAY_RECONNECT_WINDOW_MS for it to come back, then expire (expireStaleDeliveries).
+// When the CLI goes, the relay stays active but the claim skips it: its deliveries (and those
+// of alerts that arrive meanwhile) wait RELAY_RECONNECT_WINDOW_MS for a CLI to come back, then
+// expire (expireStaleDeliveries).
 // A relay nobody connected for RELAY_REMOVE_AFTER_MS is removed.
 import type pg from "pg";
 import { audit } from "@/lib/audit";
@@ -13,14 +14,13 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation } from "@/lib/errors";
 import { describeFilter, filterSchema, type EndpointFilter } from "@/lib/webhooks/filters";
-import { parkQueued, unparkQueued } from "@/lib/webhooks/backlog";
+import { unparkQueued } from "@/lib/webhooks/backlog";
 import { generateSecret } from "@/lib/webhooks/secret";
-import { RELAY_RECONNECT_WINDOW_MS, RELAY_REMOVE_AFTER_MS, relayUrl, type relayHelloSchema } from "@/lib/relay/protocol";
+import { RELAY_REMOVE_AFTER_MS, relayUrl, type relayHelloSchema } from "@/lib/relay/protocol";
 import type { z } from "zod";
 
 /** A stream not renewed for this long has lost its holder (a web process that died). */
 export const RELAY_STALE_MS = 30_000;
-export const DISCONNECTED_REASON = `mon1tor listen disconnected: deliveries wait up to ${RELAY_RECONNECT_WINDOW_MS / 60_000} minutes for it to reconnect, then expire`;
 
 export type ConnectedRelay = { id: string; name: string; streamId: string; secret: string; filter: string };
 
@@ -106,32 +106,21 @@ export async function connectRelay(apiKey: AuthenticatedKey, hello: z.output<typ
 
 /**
  * The stream `streamId` ended: unless another has taken the relay since, it stops receiving.
- * What was handed to this stream and not answered is handed again to the next one.
+ * Its deliveries stay queued (the claim skips a relay no stream holds) for
+ * RELAY_RECONNECT_WINDOW_MS, then expire (lib/webhooks/backlog.ts). What was handed to this
+ * stream and not answered yet is handed again to the next one.
  */
 export async function disconnectRelay(pool: pg.Pool, endpointId: string, streamId: string) {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const { rowCount } = await client.query(
-      `UPDATE "WebhookEndpoint" SET "relayStreamId" = NULL,
-         status = CASE WHEN status = 'active' THEN 'paused'::"EndpointStatus" ELSE status END,
-         "statusReason" = CASE WHEN status = 'active' THEN $3 ELSE "statusReason" END,
-         "pausedAt" = CASE WHEN status = 'active' THEN (now() AT TIME ZONE 'UTC') ELSE "pausedAt" END,
-         "inactiveSince" = COALESCE("inactiveSince", now() AT TIME ZONE 'UTC'), "updatedAt" = now() AT TIME ZONE 'UTC'
-       WHERE id = $1 AND "relayStreamId" = $2`,
-      [endpointId, streamId, DISCONNECTED_REASON],
-    );
-    if (rowCount) {
-      await parkQueued(client, [endpointId]);
-      await client.query(`UPDATE "RelayRequest" SET "pushedAt" = NULL WHERE "endpointId" = $1 AND "answeredAt" IS NULL`, [endpointId]);
-    }
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  await pool.query(
+    `WITH ended AS (
+       UPDATE "WebhookEndpoint" SET "relayStreamId" = NULL, "inactiveSince" = COALESCE("inactiveSince", now() AT TIME ZONE 'UTC'),
+         "updatedAt" = now() AT TIME ZONE 'UTC'
+       WHERE id = $1 AND "relayStreamId" = $2
+       RETURNING id
+     )
+     UPDATE "RelayRequest" SET "pushedAt" = NULL WHERE "endpointId" IN (SELECT id FROM ended) AND "answeredAt" IS NULL`,
+    [endpointId, streamId],
+  );
 }
 
 /** Renews the streams this process holds; returns the endpoints of those it no longer holds (taken over or deleted). */

@@ -48,14 +48,14 @@ export async function unparkQueued(client: Tx | typeof db, endpointId: string) {
  */
 export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = null) {
   const at = `(COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')`;
-  const relayGone = `e.kind = 'relay' AND e."inactiveSince" < ${at} - make_interval(secs => $3::double precision / 1000)`;
+  const relayGone = `e.kind = 'relay' AND e."relayStreamId" IS NULL AND e."inactiveSince" < ${at} - make_interval(secs => $3::double precision / 1000)`;
   const result = await pool.query(
     `UPDATE "Delivery" d SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
        "lastError" = CASE WHEN ${relayGone} THEN $4 ELSE 'expired: the endpoint was ' || e.status || ' for the whole retry window' END,
        "updatedAt" = ${at}
      FROM "WebhookEndpoint" e
-     WHERE e.id = d."endpointId" AND e.status <> 'active' AND d."nextAttemptAt" IS NOT NULL
-       AND (d."createdAt" < ${at} - make_interval(secs => $2::double precision / 1000) OR (${relayGone}))`,
+     WHERE e.id = d."endpointId" AND d."nextAttemptAt" IS NOT NULL
+       AND ((e.status <> 'active' AND d."createdAt" < ${at} - make_interval(secs => $2::double precision / 1000)) OR (${relayGone}))`,
     [now ? utc(now) : null, RETRY_WINDOW_MS, RELAY_RECONNECT_WINDOW_MS, RELAY_EXPIRED_REASON],
   );
   return result.rowCount ?? 0;

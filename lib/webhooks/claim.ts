@@ -79,10 +79,13 @@ export async function claimDeliveries(
          CASE WHEN ${e}."deliveryRateCap" IS NULL THEN $5
               ELSE ${e}."deliveryRateCap" - CASE WHEN ${e}."rateWindowStart" = ${minute} THEN ${e}."rateWindowCount" ELSE 0 END
          END)`;
+  // Active, and for a CLI relay (lib/relay/) held by a connected mon1tor listen: a disconnected
+  // relay's deliveries wait here for it to reconnect (or expire, lib/webhooks/backlog.ts).
+  const sendable = (e: string) => `${e}.status = 'active' AND (${e}.kind = 'http' OR ${e}."relayStreamId" IS NOT NULL)`;
   const room = (queued: string) => `endpoints AS (
        SELECT e.id, ${quotaOf("e")} AS quota
        FROM ${queued} q
-       JOIN "WebhookEndpoint" e ON e.id = q.id AND e.status = 'active'
+       JOIN "WebhookEndpoint" e ON e.id = q.id AND ${sendable("e")}
      )`;
   const head = options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
@@ -117,7 +120,7 @@ export async function claimDeliveries(
          -- the scan's limit, claim after claim, and hold back every other endpoint's retries.
          -- A subquery per row, not a join: joined, the planner could start from the endpoints and
          -- read each one's whole history through another index.
-         AND (SELECT x.status = 'active' AND ${quotaOf("x")} > 0 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
+         AND (SELECT ${sendable("x")} AND ${quotaOf("x")} > 0 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
        ORDER BY d."nextAttemptAt"
        LIMIT $4
      ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (

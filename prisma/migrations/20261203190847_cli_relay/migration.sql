@@ -1,5 +1,5 @@
--- mon1tor listen (lib/relay/): endpoints of kind "relay", reached through a CLI's stream instead of HTTP;
--- the attempts handed to them (RelayRequest); and what an API key may do (existing keys: send alerts).
+-- mon1tor listen (lib/relay/): endpoints of kind "relay", reached through a CLI's stream instead of HTTP,
+-- the attempts handed to them (RelayRequest), and what an API key may do (existing keys: send alerts).
 -- CreateEnum
 CREATE TYPE "EndpointKind" AS ENUM ('http', 'relay');
 

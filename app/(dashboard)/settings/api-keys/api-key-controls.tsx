@@ -7,7 +7,8 @@ import { apiKeyPermissionLabels } from "@/lib/api-keys/permissions";
 import { createApiKeyAction, revokeApiKeyAction } from "./actions";
 
 export function CreateApiKeyForm() {
-  const { state, pending, onSubmit } = useFormSubmit(createApiKeyAction, { resetOnSuccess: true });
+  const submit = (form: FormData) => createApiKeyAction({ name: String(form.get("name") ?? ""), permissions: form.getAll("permissions").map(String) });
+  const { state, pending, onSubmit } = useFormSubmit(submit, { resetOnSuccess: true });
   return (
     <form onSubmit={onSubmit} className="space-y-4" noValidate>
       <div className="flex items-end gap-3">

@@ -6,6 +6,7 @@ import { VerifyPanel } from "@/components/webhooks/verify-panel";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { orNotFound } from "@/lib/page";
+import { RELAY_RECONNECT_WINDOW_MS, RELAY_REMOVE_AFTER_MS } from "@/lib/relay/protocol";
 import { missedBacklog } from "@/lib/webhooks/backlog";
 import { deliveryFilters, getEndpointDetail, recentDeliveries } from "@/lib/webhooks/queries";
 import { MAX_CUSTOM_HEADERS } from "@/lib/webhooks/custom-headers";
@@ -76,6 +77,9 @@ export default async function EndpointPage({
                   <dd data-testid="relay-state">
                     {endpointName(endpoint)}
                     {endpoint.relaySeenAt ? ` (last seen ${formatDateTime(endpoint.relaySeenAt)})` : ""}
+                    {endpoint.relayStreamId
+                      ? null
+                      : `. Its deliveries wait up to ${RELAY_RECONNECT_WINDOW_MS / 60_000} minutes for mon1tor listen to reconnect, then expire; the relay is removed ${RELAY_REMOVE_AFTER_MS / 3_600_000} hours after its last connection.`}
                   </dd>
                 </>
               ) : (
