@@ -62,6 +62,8 @@ describe("housekeeping", () => {
         "idempotencyKeysPurged",
         "previousSecretsPurged",
         "rateLimitsPurged",
+        "relaysDisconnected",
+        "relaysRemoved",
         "revalidated",
       ].sort(),
     );

@@ -12,11 +12,11 @@ import { apiKeyPermissionLabels, apiKeyPermissions, type ApiKeyPermission } from
 
 export const apiKeySchema = z.object({
   name: oneLine(z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.")),
-  // Checkboxes arrive as one value or repeated ones.
+  // Checkboxes arrive as one value or repeated ones; left out (an older client), a key sends alerts.
   permissions: z
     .union([z.enum(apiKeyPermissions), z.array(z.enum(apiKeyPermissions))])
     .optional()
-    .transform((value) => [...new Set(value === undefined ? [] : Array.isArray(value) ? value : [value])].sort())
+    .transform((value) => [...new Set(value === undefined ? (["alerts:send"] as const) : Array.isArray(value) ? value : [value])].sort())
     .refine((list) => list.length > 0, "Choose at least one permission."),
 });
 

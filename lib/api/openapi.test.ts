@@ -27,10 +27,16 @@ const validator = (schema: object) => {
 const readme = fs.readFileSync("README.md", "utf8");
 
 describe("OpenAPI", () => {
-  it("is served as OpenAPI 3.1 with the alert API and the three webhooks, headers included", async () => {
+  it("is served as OpenAPI 3.1 with the alert API, mon1tor listen's relay routes and the three webhooks, headers included", async () => {
     const document = await spec();
     expect(document.openapi).toBe("3.1.0");
-    expect(Object.keys(document.paths)).toEqual(["/api/v1/alerts", "/api/v1/alerts/batch", "/api/v1/integrations/alertmanager"]);
+    expect(Object.keys(document.paths)).toEqual([
+      "/api/v1/alerts",
+      "/api/v1/alerts/batch",
+      "/api/v1/integrations/alertmanager",
+      "/api/v1/relays/listen",
+      "/api/v1/relays/{relayId}/responses",
+    ]);
     expect(Object.keys(document.paths["/api/v1/alerts"]!.post.responses)).toEqual(expect.arrayContaining(["202", "401", "422", "429", "503"]));
     expect(Object.keys(document.webhooks).sort()).toEqual(["alert.resolved", "alert.triggered", "webhook.test"]);
     expect(document.webhooks["alert.triggered"]!.post.parameters.map((p) => p.name)).toEqual(

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 import { alertInputSchema } from "@/lib/alerts/ingest";
+import { relayAnswerSchema, relayHelloSchema, streamMessageSchema } from "@/lib/relay/protocol";
 import { API_VERSION, envelopeSchema, eventTypes } from "@/lib/webhooks/envelope";
 import { NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
 import pkg from "@/package.json" with { type: "json" };
@@ -42,7 +43,7 @@ const batchResponses = (what: string) => ({
   "200": { description: `Every ${what} answered on its own (results); refused items name their field (alerts.<i>.<field>)`, content: json(batchResultSchema) },
   "400": error("The body is not valid JSON, or not UTF-8 text"),
   "401": error("Missing or unknown API key"),
-  "403": error("The API key was revoked"),
+  "403": error("The API key was revoked, or may not send alerts"),
   "413": error("The body is larger than 8 MB"),
   "415": error("Not sent as application/json, or sent compressed (Content-Encoding)"),
   "422": error(`The call is malformed (not the expected object, or more than ${MAX_BATCH_ITEMS} alerts); fields names it`),
@@ -92,7 +93,7 @@ export function openApiDocument(serverUrl: string) {
             "202": { description: "Accepted and queued for delivery", content: json(alertAcceptedSchema) },
             "400": error("The body is not valid JSON, or not UTF-8 text"),
             "401": error("Missing or unknown API key"),
-            "403": error("The API key was revoked"),
+            "403": error("The API key was revoked, or may not send alerts"),
             "413": error("The body is larger than 64 KB"),
             "415": error("Not sent as application/json, or sent compressed (Content-Encoding)"),
             "422": error("A field is invalid; fields names it"),
@@ -157,6 +158,38 @@ export function openApiDocument(serverUrl: string) {
             },
           },
           responses: batchResponses("alert of the group"),
+        },
+      },
+      "/api/v1/relays/listen": {
+        post: {
+          operationId: "listenRelay",
+          summary: "mon1tor listen: open the team's CLI relay of this name and hold its stream of deliveries",
+          description:
+            "Needs a key with the endpoints:manage permission. The answer is newline-delimited JSON held open: a ready message (the relay and its signing secret), then a request message per attempt, and a ping every 15 s. Report each request's outcome to /api/v1/relays/{relayId}/responses.",
+          requestBody: { required: true, content: json(relayHelloSchema, "input") },
+          responses: {
+            "200": { description: "The stream", content: { "application/x-ndjson": { schema: z.toJSONSchema(streamMessageSchema) } } },
+            "401": error("Missing or unknown API key"),
+            "403": error("The API key was revoked, or may not manage endpoints"),
+            "409": error("A mon1tor listen of this name is connected already, or the team has its endpoint limit"),
+            "422": error("A field is invalid; fields names it"),
+            "429": error("Over the connection limit (30 a minute per key); see Retry-After"),
+          },
+        },
+      },
+      "/api/v1/relays/{relayId}/responses": {
+        post: {
+          operationId: "answerRelayRequest",
+          summary: "mon1tor listen reports what the local receiver answered to one relayed request",
+          parameters: [{ name: "relayId", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { required: true, content: json(relayAnswerSchema, "input") },
+          responses: {
+            "200": { description: "Recorded as the attempt's outcome" },
+            "403": error("The API key was revoked, or may not manage endpoints"),
+            "404": error("No such request waits for an answer: unknown, answered already, or timed out"),
+            "422": error("A field is invalid; fields names it"),
+            "429": error("Over the per-key limit; see Retry-After"),
+          },
         },
       },
     },
