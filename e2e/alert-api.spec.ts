@@ -90,6 +90,8 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
       eventsPurged: expect.any(Number),
       idempotencyKeysPurged: expect.any(Number),
       rateLimitsPurged: expect.any(Number),
+      relaysDisconnected: expect.any(Number),
+      relaysRemoved: expect.any(Number),
       deliveriesExpired: expect.any(Number),
       emailsSent: expect.any(Number),
       previousSecretsPurged: expect.any(Number),

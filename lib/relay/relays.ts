@@ -22,7 +22,15 @@ import type { z } from "zod";
 /** A stream not renewed for this long has lost its holder (a web process that died). */
 export const RELAY_STALE_MS = 30_000;
 
-export type ConnectedRelay = { id: string; name: string; streamId: string; secret: string; filter: string };
+export type ConnectedRelay = {
+  id: string;
+  name: string;
+  streamId: string;
+  secret: string;
+  filter: string;
+  /** Deliveries that waited for a CLI to connect: to send now. */
+  waiting: string[];
+};
 
 /** The relay's filter from the CLI's options: each list given replaces that filter, none means all. */
 function relayFilter(hello: z.output<typeof relayHelloSchema>): EndpointFilter {
@@ -95,7 +103,10 @@ export async function connectRelay(apiKey: AuthenticatedKey, hello: z.output<typ
           });
       if (existing) await unparkQueued(tx, endpoint.id);
       await audit(tx, actor, "relay.connect", { type: "endpoint", id: endpoint.id }, { name: hello.name, created: !existing, secretPinned: Boolean(hello.secret) });
-      return { id: endpoint.id, name: hello.name, streamId, secret: decrypt(endpoint.secretCiphertext), filter: describeFilter(filter) };
+      const waiting = existing
+        ? (await tx.delivery.findMany({ where: { endpointId: endpoint.id, nextAttemptAt: { not: null } }, select: { id: true }, take: 1_000 })).map((d) => d.id)
+        : [];
+      return { id: endpoint.id, name: hello.name, streamId, secret: decrypt(endpoint.secretCiphertext), filter: describeFilter(filter), waiting };
     });
   } catch (error) {
     // Two CLIs creating the same name at once: the second sees the first's row next time.

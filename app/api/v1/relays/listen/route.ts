@@ -6,6 +6,7 @@ import { enforce, limits } from "@/lib/rate-limit";
 import { relayHub } from "@/lib/relay/hub";
 import { relayHelloSchema } from "@/lib/relay/protocol";
 import { connectRelay } from "@/lib/relay/relays";
+import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 
@@ -18,7 +19,10 @@ export const POST = apiKeyRoute(
     const parsed = relayHelloSchema.safeParse(json);
     if (!parsed.success) throw invalidInput(parsed.error);
     const relay = await connectRelay(apiKey, parsed.data, await requestIp());
-    return relayHub().open(relay, request.signal);
+    const stream = relayHub().open(relay, request.signal);
+    // What waited for this CLI goes now, not at the next poll (not in after(): the stream's answer never ends).
+    void dispatchSoon(relay.waiting);
+    return stream;
   },
   { permission: "endpoints:manage" },
 );
