@@ -1,7 +1,18 @@
 import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaClient } from "@/lib/generated/prisma/client";
+import { Prisma, PrismaClient } from "@/lib/generated/prisma/client";
+
+/**
+ * The database's clock, in UTC as the schema's `timestamp` columns hold it. Times that decide
+ * who may do what (leases, windows, schedules) come from here, never from a process's clock,
+ * so two machines whose clocks differ still agree.
+ */
+export const DB_NOW = "(now() AT TIME ZONE 'UTC')";
+/** DB_NOW inside a Prisma tagged template (where a plain string would be sent as a parameter). */
+export const DB_NOW_SQL = Prisma.raw(DB_NOW);
+/** The time a statement runs at: the explicit one in parameter `$index` (tests), else DB_NOW. */
+export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
 
 export function createPool(connectionString = process.env.DATABASE_URL, max = 10, options: { asynchronousCommit?: boolean } = {}) {
   const pool = new pg.Pool({

@@ -1,7 +1,7 @@
 // Fixed-window counters in PostgreSQL, so every web instance and worker sees the same
 // numbers. One limiter serves sign-in, validation, test sends and the alert API.
 import type pg from "pg";
-import { db } from "@/lib/db";
+import { db, dbNow } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 
@@ -148,7 +148,7 @@ const longestWindowSeconds = () => Math.max(...Object.values(limits).map((limitF
 /** Deletes counters whose window is over, so the table stays as small as the live windows. */
 export async function purgeExpiredRateLimits(pool: pg.Pool, now: Date | null = null): Promise<number> {
   const result = await pool.query(
-    `DELETE FROM "RateLimit" WHERE "windowStart" < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2)`,
+    `DELETE FROM "RateLimit" WHERE "windowStart" < ${dbNow(1)} - make_interval(secs => $2)`,
     [now?.toISOString() ?? null, longestWindowSeconds()],
   );
   return result.rowCount ?? 0;

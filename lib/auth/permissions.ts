@@ -21,6 +21,11 @@ export function can(role: Role, permission: Permission): boolean {
   return (matrix[permission] as readonly Role[]).includes(role);
 }
 
+/** The roles that have `permission`, e.g. who is told about failing endpoints ("notifications:view"). */
+export function rolesWith(permission: Permission): readonly Role[] {
+  return matrix[permission];
+}
+
 /** Admins manage members but cannot touch owners or create them. */
 export function canAssignRole(actor: Role, target: Role): boolean {
   if (actor === "owner") return true;

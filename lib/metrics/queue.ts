@@ -3,7 +3,7 @@
 // scraper) that comes meanwhile: a scrape must not add measurable load to PostgreSQL.
 import type pg from "pg";
 import client from "prom-client";
-import { pool as defaultPool } from "@/lib/db";
+import { pool as defaultPool, DB_NOW } from "@/lib/db";
 import { metrics } from "@/lib/metrics/metrics";
 import { WORKER_APPLICATION_NAME } from "@/lib/webhooks/wake";
 
@@ -15,15 +15,15 @@ type Snapshot = { due: number; oldestDueSeconds: number; waitingRetry: number; i
 const QUERY = `
   WITH queued AS (
     SELECT
-      count(*) FILTER (WHERE "nextAttemptAt" <= now() AT TIME ZONE 'UTC' AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= now() AT TIME ZONE 'UTC')) AS due,
-      min("nextAttemptAt") FILTER (WHERE "nextAttemptAt" <= now() AT TIME ZONE 'UTC' AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= now() AT TIME ZONE 'UTC')) AS oldest,
-      count(*) FILTER (WHERE status = 'retrying' AND "nextAttemptAt" > now() AT TIME ZONE 'UTC') AS waiting,
-      count(*) FILTER (WHERE "leaseExpiresAt" > now() AT TIME ZONE 'UTC') AS leased
+      count(*) FILTER (WHERE "nextAttemptAt" <= ${DB_NOW} AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= ${DB_NOW})) AS due,
+      min("nextAttemptAt") FILTER (WHERE "nextAttemptAt" <= ${DB_NOW} AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= ${DB_NOW})) AS oldest,
+      count(*) FILTER (WHERE status = 'retrying' AND "nextAttemptAt" > ${DB_NOW}) AS waiting,
+      count(*) FILTER (WHERE "leaseExpiresAt" > ${DB_NOW}) AS leased
     FROM "Delivery"
     -- Queued and not parked (lib/webhooks/backlog.ts): Delivery_queued_idx holds exactly the queued rows.
     WHERE "nextAttemptAt" IS NOT NULL AND "nextAttemptAt" < '9999-12-31 00:00:00'
   )
-  SELECT q.due::int, COALESCE(EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - q.oldest), 0)::float8 AS "oldestDueSeconds",
+  SELECT q.due::int, COALESCE(EXTRACT(EPOCH FROM ${DB_NOW} - q.oldest), 0)::float8 AS "oldestDueSeconds",
          q.waiting::int AS "waitingRetry", q.leased::int AS "inFlight",
          (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1)::int AS workers,
          (SELECT COALESCE(json_object_agg(status, n), '{}') FROM (SELECT status, count(*)::int AS n FROM "WebhookEndpoint" GROUP BY status) e) AS endpoints

@@ -1,10 +1,12 @@
 // Notification emails, when MON1TOR_SMTP_URL is set. Notifications are written in the app
 // first (lib/webhooks/failure.ts); housekeeping (worker and cron) mails the ones not yet
-// mailed, to the team's owners and admins. Claiming sets `emailedAt` first, so two workers
+// mailed, to the members whose role may see notifications (lib/auth/permissions.ts). Claiming sets `emailedAt` first, so two workers
 // never mail the same notification; a send that fails is released for the next round.
 import nodemailer from "nodemailer";
 import type pg from "pg";
+import { rolesWith } from "@/lib/auth/permissions";
 import { env, publicUrl } from "@/lib/env";
+import { DB_NOW } from "@/lib/db";
 
 /** Notifications older than this are never mailed: turning SMTP on later must not send a flood. */
 const MAIL_WINDOW_HOURS = 24;
@@ -28,16 +30,16 @@ export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<numb
   const { rows } = await pool.query<Pending>(
     `WITH picked AS (
        SELECT id FROM "Notification"
-       WHERE "emailedAt" IS NULL AND "createdAt" > (now() AT TIME ZONE 'UTC') - make_interval(hours => $1)
+       WHERE "emailedAt" IS NULL AND "createdAt" > ${DB_NOW} - make_interval(hours => $1)
        ORDER BY "createdAt" LIMIT $2 FOR UPDATE SKIP LOCKED
      )
-     UPDATE "Notification" n SET "emailedAt" = (now() AT TIME ZONE 'UTC')
+     UPDATE "Notification" n SET "emailedAt" = ${DB_NOW}
      FROM picked, "Team" t
      WHERE n.id = picked.id AND t.id = n."teamId"
      RETURNING n.id, n.kind, n.message, n."endpointId", t.name AS "teamName",
        ARRAY(SELECT u.email FROM "Membership" m JOIN "User" u ON u.id = m."userId"
-             WHERE m."teamId" = n."teamId" AND m.role IN ('owner', 'admin') ORDER BY u.email) AS recipients`,
-    [MAIL_WINDOW_HOURS, BATCH],
+             WHERE m."teamId" = n."teamId" AND m.role::text = ANY($3::text[]) ORDER BY u.email) AS recipients`,
+    [MAIL_WINDOW_HOURS, BATCH, rolesWith("notifications:view")],
   );
   let sent = 0;
   const base = publicUrl();

@@ -4,6 +4,7 @@
 import type pg from "pg";
 import type { NotificationKind } from "@/lib/generated/prisma/enums";
 import { storableText } from "@/lib/webhooks/response-excerpt";
+import { dbNow } from "@/lib/db";
 
 export type Notice = { teamId: string; endpointId: string; kind: NotificationKind; message: string };
 
@@ -13,7 +14,7 @@ export async function insertNotifications(client: pg.Pool | pg.ClientBase, notic
   await client.query(
     `INSERT INTO "Notification" (id, "teamId", "endpointId", kind, message, "createdAt")
      SELECT 'ntf_' || md5(random()::text || clock_timestamp()::text || u.endpoint), u.team, u.endpoint, u.kind::"NotificationKind", u.message,
-            (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')
+            ${dbNow(1)}
      FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(team, endpoint, kind, message)`,
     [
       now?.toISOString() ?? null,

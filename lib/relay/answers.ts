@@ -1,7 +1,7 @@
 // The CLI's report of one relayed attempt: what the local receiver answered (or why it did
 // not), written into the request's row for the dispatcher waiting on it (lib/relay/transport.ts).
 import type { AuthenticatedKey } from "@/lib/api-keys/keys";
-import { db } from "@/lib/db";
+import { db, DB_NOW_SQL } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import type { RelayAnswer } from "@/lib/relay/protocol";
 import { parseRetryAfter } from "@/lib/webhooks/outbound";
@@ -19,7 +19,7 @@ export async function answerRelayRequest(apiKey: AuthenticatedKey, relayId: stri
   // Scoped by the key's team through the relay: a request of another team's relay is not found.
   const updated = await db.$executeRaw`
     UPDATE "RelayRequest" r
-    SET "answeredAt" = now() AT TIME ZONE 'UTC', "statusCode" = ${answer.statusCode}, "durationMs" = ${answer.durationMs},
+    SET "answeredAt" = ${DB_NOW_SQL}, "statusCode" = ${answer.statusCode}, "durationMs" = ${answer.durationMs},
         "errorClass" = ${answer.error?.class ?? null}, reason = ${answer.error ? storableText(answer.error.message) : null},
         "responseExcerpt" = ${excerpt}, "retryAfterSeconds" = ${retryAfter}
     FROM "WebhookEndpoint" e

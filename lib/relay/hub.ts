@@ -7,7 +7,7 @@ import "server-only";
 // announcement it missed, and pings each CLI every 15 s.
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
-import { pool } from "@/lib/db";
+import { pool, DB_NOW } from "@/lib/db";
 import { RELAY_PING_MS, type StreamMessage } from "@/lib/relay/protocol";
 import { disconnectRelay, disconnectStaleRelays, renewStreams, type ConnectedRelay } from "@/lib/relay/relays";
 import { RELAY_CHANNEL } from "@/lib/relay/transport";
@@ -129,7 +129,7 @@ class RelayHub {
     if (endpointIds.length === 0) return;
     try {
       const { rows } = await this.pool.query<{ id: string; endpointId: string; deliveryId: string; headersCiphertext: string; body: string }>(
-        `UPDATE "RelayRequest" SET "pushedAt" = now() AT TIME ZONE 'UTC'
+        `UPDATE "RelayRequest" SET "pushedAt" = ${DB_NOW}
          WHERE "endpointId" = ANY($1::text[]) AND "pushedAt" IS NULL AND "answeredAt" IS NULL
          RETURNING id, "endpointId", "deliveryId", "headersCiphertext", body`,
         [endpointIds],

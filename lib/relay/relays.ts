@@ -10,7 +10,7 @@ import { audit } from "@/lib/audit";
 import type { AuthenticatedKey } from "@/lib/api-keys/keys";
 import { decrypt, encrypt } from "@/lib/crypto/encryption";
 import { randomId } from "@/lib/crypto/tokens";
-import { db } from "@/lib/db";
+import { db, DB_NOW, dbNow } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation } from "@/lib/errors";
 import { describeFilter, filterSchema, type EndpointFilter } from "@/lib/webhooks/filters";
@@ -124,8 +124,8 @@ export async function connectRelay(apiKey: AuthenticatedKey, hello: z.output<typ
 export async function disconnectRelay(pool: pg.Pool, endpointId: string, streamId: string) {
   await pool.query(
     `WITH ended AS (
-       UPDATE "WebhookEndpoint" SET "relayStreamId" = NULL, "inactiveSince" = COALESCE("inactiveSince", now() AT TIME ZONE 'UTC'),
-         "updatedAt" = now() AT TIME ZONE 'UTC'
+       UPDATE "WebhookEndpoint" SET "relayStreamId" = NULL, "inactiveSince" = COALESCE("inactiveSince", ${DB_NOW}),
+         "updatedAt" = ${DB_NOW}
        WHERE id = $1 AND "relayStreamId" = $2
        RETURNING id
      )
@@ -138,7 +138,7 @@ export async function disconnectRelay(pool: pg.Pool, endpointId: string, streamI
 export async function renewStreams(pool: pg.Pool, held: ReadonlyMap<string, string>): Promise<string[]> {
   if (held.size === 0) return [];
   const { rows } = await pool.query<{ id: string }>(
-    `UPDATE "WebhookEndpoint" e SET "relaySeenAt" = now() AT TIME ZONE 'UTC'
+    `UPDATE "WebhookEndpoint" e SET "relaySeenAt" = ${DB_NOW}
      FROM unnest($1::text[], $2::text[]) AS h(id, stream)
      WHERE e.id = h.id AND e."relayStreamId" = h.stream
      RETURNING e.id`,
@@ -152,7 +152,7 @@ export async function renewStreams(pool: pg.Pool, held: ReadonlyMap<string, stri
 export async function disconnectStaleRelays(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ id: string; relayStreamId: string }>(
     `SELECT id, "relayStreamId" FROM "WebhookEndpoint"
-     WHERE kind = 'relay' AND "relayStreamId" IS NOT NULL AND "relaySeenAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1::double precision / 1000)`,
+     WHERE kind = 'relay' AND "relayStreamId" IS NOT NULL AND "relaySeenAt" < ${DB_NOW} - make_interval(secs => $1::double precision / 1000)`,
     [RELAY_STALE_MS],
   );
   for (const row of rows) await disconnectRelay(pool, row.id, row.relayStreamId);
@@ -164,7 +164,7 @@ export async function removeAbandonedRelays(pool: pg.Pool, now: Date | null = nu
   const result = await pool.query(
     `DELETE FROM "WebhookEndpoint"
      WHERE kind = 'relay' AND "relayStreamId" IS NULL
-       AND COALESCE("relaySeenAt", "updatedAt") < (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC') - make_interval(secs => $2::double precision / 1000)`,
+       AND COALESCE("relaySeenAt", "updatedAt") < ${dbNow(1)} - make_interval(secs => $2::double precision / 1000)`,
     [now?.toISOString() ?? null, RELAY_REMOVE_AFTER_MS],
   );
   return result.rowCount ?? 0;

@@ -4,7 +4,7 @@
 // stopped, or start fresh (what Svix calls recover).
 import type pg from "pg";
 import type { Tx } from "@/lib/db";
-import { db } from "@/lib/db";
+import { db, DB_NOW, DB_NOW_SQL, dbNow } from "@/lib/db";
 import { notifyWorkers } from "@/lib/webhooks/enqueue";
 import { RELAY_EXPIRED_REASON, RELAY_RECONNECT_WINDOW_MS } from "@/lib/relay/protocol";
 import { MAX_ATTEMPTS, RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
@@ -26,8 +26,8 @@ export const isParked = (nextAttemptAt: Date | null) => nextAttemptAt !== null &
 // Raw SQL so the same statements serve Prisma transactions and the recorder's pg client.
 const PARK_SQL = `UPDATE "Delivery" SET "nextAttemptAt" = '9999-12-31 00:00:00'
   WHERE "endpointId" = ANY($1::text[]) AND "nextAttemptAt" IS NOT NULL AND "nextAttemptAt" < '9999-12-31 00:00:00'
-    AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < (now() AT TIME ZONE 'UTC'))`;
-const UNPARK_SQL = `UPDATE "Delivery" SET "nextAttemptAt" = (now() AT TIME ZONE 'UTC')
+    AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < ${DB_NOW})`;
+const UNPARK_SQL = `UPDATE "Delivery" SET "nextAttemptAt" = ${DB_NOW}
   WHERE "endpointId" = ANY($1::text[]) AND "nextAttemptAt" >= '9999-12-31 00:00:00'`;
 
 /** Parks the queued deliveries of endpoints that stop being active. */
@@ -47,7 +47,7 @@ export async function unparkQueued(client: Tx | typeof db, endpointId: string) {
  * and of CLI relays (lib/relay/) that stayed disconnected for their reconnect window.
  */
 export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = null) {
-  const at = `(COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')`;
+  const at = dbNow(1);
   const relayGone = `e.kind = 'relay' AND e."relayStreamId" IS NULL AND e."inactiveSince" < ${at} - make_interval(secs => $3::double precision / 1000)`;
   const result = await pool.query(
     `UPDATE "Delivery" d SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
@@ -94,7 +94,7 @@ export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id:
   if (choice === "fresh") {
     await tx.$executeRaw`
       UPDATE "Delivery" SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
-        "lastError" = 'skipped: the endpoint came back with "Start fresh"', "updatedAt" = (now() AT TIME ZONE 'UTC')
+        "lastError" = 'skipped: the endpoint came back with "Start fresh"', "updatedAt" = ${DB_NOW_SQL}
       WHERE "endpointId" = ${endpoint.id} AND "teamId" = ${teamId} AND "nextAttemptAt" IS NOT NULL`;
     return 0;
   }
@@ -104,14 +104,14 @@ export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id:
   // A replay gets a fresh retry schedule; the oldest event goes first.
   await tx.$executeRaw`
     UPDATE "Delivery" SET status = CASE WHEN status = 'expired' THEN 'pending'::"DeliveryStatus" ELSE status END,
-      "nextAttemptAt" = (now() AT TIME ZONE 'UTC'), "leaseExpiresAt" = NULL, "maxAttempts" = attempts + ${MAX_ATTEMPTS},
-      "updatedAt" = (now() AT TIME ZONE 'UTC')
+      "nextAttemptAt" = ${DB_NOW_SQL}, "leaseExpiresAt" = NULL, "maxAttempts" = attempts + ${MAX_ATTEMPTS},
+      "updatedAt" = ${DB_NOW_SQL}
     WHERE id = ANY(${deliveryIds}::text[]) AND "teamId" = ${teamId}`;
   await tx.$executeRaw`
     INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
     SELECT 'msg_' || substr(md5(random()::text || ev.id || clock_timestamp()::text), 1, 16), ${teamId}, ${endpoint.id}, ev.id, ev."alertId", ev.sequence, 'pending',
-      (now() AT TIME ZONE 'UTC') + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
-      (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
+      ${DB_NOW_SQL} + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
+      ${DB_NOW_SQL}, ${DB_NOW_SQL}
     FROM "Event" ev WHERE ev.id = ANY(${eventIds}::text[]) AND ev."teamId" = ${teamId}`;
   if (missed.length > 0) await notifyWorkers(tx);
   return new Set(missed.map((row) => row.eventId)).size;

@@ -6,6 +6,7 @@
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
+import { dbNow } from "@/lib/db";
 
 export type Claimed = {
   id: string;
@@ -32,8 +33,6 @@ export type Claimed = {
 
 export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and the last one's result was never recorded";
 
-/** The time a statement runs at: the explicit one (tests), else the database's clock. */
-export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
 
 /**
  * For how long after PostgreSQL (re)starts no lease runs out. While the database was away no

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { TeamContext } from "@/lib/auth/context";
 import { audit } from "@/lib/audit";
 import { decrypt, encrypt } from "@/lib/crypto/encryption";
-import { db } from "@/lib/db";
+import { db, dbNow } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import { enforce, limits } from "@/lib/rate-limit";
 import { customHeaderSchema, maskValue, MAX_CUSTOM_HEADERS, readCustomHeaders, sealCustomHeaders, type CustomHeader } from "@/lib/webhooks/custom-headers";
@@ -71,7 +71,7 @@ export async function revealSecret(context: TeamContext, endpointId: string, whi
 export async function purgeExpiredSecrets(pool: pg.Pool, now: Date | null = null) {
   const result = await pool.query(
     `UPDATE "WebhookEndpoint" SET "previousSecretCiphertext" = NULL, "previousSecretExpiresAt" = NULL
-     WHERE "previousSecretExpiresAt" <= (COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')`,
+     WHERE "previousSecretExpiresAt" <= ${dbNow(1)}`,
     [now?.toISOString() ?? null],
   );
   return result.rowCount ?? 0;

@@ -3,7 +3,7 @@
 // (dispatchSoon or kickDeliveries in lib/webhooks/immediate-dispatch.ts): a NOTIFY inside the
 // transaction holds PostgreSQL's notify lock through the commit's WAL flush, so concurrent
 // commits queued on it.
-import type { Tx } from "@/lib/db";
+import { DB_NOW_SQL, type Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
 import { endpointsFor } from "@/lib/webhooks/filters";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
@@ -74,9 +74,9 @@ export async function enqueueEvent(
 async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]): Promise<number> {
   return tx.$executeRaw`
     UPDATE "Delivery" d SET status = 'superseded', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "supersededById" = ${eventId},
-      "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = (now() AT TIME ZONE 'UTC')
+      "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = ${DB_NOW_SQL}
     FROM "WebhookEndpoint" e
     WHERE e.id = d."endpointId" AND e."skipOutdatedStates" AND d."endpointId" = ANY(${endpointIds}::text[])
       AND d."alertId" = ${alertId} AND d.sequence < ${sequence} AND d."nextAttemptAt" IS NOT NULL
-      AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" < (now() AT TIME ZONE 'UTC'))`;
+      AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" < ${DB_NOW_SQL})`;
 }

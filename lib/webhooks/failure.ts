@@ -9,11 +9,10 @@
 //   for 5 days without a single success, whichever comes first; 410 Gone disables at once.
 // - Coming back from disabled always means validating again (lib/webhooks/endpoints.ts).
 import type pg from "pg";
-import { namedStatement } from "@/lib/db";
+import { dbNow, namedStatement } from "@/lib/db";
 import { env } from "@/lib/env";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
 import { parkQueued } from "@/lib/webhooks/backlog";
-import { dbNow } from "@/lib/webhooks/claim";
 import { storableText } from "@/lib/webhooks/response-excerpt";
 
 export type FailurePolicy = { notifyAt: number[]; disableAfterFailures: number; disableAfterDays: number };

@@ -8,7 +8,7 @@
 // are interpolated within their bucket, as Prometheus does; the bucket edges are at most
 // a third apart, so an estimate is never further off than that.
 import type pg from "pg";
-import { namedStatement } from "@/lib/db";
+import { namedStatement, DB_NOW } from "@/lib/db";
 
 /**
  * Upper edges (ms, exclusive) of the latency buckets. Bucket i holds [edge i-1, edge i);
@@ -172,6 +172,6 @@ export async function recordHealth(client: pg.ClientBase, samples: AttemptSample
 
 /** Hourly rows older than the longest window (7 d) plus a day of slack. */
 export async function purgeHealthHours(pool: pg.Pool) {
-  const result = await pool.query(`DELETE FROM "EndpointHealthHour" WHERE hour < (now() AT TIME ZONE 'UTC') - interval '8 days'`);
+  const result = await pool.query(`DELETE FROM "EndpointHealthHour" WHERE hour < ${DB_NOW} - interval '8 days'`);
   return result.rowCount ?? 0;
 }

@@ -11,7 +11,7 @@ import type pg from "pg";
 import { isDatabaseUnavailable } from "@/lib/errors";
 import { child, metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
 import type { Claimed } from "@/lib/webhooks/claim";
-import { dbNow } from "@/lib/webhooks/claim";
+import { dbNow } from "@/lib/db";
 import type { Notice } from "@/lib/notifications/write";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/failure";
 import type { OutboundResult } from "@/lib/webhooks/outbound";

@@ -7,7 +7,7 @@
 // and notifies owners and admins. Three failed daily validations in a row mark the endpoint
 // "Validation failed" with the last reason; deliveries stop (queued ones are kept) until a
 // person re-validates it. Any success resets the count.
-import { db, pool } from "@/lib/db";
+import { db, pool, DB_NOW } from "@/lib/db";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
 import { policyFromEnv, type DestinationPolicy } from "@/lib/webhooks/ssrf";
 import { attemptData, markValidationFailed, probeEndpoint } from "@/lib/webhooks/validate";
@@ -26,10 +26,10 @@ async function claimDue(limit: number): Promise<Due[]> {
   const { rows } = await pool.query<Due>(
     `WITH due AS (
        SELECT id FROM "WebhookEndpoint"
-       WHERE "nextRevalidationAt" <= (now() AT TIME ZONE 'UTC') AND status = 'active' AND "revalidateDaily"
+       WHERE "nextRevalidationAt" <= ${DB_NOW} AND status = 'active' AND "revalidateDaily"
        ORDER BY "nextRevalidationAt" LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED
      )
-     UPDATE "WebhookEndpoint" e SET "nextRevalidationAt" = (now() AT TIME ZONE 'UTC') + interval '1 day'
+     UPDATE "WebhookEndpoint" e SET "nextRevalidationAt" = ${DB_NOW} + interval '1 day'
      FROM due WHERE e.id = due.id
      RETURNING e.id, e."teamId", e.url`,
     [limit],

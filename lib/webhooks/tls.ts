@@ -9,6 +9,7 @@ import tls from "node:tls";
 import type pg from "pg";
 import { buildConnector } from "undici";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
+import { dbNow } from "@/lib/db";
 
 export const CERT_WARNING_DAYS = 14;
 
@@ -73,7 +74,7 @@ export async function noteCertificates(client: pg.Pool | pg.ClientBase, certific
   const latest = new Map(certificates.map((c) => [c.endpointId, c.certificate]));
   if (latest.size === 0) return;
   const ids = [...latest.keys()].sort();
-  const at = `(COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC')`;
+  const at = dbNow(1);
   const { rows } = await client.query<Noted>(
     `WITH u AS (
        SELECT * FROM unnest($2::text[], $3::timestamptz[]) AS u(id, expires)

@@ -1,6 +1,6 @@
 import { Card, EmptyState, formatDateTime, PageHeader, DataTable } from "@/components/ui";
 import { pageContext } from "@/lib/auth/context";
-import { can, roles } from "@/lib/auth/permissions";
+import { can, canAssignRole, roles } from "@/lib/auth/permissions";
 import { listMembers, listOpenInvites, teamSettings } from "@/lib/teams/queries";
 import { smtpHost } from "@/lib/notifications/email";
 import { InviteForm, MemberControls, RevokeInviteButton, TeamSettingsForm } from "./team-controls";
@@ -15,7 +15,7 @@ export default async function TeamPage() {
     listMembers(context.team.id),
     manage ? listOpenInvites(context.team.id) : Promise.resolve([]),
   ]);
-  const assignable = roles.filter((role) => context.role === "owner" || role !== "owner");
+  const assignable = roles.filter((role) => canAssignRole(context.role, role));
 
   return (
     <>
@@ -43,7 +43,7 @@ export default async function TeamPage() {
                 <td>{formatDateTime(member.createdAt)}</td>
                 {manage ? (
                   <td className="py-2 text-right">
-                    {context.role === "owner" || member.role !== "owner" ? (
+                    {canAssignRole(context.role, member.role) ? (
                       <MemberControls
                         membershipId={member.id}
                         email={member.user.email}
