@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { databaseUrl } from "@/lib/env";
 import { Prisma, PrismaClient } from "@/lib/generated/prisma/client";
 
 /**
@@ -14,7 +15,7 @@ export const DB_NOW_SQL = Prisma.raw(DB_NOW);
 /** The time a statement runs at: the explicit one in parameter `$index` (tests), else DB_NOW. */
 export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
 
-export function createPool(connectionString = process.env.DATABASE_URL, max = 10, options: { asynchronousCommit?: boolean } = {}) {
+export function createPool(connectionString = databaseUrl(), max = 10, options: { asynchronousCommit?: boolean } = {}) {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -49,7 +50,7 @@ export async function warmPool(pool: pg.Pool): Promise<void> {
   for (const client of clients) if (client.status === "fulfilled") client.value.release();
 }
 
-export function createDbClient(connectionString = process.env.DATABASE_URL, max = 10) {
+export function createDbClient(connectionString = databaseUrl(), max = 10) {
   return new PrismaClient({ adapter: new PrismaPg(createPool(connectionString, max)) });
 }
 
@@ -61,7 +62,7 @@ export function createDbClient(connectionString = process.env.DATABASE_URL, max 
  * (deliveries are at least once, and receivers deduplicate by webhook-id). Any later commit
  * that waits for the flush, such as an alert's, makes every earlier one durable too.
  */
-export const createDispatchPool = (connectionString = process.env.DATABASE_URL) => createPool(connectionString, 10, { asynchronousCommit: true });
+export const createDispatchPool = (connectionString = databaseUrl()) => createPool(connectionString, 10, { asynchronousCommit: true });
 
 const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1torPool?: pg.Pool };
 

@@ -12,9 +12,11 @@ const base64Key = z
   .string()
   .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded (openssl rand -base64 32)");
 
+const databaseUrlSchema = z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
+
 export const serverEnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
+  DATABASE_URL: databaseUrlSchema,
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -base64 32)"),
   NEXTAUTH_URL: z.url().optional(),
   CRON_SECRET: z.string().min(24, "must be at least 24 characters (openssl rand -base64 32)"),
@@ -96,6 +98,19 @@ export function env(): ServerEnv {
 
 /** Production means a real deployment: HTTPS-only webhooks unless explicitly allowed. */
 export const isProduction = () => env().NODE_ENV === "production";
+
+/**
+ * DATABASE_URL, for the pools of lib/db.ts. Read on its own (not through env()): every process
+ * makes its pool when it imports lib/db.ts, `next build` included, where nothing is set and no
+ * query runs. A value that is set is validated as env() does.
+ */
+export function databaseUrl(): string | undefined {
+  const value = process.env.DATABASE_URL;
+  if (!value) return undefined;
+  const parsed = databaseUrlSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`Invalid environment: DATABASE_URL ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
 
 /**
  * The dashboard's public URL, for links in payloads, emails and page metadata. Read on its

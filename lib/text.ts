@@ -11,6 +11,15 @@
 import { z } from "zod";
 
 export const hasNul = (text: string) => text.includes("\u0000");
+
+const NUL = /\u0000/g;
+
+/** Any text made storable in a PostgreSQL text column (what others send us): NUL becomes the visible escape \u0000. */
+export function storableText(text: string): string;
+export function storableText(text: string | null): string | null;
+export function storableText(text: string | null): string | null {
+  return text === null ? null : text.replace(NUL, "\\u0000");
+}
 // With the u flag a well-formed pair is one code point: only a lone half matches.
 export const hasLoneSurrogate = (text: string) => /\p{Cs}/u.test(text);
 

@@ -3,7 +3,7 @@
 // (lib/notifications/email.ts).
 import type pg from "pg";
 import type { NotificationKind } from "@/lib/generated/prisma/enums";
-import { storableText } from "@/lib/webhooks/response-excerpt";
+import { storableText } from "@/lib/text";
 import { dbNow } from "@/lib/db";
 
 export type Notice = { teamId: string; endpointId: string; kind: NotificationKind; message: string };

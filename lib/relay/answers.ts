@@ -5,7 +5,8 @@ import { db, DB_NOW_SQL } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import type { RelayAnswer } from "@/lib/relay/protocol";
 import { parseRetryAfter } from "@/lib/webhooks/outbound";
-import { responseExcerpt, storableText } from "@/lib/webhooks/response-excerpt";
+import { storableText } from "@/lib/text";
+import { responseExcerpt } from "@/lib/webhooks/response-excerpt";
 
 const header = (headers: Record<string, string> | undefined, name: string) =>
   Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];

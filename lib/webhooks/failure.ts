@@ -13,7 +13,7 @@ import { dbNow, namedStatement } from "@/lib/db";
 import { env } from "@/lib/env";
 import { insertNotifications, type Notice } from "@/lib/notifications/write";
 import { parkQueued } from "@/lib/webhooks/backlog";
-import { storableText } from "@/lib/webhooks/response-excerpt";
+import { storableText } from "@/lib/text";
 
 export type FailurePolicy = { notifyAt: number[]; disableAfterFailures: number; disableAfterDays: number };
 

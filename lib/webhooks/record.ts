@@ -16,7 +16,7 @@ import type { Notice } from "@/lib/notifications/write";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/failure";
 import type { OutboundResult } from "@/lib/webhooks/outbound";
 import { recordHealth } from "@/lib/webhooks/health";
-import { storableText } from "@/lib/webhooks/response-excerpt";
+import { storableText } from "@/lib/text";
 import { noteCertificates } from "@/lib/webhooks/tls";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/retry";
 

@@ -2,18 +2,10 @@
 // text holds valid UTF-8 without NUL. So the excerpt is decoded leniently, NUL is
 // escaped, and a note at the top says what was changed: the stored row is always
 // writable, and a person reading it is never misled.
+import { storableText } from "@/lib/text";
 
 /** Characters of the response body kept on the attempt row. */
 export const STORED_EXCERPT_CHARS = 4 * 1024;
-
-const NUL = /\u0000/g;
-
-/** Any text made storable in a PostgreSQL text column: NUL becomes the visible escape \u0000. */
-export function storableText(text: string): string;
-export function storableText(text: string | null): string | null;
-export function storableText(text: string | null): string | null {
-  return text === null ? null : text.replace(NUL, "\\u0000");
-}
 
 /**
  * The stored excerpt of a response body (`bytes` is what was read of it, `totalBytes` how
