@@ -15,7 +15,8 @@ import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
-import { newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
+import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
+import { takesEventSql } from "@/lib/webhooks/filters";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
 export const fastPathApplies = (input: AlertInput, idempotencyKey: string | null) =>
@@ -27,10 +28,6 @@ export type FastResult =
   | { kind: "rate_limited"; state: LimitState }
   /** The Idempotency-Key was used before: the caller replays the stored answer. */
   | { kind: "replay" };
-
-// Delivery ids like newDeliveryId()'s (msg_ + 16 base64url characters), made in PostgreSQL
-// because the matching endpoints are only known there.
-const DELIVERY_ID = `'msg_' || translate(encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'base64'), '+/', '-_')`;
 
 const SQL = `
 WITH limited AS (
@@ -49,9 +46,7 @@ WITH limited AS (
 ), targets AS (
   SELECT e.id FROM "WebhookEndpoint" e
   WHERE e."teamId" = $5::text AND e.status = 'active'
-    AND (cardinality(e."eventTypes") = 0 OR $9::text = ANY(e."eventTypes"))
-    AND (cardinality(e.severities) = 0 OR $11::text = ANY(e.severities))
-    AND (cardinality(e."monitorIds") = 0 OR $15::text = ANY(e."monitorIds"))
+    AND ${takesEventSql("e", { type: "$9::text", severity: "$11::text", monitorId: "$15::text" })}
 ), allowed AS (
   SELECT (SELECT count FROM total) <= $4::int AS ok
 ), claimed AS (
@@ -78,7 +73,7 @@ WITH limited AS (
   RETURNING id
 ), deliveries AS (
   INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, "nextAttemptAt", "createdAt", "updatedAt")
-  SELECT ${DELIVERY_ID}, $5::text, t.id, event.id, $8::text, 1, $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC'
+  SELECT ${NEW_DELIVERY_ID_SQL}, $5::text, t.id, event.id, $8::text, 1, $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC'
   FROM targets t, event
   RETURNING id
 )

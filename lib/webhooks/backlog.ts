@@ -3,9 +3,11 @@
 // reason. When the endpoint comes back, its owner chooses: replay what was missed since it
 // stopped, or start fresh (what Svix calls recover).
 import type pg from "pg";
-import type { Tx } from "@/lib/db";
-import { db, DB_NOW, DB_NOW_SQL, dbNow } from "@/lib/db";
+import { db, DB_NOW, DB_NOW_SQL, dbNow, type Tx } from "@/lib/db";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { takesEventSql } from "@/lib/webhooks/filters";
 import { notifyWorkers } from "@/lib/webhooks/enqueue";
+import { NEW_DELIVERY_ID_SQL } from "@/lib/webhooks/envelope";
 import { RELAY_EXPIRED_REASON, RELAY_RECONNECT_WINDOW_MS } from "@/lib/relay/protocol";
 import { MAX_ATTEMPTS, RETRY_WINDOW_MS } from "@/lib/webhooks/retry";
 
@@ -61,6 +63,8 @@ export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = nu
   return result.rowCount ?? 0;
 }
 
+const TAKES_MISSED_EVENT = Prisma.raw(takesEventSql("e", { type: "ev.type", severity: "a.severity::text", monitorId: 'a."monitorId"' }));
+
 // The events one endpoint missed: its queued or (since `since`) expired deliveries, and the
 // team's alert events since `since` that never got a delivery to it.
 const missedEventsSql = (client: Tx | typeof db, teamId: string, endpointId: string, since: Date | null) =>
@@ -78,9 +82,7 @@ const missedEventsSql = (client: Tx | typeof db, teamId: string, endpointId: str
       AND ev."createdAt" >= (${since ? utc(since) : null}::timestamptz AT TIME ZONE 'UTC')
       AND ev.type <> 'webhook.test'
       -- Only what the endpoint's filters would have let through (lib/webhooks/filters.ts).
-      AND (cardinality(e."eventTypes") = 0 OR ev.type = ANY(e."eventTypes"))
-      AND (cardinality(e.severities) = 0 OR a.severity::text = ANY(e.severities))
-      AND (cardinality(e."monitorIds") = 0 OR a."monitorId" = ANY(e."monitorIds"))
+      AND ${TAKES_MISSED_EVENT}
       AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id AND d."endpointId" = ${endpointId})`;
 
 /** What an inactive endpoint would get on "Replay": the number of events, and since when. */
@@ -109,7 +111,7 @@ export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id:
     WHERE id = ANY(${deliveryIds}::text[]) AND "teamId" = ${teamId}`;
   await tx.$executeRaw`
     INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT 'msg_' || substr(md5(random()::text || ev.id || clock_timestamp()::text), 1, 16), ${teamId}, ${endpoint.id}, ev.id, ev."alertId", ev.sequence, 'pending',
+    SELECT ${Prisma.raw(NEW_DELIVERY_ID_SQL)}, ${teamId}, ${endpoint.id}, ev.id, ev."alertId", ev.sequence, 'pending',
       ${DB_NOW_SQL} + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
       ${DB_NOW_SQL}, ${DB_NOW_SQL}
     FROM "Event" ev WHERE ev.id = ANY(${eventIds}::text[]) AND ev."teamId" = ${teamId}`;

@@ -5,7 +5,7 @@
 // commits queued on it.
 import { DB_NOW_SQL, type Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
-import { endpointsFor } from "@/lib/webhooks/filters";
+import { takesEventSql } from "@/lib/webhooks/filters";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
@@ -36,10 +36,14 @@ export async function enqueueEvent(
   const endpointIds =
     input.endpointIds ??
     (
-      await tx.webhookEndpoint.findMany({
-        where: endpointsFor(input.team.id, { type: input.type, severity: input.alert.severity, monitorId: input.alert.monitor.id }),
-        select: { id: true },
-      })
+      await tx.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT e.id FROM "WebhookEndpoint" e
+         WHERE e."teamId" = $1 AND e.status = 'active' AND ${takesEventSql("e", { type: "$2::text", severity: "$3::text", monitorId: "$4::text" })}`,
+        input.team.id,
+        input.type,
+        input.alert.severity,
+        input.alert.monitor.id,
+      )
     ).map((e) => e.id);
   const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
   // Test events are not part of an alert's history: no sequence, never ordered or superseded.

@@ -35,6 +35,12 @@ export const envelopeSchema = z.object({
 
 export const newEventId = () => randomId("evt");
 export const newDeliveryId = () => randomId("msg");
+/**
+ * newDeliveryId() in SQL, for statements that make deliveries themselves (the alert API's
+ * one-statement ingest, replay): msg_ and 12 random bytes in base64url, from gen_random_uuid()
+ * (built into PostgreSQL 13 and later, no extension).
+ */
+export const NEW_DELIVERY_ID_SQL = `('msg_' || translate(encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'base64'), '+/', '-_'))`;
 
 export const dashboardUrl = (path: string) => `${publicUrl()}${path}`;
 

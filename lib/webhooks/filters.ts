@@ -3,7 +3,6 @@
 // filtered-out endpoint gets no delivery row at all. webhook.test always goes through (it
 // is sent to one endpoint by name).
 import { z } from "zod";
-import type { Prisma } from "@/lib/generated/prisma/client";
 
 export const filterableEventTypes = ["alert.triggered", "alert.resolved"] as const;
 export const severityValues = ["critical", "warning", "info"] as const;
@@ -33,18 +32,15 @@ export const filterSchema = z.object({
     .refine((ids) => ids.every((id) => id.length <= 200), "Each monitor id is at most 200 characters."),
 });
 
-/** The endpoints of a team that take an event: active, and matching each non-empty filter. */
-export function endpointsFor(teamId: string, event: { type: string; severity: string; monitorId: string | null }): Prisma.WebhookEndpointWhereInput {
-  return {
-    teamId,
-    status: "active",
-    AND: [
-      { OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: event.type } }] },
-      { OR: [{ severities: { isEmpty: true } }, { severities: { has: event.severity } }] },
-      { OR: [{ monitorIds: { isEmpty: true } }, ...(event.monitorId ? [{ monitorIds: { has: event.monitorId } }] : [])] },
-    ],
-  };
-}
+/**
+ * The filter rule, the one copy of it: endpoint row `e` takes an event whose type, severity and
+ * monitor id are the given SQL expressions (parameters or columns). Every statement that picks
+ * endpoints for an event inlines it: enqueue, the alert API's one-statement ingest, and replay.
+ */
+export const takesEventSql = (e: string, event: { type: string; severity: string; monitorId: string }) =>
+  `(cardinality(${e}."eventTypes") = 0 OR ${event.type} = ANY(${e}."eventTypes"))
+    AND (cardinality(${e}.severities) = 0 OR ${event.severity} = ANY(${e}.severities))
+    AND (cardinality(${e}."monitorIds") = 0 OR ${event.monitorId} = ANY(${e}."monitorIds"))`;
 
 const join = (words: string[]) => (words.length <= 1 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`);
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
