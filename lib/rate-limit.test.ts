@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { fastIngest } from "@/lib/alerts/fast-ingest";
 import { enforce, hit, peek } from "@/lib/rate-limit";
+import { createTeam } from "@/lib/testing/factories";
 
 describe("rate limiter (PostgreSQL fixed window)", () => {
   it("allows up to the limit, then refuses with the time left", async () => {
@@ -28,5 +30,17 @@ describe("rate limiter (PostgreSQL fixed window)", () => {
       code: "rate_limited",
       message: expect.stringMatching(/^Too many test sends: the limit is 1 per hour\. Try again in \d+ minutes?\.$/),
     });
+  });
+
+  it("is one count for the alert API's one-statement ingest and for hit(): both paths share the counter and its shards", async () => {
+    const team = await createTeam();
+    const limit = { key: `t:${Math.random()}`, limit: 3, windowSeconds: 60, shards: 4 };
+    const alert = () => fastIngest(team, { title: "x", severity: "info", status: "triggered" }, { limit, idempotency: null });
+    expect((await alert()).kind).toBe("accepted");
+    expect((await hit(limit)).allowed).toBe(true);
+    expect((await alert()).kind).toBe("accepted");
+    const fourth = await alert();
+    expect(fourth).toMatchObject({ kind: "rate_limited", state: { allowed: false, count: 4 } });
+    expect((await hit(limit)).count).toBe(5);
   });
 });

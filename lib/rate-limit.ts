@@ -29,24 +29,32 @@ export function limitState(limit: Limit, count: number, windowStart: Date, now: 
   };
 }
 
+/**
+ * Counting one event against a limit, the one copy of the rule: the CTEs `limited` (this
+ * counter row: count, windowStart) and `total` (its count plus the other shards' in their
+ * windows). A window that is over starts again at `now`. The parameters are SQL expressions, so
+ * the alert API's one-statement ingest (lib/alerts/fast-ingest.ts) inlines the same text.
+ */
+export const countEventSql = (p: { key: string; keys: string; windowSeconds: string; now: string }) => `limited AS (
+  INSERT INTO "RateLimit" AS r (key, count, "windowStart") VALUES (${p.key}, 1, ${p.now})
+  ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => ${p.windowSeconds}) THEN 1 ELSE r.count + 1 END,
+    "windowStart" = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => ${p.windowSeconds}) THEN ${p.now} ELSE r."windowStart" END
+  RETURNING r.count, r."windowStart"
+), total AS (
+  -- A sharded limit: this request's shard plus the others' counts in their windows.
+  SELECT (SELECT count FROM limited) + COALESCE((
+           SELECT sum(o.count)::int FROM "RateLimit" o
+           WHERE o.key = ANY(${p.keys}) AND o.key <> ${p.key}
+             AND o."windowStart" > ${p.now} - make_interval(secs => ${p.windowSeconds})), 0) AS count
+)`;
+
+const HIT_SQL = `WITH ${countEventSql({ key: "$1::text", keys: "$2::text[]", windowSeconds: "$3::int", now: "($4::timestamptz AT TIME ZONE 'UTC')" })}
+SELECT (SELECT count FROM total) AS count, (SELECT "windowStart" FROM limited) AS "windowStart"`;
+
 /** Counts one event against the limit and says whether it is still within it. */
 export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
-  const key = counterKey(limit);
-  const rows = await db.$queryRaw<{ count: number; windowStart: Date }[]>`
-    WITH counted AS (
-      INSERT INTO "RateLimit" (key, count, "windowStart") VALUES (${key}, 1, ${now})
-      ON CONFLICT (key) DO UPDATE SET
-        count = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
-                     THEN 1 ELSE "RateLimit".count + 1 END,
-        "windowStart" = CASE WHEN "RateLimit"."windowStart" <= ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})
-                     THEN ${now} ELSE "RateLimit"."windowStart" END
-      RETURNING count, "windowStart"
-    )
-    SELECT (SELECT count FROM counted) + COALESCE((
-             SELECT sum(r.count)::int FROM "RateLimit" r
-             WHERE r.key = ANY(${counterKeys(limit)}::text[]) AND r.key <> ${key}
-               AND r."windowStart" > ${now}::timestamp - make_interval(secs => ${limit.windowSeconds})), 0) AS count,
-           (SELECT "windowStart" FROM counted) AS "windowStart"`;
+  const rows = await db.$queryRawUnsafe<{ count: number; windowStart: Date }[]>(HIT_SQL, counterKey(limit), counterKeys(limit), limit.windowSeconds, now.toISOString());
   const row = rows[0]!;
   return limitState(limit, row.count, row.windowStart, now);
 }

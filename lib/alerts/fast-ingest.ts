@@ -13,7 +13,7 @@ import type pg from "pg";
 import { namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
-import { counterKey, counterKeys, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
+import { counterKey, counterKeys, countEventSql, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
 import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
 import { takesEventSql } from "@/lib/webhooks/filters";
@@ -30,20 +30,8 @@ export type FastResult =
   | { kind: "replay" };
 
 const SQL = `
-WITH limited AS (
-  INSERT INTO "RateLimit" AS r (key, count, "windowStart") VALUES ($1::text, 1, $3::timestamptz AT TIME ZONE 'UTC')
-  ON CONFLICT (key) DO UPDATE SET
-    count = CASE WHEN r."windowStart" <= ($3::timestamptz AT TIME ZONE 'UTC') - make_interval(secs => $2::int) THEN 1 ELSE r.count + 1 END,
-    "windowStart" = CASE WHEN r."windowStart" <= ($3::timestamptz AT TIME ZONE 'UTC') - make_interval(secs => $2::int)
-                         THEN $3::timestamptz AT TIME ZONE 'UTC' ELSE r."windowStart" END
-  RETURNING r.count, r."windowStart"
-), total AS (
-  -- A sharded limit: this request's shard plus the others' counts in their windows.
-  SELECT (SELECT count FROM limited) + COALESCE((
-           SELECT sum(o.count)::int FROM "RateLimit" o
-           WHERE o.key = ANY($20::text[]) AND o.key <> $1::text
-             AND o."windowStart" > ($3::timestamptz AT TIME ZONE 'UTC') - make_interval(secs => $2::int)), 0) AS count
-), targets AS (
+WITH ${countEventSql({ key: "$1::text", keys: "$20::text[]", windowSeconds: "$2::int", now: "($3::timestamptz AT TIME ZONE 'UTC')" })},
+targets AS (
   SELECT e.id FROM "WebhookEndpoint" e
   WHERE e."teamId" = $5::text AND e.status = 'active'
     AND ${takesEventSql("e", { type: "$9::text", severity: "$11::text", monitorId: "$15::text" })}
