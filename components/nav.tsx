@@ -5,11 +5,12 @@ import { usePathname } from "next/navigation";
 
 export type NavItem = { href: string; label: string };
 
-export function Nav({ items }: { items: NavItem[] }) {
+/** A list of links, the current page's marked (aria-current): the main bar, or a section's side navigation (`label` names it). */
+export function Nav({ items, label = "Main", vertical = false }: { items: NavItem[]; label?: string; vertical?: boolean }) {
   const pathname = usePathname();
   return (
-    <nav aria-label="Main">
-      <ul className="flex flex-wrap gap-1">
+    <nav aria-label={label}>
+      <ul className={vertical ? "flex flex-row flex-wrap gap-1 md:flex-col" : "flex flex-wrap gap-1"}>
         {items.map((item) => {
           const current = pathname === item.href || pathname.startsWith(`${item.href}/`);
           return (

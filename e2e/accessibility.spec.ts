@@ -45,7 +45,7 @@ test("every page, signed out and signed in with data on it, has no serious or cr
   await expect(page.getByRole("heading", { name: "Disk full" })).toBeVisible();
   const alertUrl = new URL(page.url()).pathname;
 
-  for (const url of ["/settings/webhooks", endpointUrl, deliveryUrl, "/alerts", alertUrl, "/settings/api-keys", "/team", "/settings/audit-log", "/notifications"]) {
+  for (const url of ["/settings/webhooks", endpointUrl, deliveryUrl, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
     await page.goto(url);
     await expect(page.getByRole("main")).toBeVisible();
     expect(await seriousViolations(page), url).toEqual([]);
@@ -77,7 +77,7 @@ test("at 320 px wide (WCAG reflow), no page scrolls sideways, even with a 300-ch
   await page.getByRole("link", { name: title }).click();
   await expect(page.getByRole("heading", { name: title })).toBeVisible();
   const alertUrl = new URL(page.url()).pathname;
-  for (const url of ["/settings/webhooks", endpointUrl, "/alerts", alertUrl, "/settings/api-keys", "/team", "/settings/audit-log", "/notifications"]) {
+  for (const url of ["/settings/webhooks", endpointUrl, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
     await page.goto(url);
     await expect(page.getByRole("main")).toBeVisible();
     expect(await sidewaysOverflow(page), url).toBe(0);

@@ -8,7 +8,7 @@ test("sign out, then sign in again; wrong credentials get one message that revea
   await expect(page).toHaveURL(/\/signin/);
 
   // Protected pages send signed-out visitors to sign-in.
-  await page.goto("/team");
+  await page.goto("/settings/team");
   await expect(page).toHaveURL(/\/signin/);
 
   await signIn(page, account.email, "not-the-password");
@@ -45,7 +45,7 @@ test("invite → join as viewer in a second browser; the invite link is single-u
   await third.goto(link);
   await expect(third.getByRole("main").getByRole("alert")).toHaveText("This invite has already been used. Ask for a new one.");
   // A viewer sees the team but no member controls.
-  await viewer.page.goto("/team");
+  await viewer.page.goto("/settings/team");
   await expect(viewer.page.getByRole("button", { name: "Create invite link" })).toHaveCount(0);
   await expect(viewer.page.getByRole("combobox", { name: /Role for/ })).toHaveCount(0);
 });

@@ -18,7 +18,16 @@ test("the first visit of a new install offers sign-up, and the first user owns a
   await page.getByLabel("Team name").fill(account.team);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText(`${account.email} · owner`)).toBeVisible();
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Team" }).click();
+  // "Open Settings and add your webhook": one click, and the form is there.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("heading", { name: "Webhooks", level: 1 })).toBeVisible();
+  await expect(page.getByLabel("Endpoint URL")).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Webhooks" })).toHaveAttribute("aria-current", "page");
+  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Team" }).click();
+  await expect(page).toHaveURL(/\/settings\/team$/);
   await expect(page.getByRole("heading", { name: account.team })).toBeVisible();
   await expect(page.getByRole("row", { name: new RegExp(account.email) })).toContainText("owner");
+  // The old address of the team's page still arrives.
+  await page.goto("/team");
+  await expect(page).toHaveURL(/\/settings\/team$/);
 });

@@ -42,7 +42,7 @@ export async function ownerPage(browser: Browser, who = "owner") {
 
 /** The owner creates an invite link with `role`; returns the link. */
 export async function createInviteLink(page: Page, role: string) {
-  await page.goto("/team");
+  await page.goto("/settings/team");
   await page.getByLabel("Role", { exact: true }).selectOption(role);
   await page.getByRole("button", { name: "Create invite link" }).click();
   const link = page.getByLabel("Invite link (single use, expires in 7 days)");

@@ -18,7 +18,8 @@ test("security headers are set on pages and API responses", async ({ request }) 
 test("owners see the audit log, filterable by action; viewers do not", async ({ browser }) => {
   const owner = await ownerPage(browser);
   const link = await createInviteLink(owner.page, "viewer");
-  await owner.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await owner.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await owner.page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Audit log" }).click();
   const table = owner.page.getByRole("table", { name: "Audit log" });
   await expect(table).toContainText("team.create");
   await expect(table).toContainText("member.invite");
@@ -28,7 +29,9 @@ test("owners see the audit log, filterable by action; viewers do not", async ({ 
   await expect(table.getByRole("row")).toHaveCount(2);
 
   const viewer = await joinWithInvite(browser, link, "viewer");
-  await expect(viewer.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" })).toHaveCount(0);
+  await viewer.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await expect(viewer.page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Team" })).toBeVisible();
+  await expect(viewer.page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Audit log" })).toHaveCount(0);
   await viewer.page.goto("/settings/audit-log");
   await expect(viewer.page.getByRole("main").getByRole("alert")).toHaveText("Only owners and admins can see the audit log.");
   await expect(viewer.page.getByRole("table", { name: "Audit log" })).toHaveCount(0);
@@ -69,7 +72,7 @@ test("an owner requires ownership confirmation: only an endpoint that echoes the
   );
   try {
     const owner = await ownerPage(browser);
-    await owner.page.goto("/team");
+    await owner.page.goto("/settings/team");
     await owner.page.getByLabel("Require ownership confirmation").check();
     await owner.page.getByLabel("Delivery cap per endpoint (per minute)").fill("lots");
     await owner.page.getByRole("button", { name: "Save settings" }).click();

@@ -16,11 +16,9 @@ export default async function DashboardLayout({ children }: { children: React.Re
   const unread = notified ? await orUnavailable(unreadCount(context.team.id, user.user.id)) : 0;
   const items: NavItem[] = context
     ? [
-        { href: "/settings/webhooks", label: "Webhooks" },
         { href: "/alerts", label: "Alerts" },
-        ...(can(context.role, "api-keys:manage") ? [{ href: "/settings/api-keys", label: "API keys" }] : []),
-        { href: "/team", label: "Team" },
-        ...(can(context.role, "audit:view") ? [{ href: "/settings/audit-log", label: "Audit log" }] : []),
+        // Webhooks, API keys, Team and Audit log: the side navigation of app/(dashboard)/settings/layout.tsx.
+        { href: "/settings", label: "Settings" },
         ...(notified ? [{ href: "/notifications", label: unread > 0 ? `Notifications (${unread} new)` : "Notifications" }] : []),
       ]
     : [];

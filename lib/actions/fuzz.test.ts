@@ -28,7 +28,7 @@ import * as authActions from "@/app/(auth)/actions";
 import * as dashboardActions from "@/app/(dashboard)/actions";
 import * as apiKeyActions from "@/app/(dashboard)/settings/api-keys/actions";
 import * as webhookActions from "@/app/(dashboard)/settings/webhooks/actions";
-import * as teamActions from "@/app/(dashboard)/team/actions";
+import * as teamActions from "@/app/(dashboard)/settings/team/actions";
 import type { ActionInput, ActionResult } from "@/lib/actions/define-action";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { db } from "@/lib/db";

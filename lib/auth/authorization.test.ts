@@ -28,7 +28,7 @@ vi.mock("next/server", async (importOriginal) => ({
 import crypto from "node:crypto";
 import * as apiKeyActions from "@/app/(dashboard)/settings/api-keys/actions";
 import * as webhookActions from "@/app/(dashboard)/settings/webhooks/actions";
-import * as teamActions from "@/app/(dashboard)/team/actions";
+import * as teamActions from "@/app/(dashboard)/settings/team/actions";
 import * as dashboardActions from "@/app/(dashboard)/actions";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import type { TeamContext } from "@/lib/auth/context";

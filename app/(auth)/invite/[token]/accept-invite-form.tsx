@@ -9,7 +9,7 @@ export function AcceptInviteForm({ token, email }: { token: string; email: strin
   const { state, pending, onSubmit } = useFormSubmit(async (form) => {
     const result = await acceptInviteAction(form);
     if (result.ok) {
-      router.push("/team");
+      router.push("/settings/team");
       router.refresh();
     }
     return result;

@@ -9,7 +9,7 @@ export function CreateTeamForm() {
   const { state, pending, onSubmit } = useFormSubmit(async (form) => {
     const result = await createTeamAction(form);
     if (result.ok) {
-      router.push("/team");
+      router.push("/settings/team");
       router.refresh();
     }
     return result;

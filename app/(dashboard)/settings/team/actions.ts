@@ -14,30 +14,30 @@ const id = z.string().min(1).max(64);
 
 export const createInviteAction = defineAction("members:manage", z.object({ role }), async (input, context) => {
   const { token, invite } = await inviteMember(context, input.role);
-  revalidatePath("/team");
+  revalidatePath("/settings/team");
   return { token, expiresAt: invite.expiresAt.toISOString() };
 });
 
 export const revokeInviteAction = defineAction("members:manage", z.object({ inviteId: id }), async ({ inviteId }, context) => {
   await revokeInvite(context, inviteId);
-  revalidatePath("/team");
+  revalidatePath("/settings/team");
   return null;
 });
 
 export const changeRoleAction = defineAction("members:manage", z.object({ membershipId: id, role }), async (input, context) => {
   await changeRole(context, input.membershipId, input.role);
-  revalidatePath("/team");
+  revalidatePath("/settings/team");
   return null;
 });
 
 export const removeMemberAction = defineAction("members:manage", z.object({ membershipId: id }), async (input, context) => {
   await removeMember(context, input.membershipId);
-  revalidatePath("/team");
+  revalidatePath("/settings/team");
   return null;
 });
 
 export const updateTeamSettingsAction = defineAction("team:settings", teamSettingsSchema, async (input, context) => {
   await updateTeamSettings(context, input);
-  revalidatePath("/team");
+  revalidatePath("/settings/team");
   return null;
 });
