@@ -3,7 +3,8 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 
-export type NavItem = { href: string; label: string };
+/** `exact`: current only on this very path, not below it (a section's first tab). */
+export type NavItem = { href: string; label: string; exact?: boolean };
 
 /** A list of links, the current page's marked (aria-current): the main bar, or a section's side navigation (`label` names it). */
 export function Nav({ items, label = "Main", vertical = false }: { items: NavItem[]; label?: string; vertical?: boolean }) {
@@ -12,7 +13,7 @@ export function Nav({ items, label = "Main", vertical = false }: { items: NavIte
     <nav aria-label={label}>
       <ul className={vertical ? "flex flex-row flex-wrap gap-1 md:flex-col" : "flex flex-wrap gap-1"}>
         {items.map((item) => {
-          const current = pathname === item.href || pathname.startsWith(`${item.href}/`);
+          const current = pathname === item.href || (!item.exact && pathname.startsWith(`${item.href}/`));
           return (
             <li key={item.href}>
               <Link

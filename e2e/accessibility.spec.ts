@@ -45,7 +45,7 @@ test("every page, signed out and signed in with data on it, has no serious or cr
   await expect(page.getByRole("heading", { name: "Disk full" })).toBeVisible();
   const alertUrl = new URL(page.url()).pathname;
 
-  for (const url of ["/settings/webhooks", endpointUrl, deliveryUrl, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
+  for (const url of ["/settings/webhooks", endpointUrl, `${endpointUrl}/deliveries`, `${endpointUrl}/settings`, `${endpointUrl}/test`, deliveryUrl, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
     await page.goto(url);
     await expect(page.getByRole("main")).toBeVisible();
     expect(await seriousViolations(page), url).toEqual([]);
@@ -77,7 +77,7 @@ test("at 320 px wide (WCAG reflow), no page scrolls sideways, even with a 300-ch
   await page.getByRole("link", { name: title }).click();
   await expect(page.getByRole("heading", { name: title })).toBeVisible();
   const alertUrl = new URL(page.url()).pathname;
-  for (const url of ["/settings/webhooks", endpointUrl, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
+  for (const url of ["/settings/webhooks", endpointUrl, `${endpointUrl}/settings`, `${endpointUrl}/test`, "/alerts", alertUrl, "/settings/api-keys", "/settings/team", "/settings/audit-log", "/notifications"]) {
     await page.goto(url);
     await expect(page.getByRole("main")).toBeVisible();
     expect(await sidewaysOverflow(page), url).toBe(0);
@@ -134,6 +134,14 @@ test("keyboard only: sign in, add an endpoint, reveal and copy the secret, send 
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Webhook endpoint" })).toBeVisible();
 
+  await tabTo(page, "Send test alert");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("status").filter({ hasText: "Test alert delivered: answered 200." })).toBeVisible();
+
+  // The endpoint's tabs come after its actions: its Settings tab, not the main bar's Settings.
+  await tabTo(page, "Settings");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("navigation", { name: "Endpoint" }).getByRole("link", { name: "Settings" })).toHaveAttribute("aria-current", "page");
   await tabTo(page, "Reveal");
   await page.keyboard.press("Enter");
   const secret = page.getByRole("textbox", { name: "Signing secret", exact: true });
@@ -141,10 +149,6 @@ test("keyboard only: sign in, add an endpoint, reveal and copy the secret, send 
   await tabTo(page, /^Copy signing secret/);
   await page.keyboard.press("Enter");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await secret.inputValue());
-
-  await tabTo(page, "Send test alert");
-  await page.keyboard.press("Enter");
-  await expect(page.getByRole("status").filter({ hasText: "Test alert delivered: answered 200." })).toBeVisible();
   await context.close();
 });
 

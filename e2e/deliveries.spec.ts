@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { Webhook } from "standardwebhooks";
 import { startReceiver, type Received, type Receiver } from "../lib/testing/receiver";
-import { addActiveEndpoint, createApiKey, ownerPage, revealSecret } from "./helpers";
+import { addActiveEndpoint, createApiKey, openEndpointTab, ownerPage, revealSecret } from "./helpers";
 
 let receiver: Receiver;
 test.beforeAll(async () => {
@@ -42,6 +42,7 @@ test("send a test alert from the UI: the log shows Delivered 2xx and the copy ve
   expect(event.type).toBe("webhook.test");
 
   // The detail page shows the request (with signatures, not the secret) and the response.
+  await openEndpointTab(page, "Deliveries");
   await row.getByRole("link", { name: "webhook.test" }).click();
   await expect(page.getByRole("table", { name: "Request headers" })).toContainText(String(received[0]!.headers["x-mon1tor-sha256-wh"]));
   await expect(page.getByRole("table", { name: "Request headers" })).toContainText(String(received[0]!.headers["webhook-id"]));

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
-import { addActiveEndpoint, createApiKey, ownerPage, revealSecret } from "./helpers";
+import { addActiveEndpoint, createApiKey, openEndpointTab, ownerPage, revealSecret } from "./helpers";
 
 let receiver: Receiver;
 test.beforeAll(async () => {
@@ -65,6 +65,7 @@ test("filter events with checkboxes: a warning alert is not delivered to a criti
   const { page } = await ownerPage(browser);
   const path = `/filtered/${Date.now()}`;
   await addActiveEndpoint(page, `${receiver.url}${path}`);
+  await openEndpointTab(page, "Settings");
   const endpointUrl = page.url();
   const filter = page.getByRole("region", { name: "What this endpoint gets" });
   await expect(filter.getByTestId("filter-summary")).toHaveText("Gets: All severities, triggered and resolved");
@@ -94,6 +95,7 @@ test("custom headers: a forbidden name is refused, an Authorization header arriv
   const { page } = await ownerPage(browser);
   const path = `/custom/${Date.now()}`;
   await addActiveEndpoint(page, `${receiver.url}${path}`);
+  await openEndpointTab(page, "Settings");
   const panel = page.getByRole("region", { name: "Custom headers" });
   await panel.getByLabel("Header name").fill("Content-Type");
   await panel.getByLabel("Header value").fill("text/plain");
@@ -115,6 +117,7 @@ test("custom headers: a forbidden name is refused, an Authorization header arriv
 test("an oversized paste gets its own message and stays in the form: 2 MB from the field's rule, 5 MB before it is sent", async ({ browser }) => {
   const { page } = await ownerPage(browser);
   await addActiveEndpoint(page, `${receiver.url}/oversized/${Date.now()}`);
+  await openEndpointTab(page, "Test & debug");
   const debuggerCard = page.getByRole("region", { name: "My signature check fails" });
   const field = debuggerCard.getByLabel("What your receiver got");
   const errors: string[] = [];
@@ -142,7 +145,7 @@ test("the signature debugger names a trailing newline in what the receiver got",
   await page.getByRole("button", { name: "Send test alert" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Test alert delivered" })).toBeVisible();
   const sent = receiver.requests.filter((r) => r.path === path && r.method === "POST").at(-1)!;
-  await page.reload();
+  await openEndpointTab(page, "Test & debug");
   const debuggerCard = page.getByRole("region", { name: "My signature check fails" });
   await debuggerCard.getByRole("button", { name: "Check signature" }).click();
   await expect(debuggerCard.getByText("Pick a recent delivery or paste what your receiver got.")).toBeVisible();

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
-import { addActiveEndpoint, createApiKey, ownerPage } from "./helpers";
+import { addActiveEndpoint, createApiKey, openEndpointTab, ownerPage } from "./helpers";
 
 let receiver: Receiver;
 test.beforeAll(async () => {
@@ -75,11 +75,13 @@ test("each endpoint is watched like a monitor: health badges on the list, number
 
   // Daily re-validation can be turned off per endpoint.
   await page.goto(goodPage);
+  await openEndpointTab(page, "Settings");
   await page.getByRole("checkbox", { name: "Re-validate daily" }).uncheck();
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByRole("status").filter({ hasText: "Settings saved." })).toBeVisible();
   await page.reload();
   await expect(page.getByRole("checkbox", { name: "Re-validate daily" })).not.toBeChecked();
+  await openEndpointTab(page, "Overview");
   await expect(page.getByTestId("revalidation")).toHaveText("Off.");
 });
 

@@ -81,7 +81,15 @@ export async function createApiKey(page: Page, name = "E2E key", permissions: st
   return field.inputValue();
 }
 
+/** On an endpoint's page: opens one of its tabs (Overview, Deliveries, Settings, Test & debug). */
+export async function openEndpointTab(page: Page, tab: "Overview" | "Deliveries" | "Settings" | "Test & debug") {
+  await page.getByRole("navigation", { name: "Endpoint" }).getByRole("link", { name: tab, exact: true }).click();
+  await expect(page.getByRole("navigation", { name: "Endpoint" }).getByRole("link", { name: tab, exact: true })).toHaveAttribute("aria-current", "page");
+}
+
+/** On an endpoint's page: reveals its signing secret (on the Settings tab, where this leaves the page). */
 export async function revealSecret(page: Page) {
+  await openEndpointTab(page, "Settings");
   await page.getByRole("button", { name: "Reveal" }).click();
   const box = page.getByRole("textbox", { name: "Signing secret" });
   // The masked placeholder also starts with whsec_: wait for the real thing.

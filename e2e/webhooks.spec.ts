@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
-import { createInviteLink, joinWithInvite, ownerPage } from "./helpers";
+import { createInviteLink, joinWithInvite, openEndpointTab, ownerPage } from "./helpers";
 
 let receiver: Receiver;
 test.beforeAll(async () => {
@@ -36,6 +36,7 @@ test("a member adds an endpoint, sees it become Active, reveals and copies the s
   await expect(item.getByTestId("endpoint-status")).toHaveText("Active");
 
   await openEndpoint(page, url);
+  await openEndpointTab(page, "Settings");
   const secretBox = page.getByRole("textbox", { name: "Signing secret" });
   await expect(secretBox).toHaveValue(/•/);
   // The secret is not in the page before it is revealed.
@@ -64,6 +65,7 @@ test("a failing endpoint shows its reason; fixing the receiver and validating ag
   await page.getByRole("button", { name: "Validate again" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Validated: the endpoint is active." })).toBeVisible();
   await expect(page.getByTestId("endpoint-status")).toHaveText("Active");
+  await openEndpointTab(page, "Test & debug");
   await expect(page.getByRole("table", { name: "Validation history" })).toContainText("answered 404 Not Found");
 });
 
@@ -108,10 +110,12 @@ test("editing the URL sends the endpoint back through validation; pause, resume 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { status: 410 };
   });
+  await openEndpointTab(page, "Settings");
   await page.getByLabel("Endpoint URL").fill(`${url}/v2`);
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("button", { name: "Saving…" })).toBeDisabled();
   await expect(page.getByRole("status").filter({ hasText: "Validation failed: answered 410 Gone." })).toBeVisible();
+  await openEndpointTab(page, "Overview");
   await expect(page.getByTestId("endpoint-status")).toHaveText("Validation failed");
 
   receiver.respond(() => ({ status: 204 }));
@@ -138,6 +142,7 @@ test("a viewer sees endpoints but no controls, and the server refuses a crafted 
   const endpointId = endpointPath.split("/").pop()!;
 
   // Capture how the browser calls the reveal action, to replay it as the viewer.
+  await openEndpointTab(owner.page, "Settings");
   const revealRequest = owner.page.waitForRequest((request) => request.method() === "POST" && !!request.headers()["next-action"]);
   await owner.page.getByRole("button", { name: "Reveal" }).click();
   const captured = await revealRequest;
@@ -148,6 +153,8 @@ test("a viewer sees endpoints but no controls, and the server refuses a crafted 
   await expect(viewer.page.getByRole("button", { name: "Add endpoint" })).toHaveCount(0);
   await openEndpoint(viewer.page, url);
   await expect(viewer.page.getByTestId("endpoint-status")).toHaveText("Active");
+  await expect(viewer.page.getByRole("button", { name: "Validate again" })).toHaveCount(0);
+  await openEndpointTab(viewer.page, "Settings");
   for (const name of ["Validate again", "Pause", "Delete", "Reveal", "Save changes"]) {
     await expect(viewer.page.getByRole("button", { name })).toHaveCount(0);
   }

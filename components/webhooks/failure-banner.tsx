@@ -39,7 +39,7 @@ export function FailureBanner({ endpoint, showUrl = false }: { endpoint: Failing
         </p>
       ) : null}
       <p className="mt-2">
-        <Link href={`/settings/webhooks/${endpoint.id}?status=failing#deliveries`} className="font-medium underline">
+        <Link href={`/settings/webhooks/${endpoint.id}/deliveries?status=failing`} className="font-medium underline">
           View failing deliveries
         </Link>
         {disabled ? " · Re-enable it from the endpoint page once the receiver is fixed: it is validated again first." : null}

@@ -55,7 +55,7 @@ describe("notification emails", () => {
     expect(mails[0]!.from).toBe("alerts@mon1tor.test");
     expect(mails[0]!.to.sort()).toEqual([owner.user.email, admin.user.email].sort());
     expect(mails[0]!.data).toContain("has failed 5 deliveries in a row.");
-    expect(mails[0]!.data).toContain(`/settings/webhooks/${endpoint.id}?status=failing`);
+    expect(mails[0]!.data).toContain(`/settings/webhooks/${endpoint.id}/deliveries?status=failing`);
     const [row] = await db.notification.findMany({ where: { endpointId: endpoint.id } });
     expect(row!.emailedAt).toBeInstanceOf(Date);
   });

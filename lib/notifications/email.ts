@@ -49,7 +49,7 @@ export async function sendPendingNotificationEmails(pool: pg.Pool): Promise<numb
     const link = !notification.endpointId
       ? `Notifications: ${base}/notifications`
       : failures
-        ? `Failing deliveries: ${base}/settings/webhooks/${notification.endpointId}?status=failing`
+        ? `Failing deliveries: ${base}/settings/webhooks/${notification.endpointId}/deliveries?status=failing`
         : `The endpoint: ${base}/settings/webhooks/${notification.endpointId}`;
     try {
       await transporter().sendMail({

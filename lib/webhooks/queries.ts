@@ -49,6 +49,8 @@ export function listEndpoints(teamId: string) {
   });
 }
 
+export type EndpointDetail = NonNullable<Awaited<ReturnType<typeof getEndpointDetail>>>;
+
 export async function getEndpointDetail(teamId: string, endpointId: string) {
   const endpoint = await db.webhookEndpoint.findFirst({
     where: { id: endpointId, teamId },

@@ -40,7 +40,7 @@ export default async function NotificationsPage() {
                 <td className="min-w-48 align-top wrap-anywhere">{notification.message}</td>
                 <td className="align-top">
                   {notification.endpointId ? (
-                    <Link href={`/settings/webhooks/${notification.endpointId}?status=failing#deliveries`} className="text-brand-700 underline">
+                    <Link href={`/settings/webhooks/${notification.endpointId}/deliveries?status=failing`} className="text-brand-700 underline">
                       Failing deliveries
                     </Link>
                   ) : null}

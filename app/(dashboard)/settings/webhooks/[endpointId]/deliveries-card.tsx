@@ -4,24 +4,32 @@ import { Card, DataTable, EmptyState, formatDateTime } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { deliveryFilters, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
 
+/**
+ * An endpoint's delivery log: on the Overview tab its newest page (`recent`), on the Deliveries
+ * tab the whole log, with filters by status and paging.
+ */
 export async function DeliveriesCard({
   teamId,
   endpointId,
   status,
   before,
+  recent = false,
 }: {
   teamId: string;
   endpointId: string;
   status?: DeliveryStatusFilter;
   before?: string;
+  recent?: boolean;
 }) {
-  const { rows, hasMore } = await listDeliveries(teamId, endpointId, { status, before });
+  const { rows, hasMore } = await listDeliveries(teamId, endpointId, recent ? {} : { status, before });
   const base = `/settings/webhooks/${endpointId}`;
-  const filterHref = (value?: string) => (value ? `${base}?status=${value}#deliveries` : `${base}#deliveries`);
+  const log = `${base}/deliveries`;
+  const filterHref = (value?: string) => (value ? `${log}?status=${value}` : log);
   return (
-    <Card title="Deliveries">
+    <Card title={recent ? "Recent deliveries" : "Deliveries"}>
       <LiveRefresh active={rows.some((row) => row.status === "pending")} />
-      <nav id="deliveries" aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
+      {recent ? null : (
+      <nav aria-label="Filter deliveries by status" className="mb-3 flex flex-wrap gap-2 text-sm">
         {[undefined, ...deliveryFilters].map((value) => (
           <Link
             key={value ?? "all"}
@@ -33,6 +41,7 @@ export async function DeliveriesCard({
           </Link>
         ))}
       </nav>
+      )}
       <DataTable
         label="Deliveries"
         columns={["Event", "Status", "Attempts", "Last code", "Latency", "Created"]}
@@ -60,14 +69,19 @@ export async function DeliveriesCard({
         ))}
       </DataTable>
       <div className="mt-3 flex gap-3 text-sm">
-        {before ? (
+        {recent && rows.length > 0 ? (
+          <Link href={log} className="text-brand-700 underline">
+            All deliveries
+          </Link>
+        ) : null}
+        {!recent && before ? (
           <Link href={filterHref(status)} className="text-brand-700 underline">
             Newest
           </Link>
         ) : null}
-        {hasMore ? (
+        {!recent && hasMore ? (
           <Link
-            href={`${base}?${new URLSearchParams({ ...(status ? { status } : {}), before: rows.at(-1)!.id })}#deliveries`}
+            href={`${log}?${new URLSearchParams({ ...(status ? { status } : {}), before: rows.at(-1)!.id })}`}
             className="text-brand-700 underline"
           >
             Older

@@ -34,7 +34,7 @@ export default async function DeliveryPage({ params }: { params: Promise<{ endpo
   return (
     <>
       <p className="mb-2 text-sm">
-        <Link href={`/settings/webhooks/${endpointId}#deliveries`} className="text-brand-700 underline">
+        <Link href={`/settings/webhooks/${endpointId}/deliveries`} className="text-brand-700 underline">
           ← Endpoint
         </Link>
       </p>
