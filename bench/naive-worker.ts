@@ -7,7 +7,7 @@
 // Messages in: "drain" (answers { elapsedMs, delivered, maxRssMb }), "exit".
 import pg from "pg";
 import { Agent, request } from "undici";
-import { deliveryHeaders } from "../lib/webhooks/sign";
+import { deliveryHeaders } from "../lib/webhooks/delivery/sign";
 
 export const NAIVE_TABLE_SQL = `
   DROP TABLE IF EXISTS bench_naive;

@@ -29,8 +29,8 @@ async function main() {
   try {
     const { db, pool } = await import("../lib/db");
     const { createActiveEndpoint } = await import("../lib/testing/factories");
-    const { listEndpoints, teamHealth, TEAM_HEALTH_SQL } = await import("../lib/webhooks/queries");
-    const { BUCKET_COUNT } = await import("../lib/webhooks/health");
+    const { listEndpoints, teamHealth, TEAM_HEALTH_SQL } = await import("../lib/webhooks/endpoints/queries");
+    const { BUCKET_COUNT } = await import("../lib/webhooks/endpoints/health");
 
     const team = await db.team.create({ data: { name: "overview" } });
     const other = await db.team.create({ data: { name: "neighbours" } });

@@ -5,7 +5,7 @@
 // Messages: sends { loaded }, gets "drain", sends { elapsedMs }, gets "exit".
 import PgBoss from "pg-boss";
 import { Agent, request } from "undici";
-import { deliveryHeaders } from "../lib/webhooks/sign";
+import { deliveryHeaders } from "../lib/webhooks/delivery/sign";
 
 const total = Number(process.env.BOSS_TOTAL);
 const batchSize = Number(process.env.BOSS_BATCH);

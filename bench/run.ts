@@ -73,7 +73,7 @@ async function main() {
   const { db } = await import("../lib/db");
   const { ingestAlert } = await import("../lib/alerts/ingest");
   const { createActiveEndpoint } = await import("../lib/testing/factories");
-  const { deliveryHeaders } = await import("../lib/webhooks/sign");
+  const { deliveryHeaders } = await import("../lib/webhooks/delivery/sign");
 
   const workerFile = bundleWorker();
   const receiver = child("bench/receiver.ts");

@@ -4,7 +4,7 @@
 // call; rounds alternate between the two, on one fresh embedded PostgreSQL with one team and 10
 // active endpoints. The worker's claim is unnamed (lib/db.ts says why), measured in the same
 // rounds. Then the claim once more, beside endpoints that each hold one delivery waiting for a
-// retry: the claim reads new deliveries endpoint by endpoint (lib/webhooks/claim.ts), and
+// retry: the claim reads new deliveries endpoint by endpoint (lib/webhooks/delivery/claim.ts), and
 // endpoints that only wait must not add to its cost.
 //   BENCH_STATEMENT_CALLS=1500   calls per round
 //   BENCH_WAITING_ENDPOINTS=1000 endpoints with a delivery in backoff, for the last measurement
@@ -44,7 +44,7 @@ async function main() {
     const { db, pool } = await import("../lib/db");
     const { createActiveEndpoint } = await import("../lib/testing/factories");
     const { fastIngest } = await import("../lib/alerts/fast-ingest");
-    const { claimDeliveries } = await import("../lib/webhooks/claim");
+    const { claimDeliveries } = await import("../lib/webhooks/delivery/claim");
     const team = await db.team.create({ data: { name: "statements" } });
     for (let i = 0; i < 10; i++) await createActiveEndpoint(team.id, `https://receiver-${i}.example.com/webhook`);
     const limit = { key: `api-key:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };

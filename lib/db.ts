@@ -71,7 +71,7 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * everything; `pool` is for the few measured hot paths that are plain SQL anyway (claiming
  * and recording deliveries, the alert API's one-statement ingest, the team health read),
  * where Prisma's per-query engine work was a third of the CPU.
- * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/dispatch.ts).
+ * Timestamps there go in and out as UTC text, never as JS Dates (see lib/webhooks/delivery/dispatch.ts).
  * The alert API's ingest statement is named (server-side prepared, `namedStatement()` below):
  * PostgreSQL parses and plans it once per connection instead of on every call, which was half of
  * the ingest's PostgreSQL CPU (`npm run bench:statements`). So are the recording batch's endpoint

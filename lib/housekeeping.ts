@@ -6,11 +6,11 @@ import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { sendPendingNotificationEmails } from "@/lib/notifications/email";
 import { purgeExpiredRateLimits } from "@/lib/rate-limit";
 import { disconnectStaleRelays, removeAbandonedRelays } from "@/lib/relay/relays";
-import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
-import { purgeExpiredSecrets } from "@/lib/webhooks/endpoint-settings";
-import { purgeHealthHours } from "@/lib/webhooks/health";
-import { purgeHistory } from "@/lib/webhooks/retention";
-import { revalidateDue } from "@/lib/webhooks/revalidate";
+import { expireStaleDeliveries } from "@/lib/webhooks/delivery/backlog";
+import { purgeExpiredSecrets } from "@/lib/webhooks/endpoints/settings";
+import { purgeHealthHours } from "@/lib/webhooks/delivery/health-hours";
+import { purgeHistory } from "@/lib/webhooks/delivery/retention";
+import { revalidateDue } from "@/lib/webhooks/endpoints/daily-validation";
 
 export type HousekeepingReport = {
   deliveriesPurged: number;

@@ -12,7 +12,7 @@ if (!process.env.DATABASE_URL) {
 applyDestinationDefaults(process.env, process.env.NODE_ENV === "production");
 const env = parseServerEnv(process.env);
 // Imported after the environment is complete: the database client reads DATABASE_URL.
-const { runWorker } = await import("../lib/webhooks/worker");
+const { runWorker } = await import("../lib/webhooks/delivery/worker");
 const { startMetricsServer } = await import("../lib/metrics/serve");
 const { startTracing } = await import("../lib/telemetry/tracing");
 // OpenTelemetry, only when OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed before exit.

@@ -1,6 +1,6 @@
 import type { DeliveryStatus } from "@/lib/generated/prisma/enums";
 import { formatDateTime } from "@/components/ui";
-import { isParked } from "@/lib/webhooks/backlog";
+import { isParked } from "@/lib/webhooks/delivery/backlog";
 
 const labels: Record<DeliveryStatus, string> = { pending: "Pending", retrying: "Retrying", delivered: "Delivered", failed: "Failed", expired: "Expired", superseded: "Superseded" };
 const tones: Record<DeliveryStatus, string> = {

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { formatDateTime } from "@/components/ui";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
-import { failurePolicyFromEnv } from "@/lib/webhooks/failure";
+import { failurePolicyFromEnv } from "@/lib/webhooks/delivery/failure";
 
 type FailingEndpoint = {
   id: string;

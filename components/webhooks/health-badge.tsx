@@ -1,4 +1,4 @@
-import type { HealthBadge as Badge, HealthWindow } from "@/lib/webhooks/health";
+import type { HealthBadge as Badge, HealthWindow } from "@/lib/webhooks/endpoints/health";
 
 export const healthLabels: Record<Badge, string> = {
   healthy: "Healthy",

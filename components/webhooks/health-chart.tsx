@@ -1,4 +1,4 @@
-import type { HealthBar } from "@/lib/webhooks/queries";
+import type { HealthBar } from "@/lib/webhooks/endpoints/queries";
 
 /**
  * Attempts per bar (hour or day) as small stacked bars: green for 2xx, red for the rest.

@@ -1,6 +1,6 @@
 import { Card } from "@/components/ui";
-import { SIGNATURE_HEADER } from "@/lib/webhooks/sign";
-import { verifySnippets } from "@/lib/webhooks/verify-snippets";
+import { SIGNATURE_HEADER } from "@/lib/webhooks/delivery/sign";
+import { verifySnippets } from "@/lib/webhooks/endpoints/verify-snippets";
 
 export function VerifyPanel() {
   return (

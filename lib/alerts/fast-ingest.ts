@@ -4,7 +4,7 @@
 // inserts the alert (the open-alert dedup index decides between concurrent triggers), its
 // event and one delivery per matching active endpoint. All of it commits together or not at
 // all, exactly like the transaction in ingest.ts. The caller wakes the workers after the
-// commit (lib/webhooks/wake.ts): a NOTIFY in this statement serialized every ingest commit.
+// commit (lib/webhooks/delivery/wake.ts): a NOTIFY in this statement serialized every ingest commit.
 //
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
@@ -15,8 +15,8 @@ import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKey, counterKeys, countEventSql, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
-import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/envelope";
-import { takesEventSql } from "@/lib/webhooks/filters";
+import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/delivery/envelope";
+import { takesEventSql } from "@/lib/webhooks/endpoints/filters";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
 export const fastPathApplies = (input: AlertInput, idempotencyKey: string | null) =>

@@ -8,8 +8,8 @@ import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Alert } from "@/lib/generated/prisma/client";
 import { hasLoneSurrogate, hasNul } from "@/lib/text";
-import { enqueueEvent } from "@/lib/webhooks/enqueue";
-import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/envelope";
+import { enqueueEvent } from "@/lib/webhooks/delivery/enqueue";
+import { dashboardUrl, newEventId, type AlertPayload, type EventType } from "@/lib/webhooks/delivery/envelope";
 
 // Text PostgreSQL can store (lib/text.ts), refused by field in the API's words.
 const storable = (schema: z.ZodString) =>
@@ -41,7 +41,7 @@ export const alertInputSchema = z.strictObject({
 
 export type AlertInput = z.infer<typeof alertInputSchema>;
 
-/** `superseded`: older states of the alert given up for this one (lib/webhooks/enqueue.ts). */
+/** `superseded`: older states of the alert given up for this one (lib/webhooks/delivery/enqueue.ts). */
 export type AlertAccepted = { alertId: string; eventId: string | null; deliveriesQueued: number; deliveryIds: string[]; deduplicated: boolean; superseded: number };
 
 export type PayloadFields = Pick<Alert, "id" | "title" | "severity" | "status" | "message" | "monitorId" | "monitorName" | "startedAt" | "resolvedAt">;

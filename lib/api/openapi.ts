@@ -4,8 +4,8 @@ import { z } from "zod";
 import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 import { alertInputSchema } from "@/lib/alerts/ingest";
 import { relayAnswerSchema, relayHelloSchema, streamMessageSchema } from "@/lib/relay/protocol";
-import { API_VERSION, envelopeSchema, eventTypes } from "@/lib/webhooks/envelope";
-import { NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/sign";
+import { API_VERSION, envelopeSchema, eventTypes } from "@/lib/webhooks/delivery/envelope";
+import { NEXT_SIGNATURE_HEADER, SIGNATURE_HEADER } from "@/lib/webhooks/delivery/sign";
 import pkg from "@/package.json" with { type: "json" };
 
 export const alertAcceptedSchema = z.object({

@@ -4,7 +4,7 @@ import { decrypt, DecryptionError, encrypt, keyIdOf, keyRing } from "@/lib/crypt
 import { rotateSecrets } from "@/lib/crypto/rotate";
 import { db } from "@/lib/db";
 import { createTeam } from "@/lib/testing/factories";
-import { generateSecret } from "@/lib/webhooks/secret";
+import { generateSecret } from "@/lib/webhooks/endpoints/secret";
 
 const newKey = () => crypto.randomBytes(32).toString("base64");
 

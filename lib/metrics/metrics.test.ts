@@ -11,7 +11,7 @@ import { exposition, scrapeAllowed, startMetricsServer } from "@/lib/metrics/ser
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { limits } from "@/lib/rate-limit";
-import { Dispatcher } from "@/lib/webhooks/dispatch";
+import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
 
 let receiver: Receiver;
 beforeAll(async () => {

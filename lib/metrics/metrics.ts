@@ -8,7 +8,7 @@
 // MON1TOR_METRICS_TEAM_LABEL_LIMIT teams this process sees get their own series, the rest
 // share team="other", so a tenant count in the thousands cannot blow up Prometheus.
 import client from "prom-client";
-import type { ErrorClass } from "@/lib/webhooks/outbound";
+import type { ErrorClass } from "@/lib/webhooks/delivery/outbound";
 
 /** Histogram buckets, in seconds. */
 const FAST = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

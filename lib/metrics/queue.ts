@@ -5,7 +5,7 @@ import type pg from "pg";
 import client from "prom-client";
 import { pool as defaultPool, DB_NOW } from "@/lib/db";
 import { metrics } from "@/lib/metrics/metrics";
-import { WORKER_APPLICATION_NAME } from "@/lib/webhooks/wake";
+import { WORKER_APPLICATION_NAME } from "@/lib/webhooks/delivery/wake";
 
 const SNAPSHOT_MS = 5_000;
 const ENDPOINT_STATUSES = ["pending", "active", "failed", "paused", "disabled"] as const;
@@ -20,7 +20,7 @@ const QUERY = `
       count(*) FILTER (WHERE status = 'retrying' AND "nextAttemptAt" > ${DB_NOW}) AS waiting,
       count(*) FILTER (WHERE "leaseExpiresAt" > ${DB_NOW}) AS leased
     FROM "Delivery"
-    -- Queued and not parked (lib/webhooks/backlog.ts): Delivery_queued_idx holds exactly the queued rows.
+    -- Queued and not parked (lib/webhooks/delivery/backlog.ts): Delivery_queued_idx holds exactly the queued rows.
     WHERE "nextAttemptAt" IS NOT NULL AND "nextAttemptAt" < '9999-12-31 00:00:00'
   )
   SELECT q.due::int, COALESCE(EXTRACT(EPOCH FROM ${DB_NOW} - q.oldest), 0)::float8 AS "oldestDueSeconds",

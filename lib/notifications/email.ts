@@ -1,5 +1,5 @@
 // Notification emails, when MON1TOR_SMTP_URL is set. Notifications are written in the app
-// first (lib/webhooks/failure.ts); housekeeping (worker and cron) mails the ones not yet
+// first (lib/webhooks/delivery/failure.ts); housekeeping (worker and cron) mails the ones not yet
 // mailed, to the members whose role may see notifications (lib/auth/permissions.ts). Claiming sets `emailedAt` first, so two workers
 // never mail the same notification; a send that fails is released for the next round.
 import nodemailer from "nodemailer";

@@ -4,9 +4,9 @@ import type { AuthenticatedKey } from "@/lib/api-keys/keys";
 import { db, DB_NOW_SQL } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import type { RelayAnswer } from "@/lib/relay/protocol";
-import { parseRetryAfter } from "@/lib/webhooks/outbound";
+import { parseRetryAfter } from "@/lib/webhooks/delivery/outbound";
 import { storableText } from "@/lib/text";
-import { responseExcerpt } from "@/lib/webhooks/response-excerpt";
+import { responseExcerpt } from "@/lib/webhooks/delivery/response-excerpt";
 
 const header = (headers: Record<string, string> | undefined, name: string) =>
   Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];

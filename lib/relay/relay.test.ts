@@ -13,9 +13,9 @@ import { waitUntil } from "@/lib/testing/worker-process";
 import { answerRelayRequest } from "@/lib/relay/answers";
 import { RELAY_EXPIRED_REASON, RELAY_RECONNECT_WINDOW_MS, RELAY_REMOVE_AFTER_MS, type RelayAnswer } from "@/lib/relay/protocol";
 import { connectRelay, disconnectRelay, removeAbandonedRelays } from "@/lib/relay/relays";
-import { expireStaleDeliveries } from "@/lib/webhooks/backlog";
-import { Dispatcher } from "@/lib/webhooks/dispatch";
-import { SIGNATURE_HEADER } from "@/lib/webhooks/sign";
+import { expireStaleDeliveries } from "@/lib/webhooks/delivery/backlog";
+import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
+import { SIGNATURE_HEADER } from "@/lib/webhooks/delivery/sign";
 
 async function keyOfNewTeam(): Promise<AuthenticatedKey> {
   const team = await createTeam();

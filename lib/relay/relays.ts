@@ -13,9 +13,9 @@ import { randomId } from "@/lib/crypto/tokens";
 import { db, DB_NOW, dbNow } from "@/lib/db";
 import { env } from "@/lib/env";
 import { AppError, isUniqueViolation } from "@/lib/errors";
-import { describeFilter, filterSchema, type EndpointFilter } from "@/lib/webhooks/filters";
-import { unparkQueued } from "@/lib/webhooks/backlog";
-import { generateSecret } from "@/lib/webhooks/secret";
+import { describeFilter, filterSchema, type EndpointFilter } from "@/lib/webhooks/endpoints/filters";
+import { unparkQueued } from "@/lib/webhooks/delivery/backlog";
+import { generateSecret } from "@/lib/webhooks/endpoints/secret";
 import { RELAY_REMOVE_AFTER_MS, relayUrl, type relayHelloSchema } from "@/lib/relay/protocol";
 import type { z } from "zod";
 
@@ -118,7 +118,7 @@ export async function connectRelay(apiKey: AuthenticatedKey, hello: z.output<typ
 /**
  * The stream `streamId` ended: unless another has taken the relay since, it stops receiving.
  * Its deliveries stay queued (the claim skips a relay no stream holds) for
- * RELAY_RECONNECT_WINDOW_MS, then expire (lib/webhooks/backlog.ts). What was handed to this
+ * RELAY_RECONNECT_WINDOW_MS, then expire (lib/webhooks/delivery/backlog.ts). What was handed to this
  * stream and not answered yet is handed again to the next one.
  */
 export async function disconnectRelay(pool: pg.Pool, endpointId: string, streamId: string) {

@@ -6,7 +6,7 @@
 import type pg from "pg";
 import { encrypt } from "@/lib/crypto/encryption";
 import { randomId } from "@/lib/crypto/tokens";
-import { describeStatus, parseRetryAfter, type ErrorClass, type OutboundResult } from "@/lib/webhooks/outbound";
+import { describeStatus, parseRetryAfter, type ErrorClass, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
 
 /** Payload: "<endpoint id> <request id>". */
 export const RELAY_CHANNEL = "mon1tor_relay";

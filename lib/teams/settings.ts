@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { TeamContext } from "@/lib/auth/context";
 import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
-import { applyTeamCaps } from "@/lib/webhooks/ownership";
+import { applyTeamCaps } from "@/lib/webhooks/endpoints/ownership";
 
 // Checkboxes send "on" or nothing; an empty cap means none. The cap is read as a plain decimal
 // (a sign and a fraction get their own message below): Number() alone would also take "0x10"

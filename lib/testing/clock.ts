@@ -1,4 +1,4 @@
-import type { Clock } from "@/lib/webhooks/dispatch";
+import type { Clock } from "@/lib/webhooks/delivery/dispatch";
 
 /** A clock a test moves by hand, for retry schedules and leases without waiting. */
 export class TestClock implements Clock {

@@ -4,7 +4,7 @@ import { hashPassword } from "@/lib/auth/password";
 import type { TeamContext } from "@/lib/auth/context";
 import { encrypt } from "@/lib/crypto/encryption";
 import { db, type Db } from "@/lib/db";
-import { generateSecret } from "@/lib/webhooks/secret";
+import { generateSecret } from "@/lib/webhooks/endpoints/secret";
 import type { Role } from "@/lib/generated/prisma/enums";
 
 export const TEST_PASSWORD = "correct horse battery staple";

@@ -3,8 +3,8 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
-import { redeliver } from "@/lib/webhooks/redeliver";
-import { sendTestEvent } from "@/lib/webhooks/test-send";
+import { redeliver } from "@/lib/webhooks/delivery/redeliver";
+import { sendTestEvent } from "@/lib/webhooks/endpoints/test-send";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -13,10 +13,10 @@ import {
   pauseEndpoint,
   reactivateSchema,
   resumeEndpoint,
-  revalidate,
+  validateAgain,
   updateEndpoint,
   updateEndpointSchema,
-} from "@/lib/webhooks/endpoints";
+} from "@/lib/webhooks/endpoints/lifecycle";
 import {
   addCustomHeader,
   addHeaderSchema,
@@ -27,8 +27,8 @@ import {
   rollSecretSchema,
   updateFilter,
   updateFilterSchema,
-} from "@/lib/webhooks/endpoint-settings";
-import { debugSignature, debugSignatureSchema } from "@/lib/webhooks/signature-debugger";
+} from "@/lib/webhooks/endpoints/settings";
+import { debugSignature, debugSignatureSchema } from "@/lib/webhooks/endpoints/signature-debugger";
 
 const refresh = (endpointId?: string) => {
   revalidatePath("/settings/webhooks");
@@ -48,7 +48,7 @@ export const updateEndpointAction = defineAction("webhooks:manage", updateEndpoi
 });
 
 export const validateEndpointAction = defineAction("webhooks:manage", reactivateSchema, async (input, context) => {
-  const result = await revalidate(context, input);
+  const result = await validateAgain(context, input);
   refresh(input.endpointId);
   return result;
 });

@@ -5,10 +5,10 @@ import { StatusBadge } from "@/components/webhooks/status-badge";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { FailureBanner } from "@/components/webhooks/failure-banner";
-import { describeFilter } from "@/lib/webhooks/filters";
+import { describeFilter } from "@/lib/webhooks/endpoints/filters";
 import { HealthBadge, healthLine } from "@/components/webhooks/health-badge";
-import { assessHealth, summarize } from "@/lib/webhooks/health";
-import { listEndpoints, teamHealth } from "@/lib/webhooks/queries";
+import { assessHealth, summarize } from "@/lib/webhooks/endpoints/health";
+import { listEndpoints, teamHealth } from "@/lib/webhooks/endpoints/queries";
 import { AddEndpointForm } from "./add-endpoint-form";
 
 export const metadata = { title: "Webhooks" };

@@ -4,7 +4,7 @@ import { otherMethods } from "@/lib/api/route";
 import { pool } from "@/lib/db";
 import { env } from "@/lib/env";
 import { runHousekeeping } from "@/lib/housekeeping";
-import { webDispatcher } from "@/lib/webhooks/immediate-dispatch";
+import { webDispatcher } from "@/lib/webhooks/delivery/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 export const maxDuration = 60;

@@ -8,7 +8,7 @@ import { invalidInput, otherMethods } from "@/lib/api/route";
 import { AppError } from "@/lib/errors";
 import { countAccepted } from "@/lib/metrics/metrics";
 import { rateLimited } from "@/lib/rate-limit";
-import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
+import { dispatchSoon } from "@/lib/webhooks/delivery/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY_BYTES = 64 * 1024;

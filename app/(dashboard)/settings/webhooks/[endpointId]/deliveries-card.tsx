@@ -2,7 +2,7 @@ import Link from "next/link";
 import { LiveRefresh } from "@/components/live-refresh";
 import { Card, DataTable, EmptyState, formatDateTime } from "@/components/ui";
 import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
-import { deliveryFilters, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/queries";
+import { deliveryFilters, listDeliveries, type DeliveryStatusFilter } from "@/lib/webhooks/endpoints/queries";
 
 /**
  * An endpoint's delivery log: on the Overview tab its newest page (`recent`), on the Deliveries

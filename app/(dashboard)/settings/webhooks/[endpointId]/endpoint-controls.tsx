@@ -5,7 +5,7 @@ import { ConfirmButton } from "@/components/confirm-button";
 import { CopyButton } from "@/components/copy-button";
 import { fieldErrors, FormMessage, PendingButton, SubmitButton, TextField, useAction, useFormSubmit } from "@/components/form";
 import type { EndpointStatus } from "@/lib/generated/prisma/enums";
-import type { ValidationOutcome } from "@/lib/webhooks/validate";
+import type { ValidationOutcome } from "@/lib/webhooks/endpoints/validation";
 import {
   deleteEndpointAction,
   pauseEndpointAction,

@@ -5,8 +5,8 @@ import { FailureBanner } from "@/components/webhooks/failure-banner";
 import { pageContext, type TeamContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { orNotFound } from "@/lib/page";
-import { missedBacklog } from "@/lib/webhooks/backlog";
-import { getEndpointDetail, type EndpointDetail } from "@/lib/webhooks/queries";
+import { missedBacklog } from "@/lib/webhooks/delivery/backlog";
+import { getEndpointDetail, type EndpointDetail } from "@/lib/webhooks/endpoints/queries";
 import { EndpointActions } from "./endpoint-controls";
 
 // One endpoint, in four tabs, each its own URL (linkable, and the back button works): Overview,

@@ -14,7 +14,7 @@ const severityOptions = [
   ["info", "Info"],
 ] as const;
 
-/** A filter stored empty means every value (lib/webhooks/filters.ts): each box checked. */
+/** A filter stored empty means every value (lib/webhooks/endpoints/filters.ts): each box checked. */
 const allIfEmpty = (checked: string[], options: readonly (readonly [string, string])[]) => (checked.length === 0 ? options.map(([value]) => value) : checked);
 
 export function FilterForm({

@@ -1,10 +1,10 @@
 import { Card, formatDateTime } from "@/components/ui";
 import { formatMs, formatRate, HealthBadge } from "@/components/webhooks/health-badge";
 import { HealthChart } from "@/components/webhooks/health-chart";
-import { assessHealth, type HealthWindow } from "@/lib/webhooks/health";
-import { endpointHealth } from "@/lib/webhooks/queries";
-import { REVALIDATION_FAILURES_TO_FAIL } from "@/lib/webhooks/revalidate";
-import { CERT_WARNING_DAYS } from "@/lib/webhooks/tls";
+import { assessHealth, type HealthWindow } from "@/lib/webhooks/endpoints/health";
+import { endpointHealth } from "@/lib/webhooks/endpoints/queries";
+import { REVALIDATION_FAILURES_TO_FAIL } from "@/lib/webhooks/endpoints/daily-validation";
+import { CERT_WARNING_DAYS } from "@/lib/webhooks/endpoints/certificates";
 
 type Endpoint = {
   id: string;

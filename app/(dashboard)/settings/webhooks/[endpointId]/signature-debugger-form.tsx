@@ -2,7 +2,7 @@
 
 // "My signature check fails": compares what a receiver got with what we sent.
 import { fieldErrors, FormMessage, SubmitButton, TextField, useFormSubmit } from "@/components/form";
-import type { DebugReport } from "@/lib/webhooks/signature-debugger";
+import type { DebugReport } from "@/lib/webhooks/endpoints/signature-debugger";
 import { debugSignatureAction } from "../actions";
 
 export function SignatureDebugger({ endpointId, deliveries }: { endpointId: string; deliveries: { id: string; label: string }[] }) {

@@ -5,7 +5,7 @@ import { batchResponse } from "@/lib/api/batch-response";
 import { readJsonBody } from "@/lib/api/json-body";
 import { invalidInput, otherMethods } from "@/lib/api/route";
 import { alertmanagerItem, alertmanagerPayloadSchema } from "@/lib/integrations/alertmanager";
-import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
+import { dispatchSoon } from "@/lib/webhooks/delivery/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 const MAX_BODY_BYTES = 8 * 1024 * 1024;

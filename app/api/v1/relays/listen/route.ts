@@ -6,7 +6,7 @@ import { enforce, limits } from "@/lib/rate-limit";
 import { relayHub } from "@/lib/relay/hub";
 import { relayHelloSchema } from "@/lib/relay/protocol";
 import { connectRelay } from "@/lib/relay/relays";
-import { dispatchSoon } from "@/lib/webhooks/immediate-dispatch";
+import { dispatchSoon } from "@/lib/webhooks/delivery/immediate-dispatch";
 
 export const dynamic = "force-dynamic";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deliveryFilters } from "@/lib/webhooks/queries";
+import { deliveryFilters } from "@/lib/webhooks/endpoints/queries";
 import { DeliveriesCard } from "../deliveries-card";
 import { EndpointFrame, loadEndpoint } from "../endpoint-frame";
 

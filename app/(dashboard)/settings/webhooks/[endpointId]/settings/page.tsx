@@ -1,8 +1,8 @@
 import { Card, formatDateTime } from "@/components/ui";
 import { can } from "@/lib/auth/permissions";
-import { MAX_CUSTOM_HEADERS } from "@/lib/webhooks/custom-headers";
-import { listCustomHeaders } from "@/lib/webhooks/endpoint-settings";
-import { describeFilter } from "@/lib/webhooks/filters";
+import { MAX_CUSTOM_HEADERS } from "@/lib/webhooks/endpoints/custom-headers";
+import { listCustomHeaders } from "@/lib/webhooks/endpoints/settings";
+import { describeFilter } from "@/lib/webhooks/endpoints/filters";
 import { EditEndpointForm } from "../endpoint-controls";
 import { EndpointFrame, loadEndpoint } from "../endpoint-frame";
 import { CustomHeadersPanel } from "../custom-headers-panel";

@@ -1,6 +1,6 @@
 import { Card, DataTable, EmptyState, formatDateTime } from "@/components/ui";
 import { VerifyPanel } from "@/components/webhooks/verify-panel";
-import { recentDeliveries } from "@/lib/webhooks/queries";
+import { recentDeliveries } from "@/lib/webhooks/endpoints/queries";
 import { EndpointFrame, loadEndpoint } from "../endpoint-frame";
 import { SignatureDebugger } from "../signature-debugger-form";
 

@@ -4,8 +4,8 @@ import { DeliveryStatusBadge } from "@/components/webhooks/delivery-status";
 import { pageContext } from "@/lib/auth/context";
 import { can } from "@/lib/auth/permissions";
 import { orNotFound } from "@/lib/page";
-import { attemptRequestHeaders } from "@/lib/webhooks/request-headers";
-import { getDeliveryDetail } from "@/lib/webhooks/queries";
+import { attemptRequestHeaders } from "@/lib/webhooks/delivery/request-headers";
+import { getDeliveryDetail } from "@/lib/webhooks/endpoints/queries";
 import { RedeliverButton } from "../../endpoint-controls";
 
 export const metadata = { title: "Delivery" };

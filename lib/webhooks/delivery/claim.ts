@@ -1,0 +1,231 @@
+// Claiming due deliveries: FOR UPDATE SKIP LOCKED, and the claim itself sets a lease
+// (leaseExpiresAt) and counts the attempt. A worker that dies leaves its deliveries to be
+// claimed again when the lease runs out. The claim leaves nextAttemptAt alone: it writes no
+// indexed column, so PostgreSQL can update the row in place (a HOT update, with room kept
+// free on Delivery's pages) instead of adding an entry to each of its indexes. Time is PostgreSQL's own
+// (`now()`), so clock skew between machines cannot make two workers hold one delivery;
+// tests may pass an explicit time instead.
+import type pg from "pg";
+import { dbNow } from "@/lib/db";
+
+export type Claimed = {
+  id: string;
+  /** This attempt's number (1-based): the claim already counted it. */
+  attempts: number;
+  maxAttempts: number;
+  endpointId: string;
+  url: string;
+  /** "relay": sent through a connected `mon1tor listen` (lib/relay/transport.ts), not to the URL. */
+  kind: "http" | "relay";
+  secretCiphertext: string;
+  /** The rolled-away secret while its overlap lasts, else null. */
+  previousSecretCiphertext: string | null;
+  customHeadersCiphertext: string | null;
+  body: string;
+  /** Already failed before: a further failure is not a new failed delivery. */
+  wasRetrying: boolean;
+  teamId: string;
+  /** When the delivery was queued (its alert accepted). */
+  queuedAt: Date;
+  /** The trace of the call that queued it (lib/telemetry/tracing.ts), or null. */
+  traceparent: string | null;
+};
+
+export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and the last one's result was never recorded";
+
+
+/**
+ * For how long after PostgreSQL (re)starts no lease runs out. While the database was away no
+ * holder could renew its leases or write its outcomes; after an outage longer than a lease,
+ * another worker would otherwise claim and send again what the holder, reconnecting a moment
+ * later, was about to record. Holders renew at least every 10 s (lib/webhooks/delivery/dispatch.ts).
+ */
+export const RESTART_GRACE_SECONDS = 30;
+
+export async function claimDeliveries(
+  pool: pg.Pool,
+  options: {
+    now: Date | null;
+    limit: number;
+    leaseMs: number;
+    /** Deliveries this process has in flight, per endpoint: they count against perEndpoint. */
+    inFlight: ReadonlyMap<string, number>;
+    perEndpoint: number;
+    ids?: string[];
+  },
+): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
+  const now = dbNow(1);
+  const minute = `date_trunc('minute', ${now})`;
+  // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
+  // restart grace).
+  const unheld = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${now}
+         AND ($1::timestamptz IS NOT NULL OR now() >= pg_postmaster_start_time() + interval '${RESTART_GRACE_SECONDS} seconds')))`;
+  // Due now, and not in flight with another worker (or with this one) until the lease runs out.
+  // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
+  // An alert's first event (most of a storm) has nothing older: no lookup.
+  const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld}
+         AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
+           SELECT 1 FROM "Delivery" o
+           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
+  // A new delivery, not parked (lib/webhooks/delivery/backlog.ts): Delivery_fresh_idx's predicate as
+  // written there, so that the scans below can read that index.
+  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00'`;
+  // What endpoint row `e` may take now: its in-flight room in this process, and what is left of
+  // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
+  // they are never dropped.
+  const quotaOf = (e: string) => `LEAST(
+         $5 - COALESCE((SELECT b.n FROM unnest($2::text[], $6::int[]) AS b(id, n) WHERE b.id = ${e}.id), 0),
+         CASE WHEN ${e}."deliveryRateCap" IS NULL THEN $5
+              ELSE ${e}."deliveryRateCap" - CASE WHEN ${e}."rateWindowStart" = ${minute} THEN ${e}."rateWindowCount" ELSE 0 END
+         END)`;
+  // Active, and for a CLI relay (lib/relay/) held by a connected mon1tor listen: a disconnected
+  // relay's deliveries wait here for it to reconnect (or expire, lib/webhooks/delivery/backlog.ts).
+  const sendable = (e: string) => `${e}.status = 'active' AND (${e}.kind = 'http' OR ${e}."relayStreamId" IS NOT NULL)`;
+  const room = (queued: string) => `endpoints AS (
+       SELECT e.id, ${quotaOf("e")} AS quota
+       FROM ${queued} q
+       JOIN "WebhookEndpoint" e ON e.id = q.id AND ${sendable("e")}
+     )`;
+  const head = options.ids
+    ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
+      `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" WHERE id = ANY($3::text[]))`)}, due AS MATERIALIZED (
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
+              row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
+       FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
+       WHERE d.id = ANY($3::text[]) AND ${isDue}
+     )`
+    : // New deliveries (pending) endpoint by endpoint, off Delivery_fresh_idx (endpointId,
+      // nextAttemptAt): the endpoints with any, found by one index probe each (a loose index
+      // scan); then each endpoint that may take more gives its oldest due ones, up to its quota
+      // and one more, which tells whether it had more. An endpoint that may take nothing is not
+      // read: in one global nextAttemptAt order, every claim read past a hanging endpoint's
+      // whole backlog. Retries (every queued row that is not pending) come in nextAttemptAt order
+      // off Delivery_retry_idx instead: endpoints that only wait for a retry would otherwise
+      // each cost every claim a probe (5 µs apiece, `npm run bench:statements`). Parked rows
+      // (lib/webhooks/delivery/backlog.ts) are in neither scan.
+      `WITH RECURSIVE fresh(id) AS (
+       (SELECT d."endpointId" FROM "Delivery" d WHERE ${isFresh} ORDER BY d."endpointId" LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d."endpointId" FROM "Delivery" d
+               WHERE ${isFresh} AND d."endpointId" > q.id
+               ORDER BY d."endpointId" LIMIT 1)
+       FROM fresh q WHERE q.id IS NOT NULL
+     ), retries AS MATERIALIZED (
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+       FROM "Delivery" d
+       WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
+         -- Not the retries of endpoints that can take none now (at their in-flight cap here,
+         -- or at their delivery cap this minute): in time order, those at the front would fill
+         -- the scan's limit, claim after claim, and hold back every other endpoint's retries.
+         -- A subquery per row, not a join: joined, the planner could start from the endpoints and
+         -- read each one's whole history through another index.
+         AND (SELECT ${sendable("x")} AND ${quotaOf("x")} > 0 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
+       ORDER BY d."nextAttemptAt"
+       LIMIT $4
+     ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (
+       SELECT *, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
+       FROM (
+         SELECT d.*, e.quota
+         FROM endpoints e CROSS JOIN LATERAL (
+           SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+           FROM "Delivery" d
+           WHERE d."endpointId" = e.id AND ${isFresh} AND ${isDue}
+           ORDER BY d."nextAttemptAt"
+           -- At most twice its even share of the claim: ten endpoints with a backlog each had
+           -- given a claim of 26 up to 27 rows apiece. A claim cut short this way is not "drained"
+           -- (the extra row), so the next follows at once.
+           LIMIT LEAST(e.quota, ceil(2.0 * $4 / NULLIF((SELECT count(*) FROM endpoints WHERE quota > 0), 0))::int) + 1
+         ) d
+         -- ($3, the ids, is null on this path; PostgreSQL needs every parameter's type.)
+         WHERE e.quota > 0 AND $3::text[] IS NULL
+         UNION ALL
+         SELECT r.*, e.quota FROM retries r JOIN endpoints e ON e.id = r."endpointId" AND e.quota > 0
+       ) queued
+     )`;
+  // Rows at their attempt cap are never sent again: the same statement marks them failed.
+  const text = `${head}, candidates AS (
+       -- The oldest due rows within each endpoint's quota, up to the claim's limit.
+       SELECT id, "endpointId", "nextAttemptAt", attempts, "maxAttempts" FROM due
+       WHERE rank <= quota
+       ORDER BY "nextAttemptAt"
+       LIMIT $4
+     ), exhausted AS (
+       UPDATE "Delivery" d
+       SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}
+       FROM candidates c
+       WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       RETURNING d.id, d."teamId"
+     ), picked AS (
+       SELECT d.id, d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id
+       -- Checked again on the row as locked: another worker may have claimed it meanwhile.
+       WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
+         AND ${unheld} AND d.attempts < d."maxAttempts"
+       FOR NO KEY UPDATE OF d SKIP LOCKED
+     ), capped AS (
+       -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
+       SELECT e.id FROM "WebhookEndpoint" e
+       WHERE e."deliveryRateCap" IS NOT NULL AND e.id IN (SELECT "endpointId" FROM picked)
+       ORDER BY e.id
+       FOR NO KEY UPDATE OF e
+     ), counted AS (
+       UPDATE "WebhookEndpoint" e
+       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END + c.claimed,
+           "rateWindowStart" = ${minute}
+       FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
+       WHERE e.id = c.id
+     ), claimed AS (
+     UPDATE "Delivery" d
+     SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
+         attempts = d.attempts + 1, "updatedAt" = ${now}
+     FROM picked, "Event" ev, "WebhookEndpoint" e
+     WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
+               CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+               e."customHeadersCiphertext", ev.body,
+               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent
+     )
+     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
+     SELECT c.*, (SELECT count(*) FROM due)::int AS "dueSeen", x.teams AS "exhaustedTeams"
+     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x LEFT JOIN claimed c ON true`;
+  // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
+  // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
+  // (1.4-1.7 ms planned afresh); planning costs about 1.7 ms of PostgreSQL's CPU per claim.
+  const result = await pool.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
+    options.now?.toISOString() ?? null,
+    [...options.inFlight.keys()],
+    options.ids ?? null,
+    options.limit,
+    options.perEndpoint,
+    [...options.inFlight.values()],
+    options.leaseMs,
+    EXHAUSTED_REASON,
+  ]);
+  const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
+  // Every due row read was taken: nothing more is due that this process could take now. Rows
+  // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
+  // another worker or at the attempt cap mean more is waiting.
+  const drained = deliveries.length === 0 || deliveries.length === result.rows[0]!.dueSeen;
+  return { deliveries, drained, exhaustedTeams: result.rows[0]?.exhaustedTeams ?? [] };
+}
+
+/**
+ * Renews the leases of deliveries a live process still holds (claimed at attempt `held.get(id)`,
+ * outcome not written yet). Only where that claim is still the row's latest and unfinished; rows
+ * locked right now (their outcome being written) are skipped rather than waited for, and locked
+ * in id order, as claims and recordings lock them, so a renewal never deadlocks with either.
+ */
+export async function extendLeases(pool: pg.Pool, options: { now: Date | null; leaseMs: number; held: ReadonlyMap<string, number> }): Promise<number> {
+  const now = dbNow(1);
+  const result = await pool.query(
+    `WITH renew AS (
+       SELECT d.id FROM "Delivery" d JOIN unnest($2::text[], $3::int[]) AS h(id, attempts) ON h.id = d.id
+       WHERE d.attempts = h.attempts AND d."leaseExpiresAt" IS NOT NULL AND d."nextAttemptAt" IS NOT NULL
+       ORDER BY d.id
+       FOR NO KEY UPDATE OF d SKIP LOCKED
+     )
+     UPDATE "Delivery" d SET "leaseExpiresAt" = ${now} + make_interval(secs => $4::double precision / 1000)
+     FROM renew WHERE d.id = renew.id`,
+    [options.now?.toISOString() ?? null, [...options.held.keys()], [...options.held.values()], options.leaseMs],
+  );
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,86 @@
+// The outbox: an event and one delivery per endpoint, written in the caller's transaction.
+// Nothing is sent before it commits. The caller wakes the senders after the commit
+// (dispatchSoon or kickDeliveries in lib/webhooks/delivery/immediate-dispatch.ts): a NOTIFY inside the
+// transaction holds PostgreSQL's notify lock through the commit's WAL flush, so concurrent
+// commits queued on it.
+import { DB_NOW_SQL, type Tx } from "@/lib/db";
+import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/delivery/envelope";
+import { takesEventSql } from "@/lib/webhooks/endpoints/filters";
+import { currentTraceparent } from "@/lib/telemetry/tracing";
+
+export const DISPATCH_CHANNEL = "mon1tor_deliveries";
+
+/**
+ * Wakes every listening worker when the transaction commits (NOTIFY is transactional). For the
+ * rare changes that queue deliveries outside the alert path (a backlog replay); new alerts and
+ * redeliveries wake the senders after their commit instead.
+ */
+export async function notifyWorkers(tx: Tx) {
+  await tx.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
+}
+
+export async function enqueueEvent(
+  tx: Tx,
+  input: {
+    eventId: string;
+    type: EventType;
+    team: { id: string; name: string };
+    alert: AlertPayload;
+    alertId: string | null;
+    /** Defaults to every active endpoint of the team whose filters take this event. */
+    endpointIds?: string[];
+    now?: Date;
+  },
+): Promise<{ deliveryIds: string[]; body: string; superseded: number }> {
+  const now = input.now ?? new Date();
+  const endpointIds =
+    input.endpointIds ??
+    (
+      await tx.$queryRawUnsafe<{ id: string }[]>(
+        `SELECT e.id FROM "WebhookEndpoint" e
+         WHERE e."teamId" = $1 AND e.status = 'active' AND ${takesEventSql("e", { type: "$2::text", severity: "$3::text", monitorId: "$4::text" })}`,
+        input.team.id,
+        input.type,
+        input.alert.severity,
+        input.alert.monitor.id,
+      )
+    ).map((e) => e.id);
+  const body = serializeEnvelope({ id: input.eventId, type: input.type, createdAt: now, team: input.team, alert: input.alert });
+  // Test events are not part of an alert's history: no sequence, never ordered or superseded.
+  const sequence = input.alertId ? input.alert.sequence : null;
+  await tx.event.create({
+    data: { id: input.eventId, teamId: input.team.id, type: input.type, alertId: input.alertId, sequence, body, traceparent: currentTraceparent(), createdAt: now },
+  });
+  const deliveries = endpointIds.map((endpointId) => ({
+    id: newDeliveryId(),
+    teamId: input.team.id,
+    endpointId,
+    eventId: input.eventId,
+    alertId: input.alertId,
+    sequence,
+    nextAttemptAt: now,
+    createdAt: now,
+  }));
+  let superseded = 0;
+  if (deliveries.length > 0) {
+    await tx.delivery.createMany({ data: deliveries });
+    if (input.alertId && sequence !== null && sequence > 1) superseded = await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
+  }
+  // `superseded`: older states given up for this one (counted by the caller once committed).
+  return { deliveryIds: deliveries.map((d) => d.id), body, superseded };
+}
+
+/**
+ * "Skip outdated alert states": once a newer state of an alert is queued for an endpoint,
+ * its older states still waiting there are superseded (not sent). One in flight is left
+ * to finish; if it fails, recording supersedes it (lib/webhooks/delivery/record.ts).
+ */
+async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]): Promise<number> {
+  return tx.$executeRaw`
+    UPDATE "Delivery" d SET status = 'superseded', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "supersededById" = ${eventId},
+      "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = ${DB_NOW_SQL}
+    FROM "WebhookEndpoint" e
+    WHERE e.id = d."endpointId" AND e."skipOutdatedStates" AND d."endpointId" = ANY(${endpointIds}::text[])
+      AND d."alertId" = ${alertId} AND d.sequence < ${sequence} AND d."nextAttemptAt" IS NOT NULL
+      AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" < ${DB_NOW_SQL})`;
+}

@@ -1,0 +1,64 @@
+// The endpoint filter is one rule (takesEventSql) on every path an event takes to an endpoint:
+// the alert API's one-statement ingest, the general ingest in a transaction, and replay.
+import { describe, expect, it } from "vitest";
+import { fastIngest } from "@/lib/alerts/fast-ingest";
+import { ingestAlert, type AlertInput } from "@/lib/alerts/ingest";
+import { db } from "@/lib/db";
+import { limits } from "@/lib/rate-limit";
+import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { applyBacklogChoice, missedBacklog } from "@/lib/webhooks/delivery/backlog";
+
+async function teamWithFilters() {
+  const team = await createTeam();
+  const make = async (path: string, filter: { eventTypes?: string[]; severities?: string[]; monitorIds?: string[] }) => {
+    const { endpoint } = await createActiveEndpoint(team.id, `https://filters.example.com/${path}`);
+    await db.webhookEndpoint.update({ where: { id: endpoint.id }, data: filter });
+    return endpoint.id;
+  };
+  const endpoints = {
+    all: await make("all", {}),
+    critical: await make("critical", { severities: ["critical"] }),
+    dbResolved: await make("db-resolved", { eventTypes: ["alert.resolved"], monitorIds: ["db-1"] }),
+  };
+  const names = new Map(Object.entries(endpoints).map(([name, id]) => [id, name]));
+  const takers = async (deliveryIds: string[]) =>
+    (await db.delivery.findMany({ where: { id: { in: deliveryIds } }, select: { endpointId: true } })).map((d) => names.get(d.endpointId)).sort();
+  return { team, endpoints, takers };
+}
+
+const warningOnDb: AlertInput = { title: "disk", severity: "warning", status: "triggered", monitor: { id: "db-1", name: "db-1" } };
+
+describe("the endpoint filter", () => {
+  it("holds on the one-statement ingest (the storm path)", async () => {
+    const { team, takers } = await teamWithFilters();
+    const result = await fastIngest(team, warningOnDb, { limit: limits.alertApiPerKey(`filters-${team.id}`), idempotency: null });
+    expect(result.kind).toBe("accepted");
+    expect(await takers(result.kind === "accepted" ? result.deliveryIds : [])).toEqual(["all"]);
+  });
+
+  it("holds on the general ingest, for each event type, severity and monitor", async () => {
+    const { team, takers } = await teamWithFilters();
+    const ingest = (input: AlertInput) => db.$transaction((tx) => ingestAlert(tx, team, input));
+    expect(await takers((await ingest({ title: "cpu", severity: "critical", status: "triggered", monitor: { id: "web-1", name: "web-1" } })).deliveryIds)).toEqual(["all", "critical"]);
+    expect(await takers((await ingest({ ...warningOnDb, status: "resolved" })).deliveryIds)).toEqual(["all", "dbResolved"]);
+    // No monitor at all: an endpoint that names monitors does not take it.
+    expect(await takers((await ingest({ title: "x", severity: "info", status: "resolved" })).deliveryIds)).toEqual(["all"]);
+  });
+
+  it("holds on replay: an endpoint back from a pause gets only the missed events its filter takes", async () => {
+    const { team, endpoints } = await teamWithFilters();
+    const since = new Date(Date.now() - 60_000);
+    await db.webhookEndpoint.update({ where: { id: endpoints.critical }, data: { status: "paused", inactiveSince: since } });
+    const ingest = (input: AlertInput) => db.$transaction((tx) => ingestAlert(tx, team, input));
+    await ingest(warningOnDb);
+    await ingest({ title: "cpu", severity: "critical", status: "triggered" });
+    const endpoint = { id: endpoints.critical, inactiveSince: since };
+    expect((await missedBacklog(team.id, endpoint)).count).toBe(1);
+    await db.$transaction((tx) => applyBacklogChoice(tx, team.id, endpoint, "replay"));
+    const replayed = await db.delivery.findMany({ where: { endpointId: endpoints.critical }, select: { id: true, event: { select: { body: true } } } });
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0]!.event.body).toContain('"title":"cpu"');
+    // The same id format as every other delivery: msg_ and 16 base64url characters.
+    expect(replayed[0]!.id).toMatch(/^msg_[A-Za-z0-9_-]{16}$/);
+  });
+});
