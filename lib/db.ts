@@ -81,7 +81,7 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * statements that read Delivery and DeliveryAttempt, claim included, are not named, because those
  * tables swing from near empty to tens of thousands of rows within a minute, and such plans then
  * read them whole. Behind PgBouncer in transaction mode the named ones need PgBouncer 1.21 or
- * later with `max_prepared_statements` set (see README, Production).
+ * later with `max_prepared_statements` set (see docs/production.md).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
 /** One client per process; dev hot reload would otherwise open a pool per edit. */

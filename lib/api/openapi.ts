@@ -123,7 +123,7 @@ export function openApiDocument(serverUrl: string) {
         post: {
           operationId: "alertmanagerWebhook",
           summary: "Prometheus Alertmanager's webhook (payload version 4): each alert of the group becomes one of ours",
-          description: "Set as a webhook_configs url, with the API key in http_config.authorization (type Bearer). firing → triggered, resolved → resolved, fingerprint → dedupKey; see the README for the whole mapping.",
+          description: "Set as a webhook_configs url, with the API key in http_config.authorization (type Bearer). firing → triggered, resolved → resolved, fingerprint → dedupKey; see docs/api.md for the whole mapping.",
           requestBody: {
             required: true,
             content: {

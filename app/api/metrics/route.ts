@@ -4,7 +4,7 @@ import { exposition, SCRAPE_REFUSED, scrapeAllowed } from "@/lib/metrics/serve";
 
 export const dynamic = "force-dynamic";
 
-// GET /api/metrics — Prometheus metrics of this web process (README: Operating it).
+// GET /api/metrics — Prometheus metrics of this web process (docs/operating.md).
 export const GET = apiRoute(async (request: Request) => {
   if (!scrapeAllowed(request.headers.get("authorization"))) {
     throw new AppError("unauthorized", SCRAPE_REFUSED);

@@ -80,7 +80,7 @@ export function summarize(rows: { attempts: number; succeeded: number; latency: 
 
 export type HealthBadge = "healthy" | "degraded" | "failing" | "no-data";
 
-/** The thresholds of the badge; README → Endpoint health repeats them. */
+/** The thresholds of the badge; docs/delivery.md → Endpoint health repeats them. */
 export const HEALTH_THRESHOLDS = {
   /** Failing at this many failed deliveries in a row (the first failure notice). */
   failingRun: 5,

@@ -1,4 +1,4 @@
-// How a receiver checks our signatures. Shown on the endpoint page and in the README,
+// How a receiver checks our signatures. Shown on the endpoint page and in docs/receivers.md,
 // and executed by lib/webhooks/endpoints/verify-snippets.test.ts so the docs cannot rot.
 export const verifySnippets = {
   node: `import crypto from "node:crypto";
