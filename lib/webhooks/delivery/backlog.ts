@@ -10,6 +10,7 @@ import { notifyWorkers } from "@/lib/webhooks/delivery/enqueue";
 import { NEW_DELIVERY_ID_SQL } from "@/lib/webhooks/delivery/envelope";
 import { RELAY_EXPIRED_REASON, RELAY_RECONNECT_WINDOW_MS } from "@/lib/relay/protocol";
 import { MAX_ATTEMPTS, RETRY_WINDOW_MS } from "@/lib/webhooks/delivery/retry";
+import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
 
 export type BacklogChoice = "replay" | "fresh";
 export type Backlog = { count: number; since: Date | null };
@@ -52,9 +53,8 @@ export async function expireStaleDeliveries(pool: pg.Pool, now: Date | null = nu
   const at = dbNow(1);
   const relayGone = `e.kind = 'relay' AND e."relayStreamId" IS NULL AND e."inactiveSince" < ${at} - make_interval(secs => $3::double precision / 1000)`;
   const result = await pool.query(
-    `UPDATE "Delivery" d SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
-       "lastError" = CASE WHEN ${relayGone} THEN $4 ELSE 'expired: the endpoint was ' || e.status || ' for the whole retry window' END,
-       "updatedAt" = ${at}
+    `UPDATE "Delivery" d
+     SET ${finishDeliverySql("expired", `CASE WHEN ${relayGone} THEN $4 ELSE 'expired: the endpoint was ' || e.status || ' for the whole retry window' END`, at)}
      FROM "WebhookEndpoint" e
      WHERE e.id = d."endpointId" AND d."nextAttemptAt" IS NOT NULL
        AND ((e.status <> 'active' AND d."createdAt" < ${at} - make_interval(secs => $2::double precision / 1000)) OR (${relayGone}))`,
@@ -94,10 +94,12 @@ export async function missedBacklog(teamId: string, endpoint: { id: string; inac
 /** Applies the owner's choice as the endpoint becomes active again, in the same transaction. */
 export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id: string; inactiveSince: Date | null }, choice: BacklogChoice) {
   if (choice === "fresh") {
-    await tx.$executeRaw`
-      UPDATE "Delivery" SET status = 'expired', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL,
-        "lastError" = 'skipped: the endpoint came back with "Start fresh"', "updatedAt" = ${DB_NOW_SQL}
-      WHERE "endpointId" = ${endpoint.id} AND "teamId" = ${teamId} AND "nextAttemptAt" IS NOT NULL`;
+    await tx.$executeRawUnsafe(
+      `UPDATE "Delivery" SET ${finishDeliverySql("expired", "$3", DB_NOW)} WHERE "endpointId" = $1 AND "teamId" = $2 AND "nextAttemptAt" IS NOT NULL`,
+      endpoint.id,
+      teamId,
+      'skipped: the endpoint came back with "Start fresh"',
+    );
     return 0;
   }
   const missed = await missedEventsSql(tx, teamId, endpoint.id, endpoint.inactiveSince);

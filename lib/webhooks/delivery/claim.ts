@@ -7,6 +7,7 @@
 // tests may pass an explicit time instead.
 import type pg from "pg";
 import { dbNow } from "@/lib/db";
+import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
 
 export type Claimed = {
   id: string;
@@ -151,7 +152,7 @@ export async function claimDeliveries(
        LIMIT $4
      ), exhausted AS (
        UPDATE "Delivery" d
-       SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $8, "updatedAt" = ${now}
+       SET ${finishDeliverySql("failed", "$8", now)}
        FROM candidates c
        WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id, d."teamId"

@@ -3,10 +3,11 @@
 // (dispatchSoon or kickDeliveries in lib/webhooks/delivery/immediate-dispatch.ts): a NOTIFY inside the
 // transaction holds PostgreSQL's notify lock through the commit's WAL flush, so concurrent
 // commits queued on it.
-import { DB_NOW_SQL, type Tx } from "@/lib/db";
+import { DB_NOW, type Tx } from "@/lib/db";
 import { newDeliveryId, serializeEnvelope, type AlertPayload, type EventType } from "@/lib/webhooks/delivery/envelope";
 import { takesEventSql } from "@/lib/webhooks/endpoints/filters";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
+import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish";
 
 export const DISPATCH_CHANNEL = "mon1tor_deliveries";
 
@@ -64,7 +65,7 @@ export async function enqueueEvent(
   let superseded = 0;
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
-    if (input.alertId && sequence !== null && sequence > 1) superseded = await supersedeOlder(tx, input.alertId, sequence, input.eventId, input.type, endpointIds);
+    if (input.alertId && sequence !== null && sequence > 1) superseded = await supersedeOlder(tx, input.alertId, sequence, input.type, endpointIds);
   }
   // `superseded`: older states given up for this one (counted by the caller once committed).
   return { deliveryIds: deliveries.map((d) => d.id), body, superseded };
@@ -75,12 +76,19 @@ export async function enqueueEvent(
  * its older states still waiting there are superseded (not sent). One in flight is left
  * to finish; if it fails, recording supersedes it (lib/webhooks/delivery/record.ts).
  */
-async function supersedeOlder(tx: Tx, alertId: string, sequence: number, eventId: string, type: EventType, endpointIds: string[]): Promise<number> {
-  return tx.$executeRaw`
-    UPDATE "Delivery" d SET status = 'superseded', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "supersededById" = ${eventId},
-      "lastError" = ${`superseded by ${eventId} (${type}): a newer state of this alert was queued`}, "updatedAt" = ${DB_NOW_SQL}
-    FROM "WebhookEndpoint" e
-    WHERE e.id = d."endpointId" AND e."skipOutdatedStates" AND d."endpointId" = ANY(${endpointIds}::text[])
-      AND d."alertId" = ${alertId} AND d.sequence < ${sequence} AND d."nextAttemptAt" IS NOT NULL
-      AND (d."leaseExpiresAt" IS NULL OR d."leaseExpiresAt" < ${DB_NOW_SQL})`;
+async function supersedeOlder(tx: Tx, alertId: string, sequence: number, type: EventType, endpointIds: string[]): Promise<number> {
+  return tx.$executeRawUnsafe(
+    `UPDATE "Delivery" d
+     SET ${finishDeliverySql("superseded", `'superseded by ' || o.newer || ' (' || $4 || '): a newer state of this alert was queued'`, DB_NOW)}, "supersededById" = o.newer
+     FROM (
+       SELECT q.id, ${newerStateSql("q")} AS newer FROM "Delivery" q
+       WHERE q."endpointId" = ANY($1::text[]) AND q."alertId" = $2 AND q.sequence < $3 AND q."nextAttemptAt" IS NOT NULL
+         AND (q."leaseExpiresAt" IS NULL OR q."leaseExpiresAt" < ${DB_NOW})
+     ) o
+     WHERE d.id = o.id AND o.newer IS NOT NULL`,
+    endpointIds,
+    alertId,
+    sequence,
+    type,
+  );
 }

@@ -19,6 +19,7 @@ import { recordHealth } from "@/lib/webhooks/delivery/health-hours";
 import { storableText } from "@/lib/text";
 import { noteCertificates } from "@/lib/webhooks/endpoints/certificates";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/delivery/retry";
+import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish";
 
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
 
@@ -81,9 +82,8 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // rather than retried ("Skip outdated alert states").
     const updated = await client.query<{ id: string; status: string }>(
       `WITH outdated AS (
-         SELECT d.id, (SELECT n."eventId" FROM "Delivery" n WHERE n."endpointId" = d."endpointId" AND n."alertId" = d."alertId" AND n.sequence > d.sequence
-                       ORDER BY n.sequence DESC LIMIT 1) AS newer
-         FROM "Delivery" d JOIN "WebhookEndpoint" e ON e.id = d."endpointId" AND e."skipOutdatedStates"
+         SELECT d.id, ${newerStateSql("d")} AS newer
+         FROM "Delivery" d
          WHERE d.id = ANY($9::text[]) AND d."alertId" IS NOT NULL
        )
        UPDATE "Delivery" d SET
@@ -205,7 +205,7 @@ async function quarantine(pool: pg.Pool, outcome: Outcome, error: unknown, now: 
   const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, QUARANTINE_MAX_DETAIL);
   const reason = storableText(`quarantined: the result of attempt ${outcome.delivery.attempts} could not be stored (${detail})`);
   await pool.query(
-    `UPDATE "Delivery" SET status = 'failed', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL, "lastError" = $3, "updatedAt" = ${dbNow(4)}
+    `UPDATE "Delivery" SET ${finishDeliverySql("failed", "$3", dbNow(4))}
      WHERE id = $1 AND attempts = $2`,
     [outcome.delivery.id, outcome.delivery.attempts, reason, now?.toISOString() ?? null],
   );
