@@ -1,0 +1,62 @@
+// bench phases (2) and (2b): our dispatch, enqueued through the real enqueue code and drained by
+// one worker process (bundled, as production runs it); and the same drain with metrics on and off.
+import { postgresPids } from "../cpu";
+import { ALERTS, ask, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL, type BenchContext } from "../lib";
+
+/** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`; checks every one arrived exactly once. */
+export async function dispatchRun(ctx: BenchContext, tag: string, env: Record<string, string> = {}) {
+  const { db, receiver, stats, reset, cleanup, workerFile, endpoints, enqueue, settle } = ctx;
+  const { team } = await endpoints(tag, ENDPOINTS);
+  const enqueueMs = await enqueue(team, ALERTS);
+  say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
+  await settle(['"Delivery"', '"Event"']);
+  const worker = child(workerFile, env);
+  cleanup.push(async () => worker.kill());
+  await ask(worker, undefined, "ready");
+  const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
+    ask<{ elapsedMs: number; stats: { delivered: number }; maxRssMb: number }>(worker, "drain", "elapsedMs"),
+  );
+  const run = split.value;
+  const s = await stats();
+  const delivered = await db.delivery.count({ where: { teamId: team.id, status: "delivered" } });
+  if (delivered !== TOTAL) console.log(await db.$queryRaw`SELECT status, attempts, "nextAttemptAt" > now() AS future, "leaseExpiresAt" IS NOT NULL AS leased, count(*)::int FROM "Delivery" WHERE "teamId" = ${team.id} AND status <> 'delivered' GROUP BY 1,2,3,4`, new Date());
+  if (s.received !== TOTAL || s.duplicates !== 0 || s.invalid !== 0 || delivered !== TOTAL) throw new Error(`${tag}: not every delivery arrived exactly once with a valid signature`);
+  worker.send("exit");
+  await new Promise((resolve) => worker.once("exit", resolve));
+  await reset();
+  return { perSecond: rate(run.stats.delivered, run.elapsedMs), elapsedMs: run.elapsedMs, maxRssMb: run.maxRssMb, split, received: s, delivered };
+}
+
+export async function dispatch(ctx: BenchContext) {
+  const { only, results, printStatementStats } = ctx;
+  if (only.has("dispatch")) {
+    say(`\n(2) mon1tor dispatch: ${fmt(ALERTS)} alerts × ${ENDPOINTS} endpoints = ${fmt(TOTAL)} deliveries, one worker`);
+    const run = await dispatchRun(ctx, "ep");
+    results.dispatch = run.perSecond;
+    results.rss = run.maxRssMb;
+    say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
+    say(`    received ${fmt(run.received.received)} (${run.received.duplicates} duplicates, ${run.received.invalid} bad signatures); ${fmt(run.delivered)} marked delivered`);
+    say(run.split.line);
+    await printStatementStats();
+  }
+}
+
+export async function metricsCost(ctx: BenchContext) {
+  const { only, results, report } = ctx;
+  // (2b) What measuring costs: the same drain with Prometheus metrics on and off (MON1TOR_METRICS=off),
+  // alternating ABAB so drift on a shared machine falls on both.
+  if (only.has("metrics")) {
+    say(`\n(2b) dispatch with metrics on and off, alternating: ${fmt(TOTAL)} deliveries per run`);
+    const runs: { metrics: "on" | "off"; perSecond: number }[] = [];
+    for (const setting of ["on", "off", "on", "off"] as const) {
+      const run = await dispatchRun(ctx, `metrics-${setting}-${runs.length}`, setting === "off" ? { MON1TOR_METRICS: "off" } : {});
+      runs.push({ metrics: setting, perSecond: run.perSecond });
+      say(`    metrics ${setting}: ${fmt(run.perSecond)} deliveries/s`);
+    }
+    const mean = (setting: "on" | "off") => runs.filter((r) => r.metrics === setting).reduce((sum, r) => sum + r.perSecond, 0) / 2;
+    results.metricsOn = mean("on");
+    results.metricsOff = mean("off");
+    report.metricsAB = runs;
+    say(`    on ${fmt(results.metricsOn)} vs off ${fmt(results.metricsOff)} deliveries/s (mean of two each): ${fmt(results.metricsOn / results.metricsOff, 3)}×`);
+  }
+}
