@@ -2,7 +2,9 @@
 // whose connections prepared the old one (a dev server's hot reload keeps its pool). Pools:
 // opened at start, and kept open through a quiet spell.
 import { describe, expect, it } from "vitest";
-import { createPool, namedStatement, pool, warmPool } from "@/lib/db";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import { createPool, DB_NOW, dbNow, namedStatement, pool, warmPool } from "@/lib/db";
 
 describe("prepared statements", () => {
   it("names a statement by its text: the same text, the same name; a changed text, a new one", async () => {
@@ -45,5 +47,25 @@ describe("connection pools", () => {
     } finally {
       await away.end();
     }
+  });
+});
+
+describe("database time", () => {
+  it("DB_NOW and dbNow are PostgreSQL's clock in UTC, as the timestamp columns hold it; an explicit time wins", async () => {
+    const { rows } = await pool.query<{ now: Date; given: Date; system: Date }>(
+      `SELECT ${DB_NOW} AS now, ${dbNow(1)} AS given, ${dbNow(2)} AS system`,
+      ["2030-01-02T03:04:05.000Z", null],
+    );
+    expect(rows[0]!.given.toISOString()).toBe("2030-01-02T03:04:05.000Z");
+    expect(Math.abs(rows[0]!.now.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(rows[0]!.system.getTime() - rows[0]!.now.getTime())).toBeLessThan(1_000);
+  });
+
+  it("has one home: no other source writes PostgreSQL's clock out again", () => {
+    const sources = execFileSync("git", ["ls-files", "lib/**/*.ts", "app/**/*.ts", "app/**/*.tsx"], { encoding: "utf8" })
+      .split("\n")
+      .filter((file) => file && !file.endsWith(".test.ts") && file !== "lib/db.ts" && !file.startsWith("lib/generated/"));
+    const copies = sources.filter((file) => /now\(\)\s*(\)\s*)?AT TIME ZONE/i.test(fs.readFileSync(file, "utf8")));
+    expect(copies).toEqual([]);
   });
 });

@@ -22,8 +22,10 @@ export const signUpSchema = z.object({
 
 export type SignUpInput = z.infer<typeof signUpSchema>;
 
-export const signupOpen = async () =>
-  env().MON1TOR_SIGNUP === "open" || (await db.user.count({ take: 1 })) === 0;
+/** A new install: nobody has signed up yet (the first account owns a new team, even invite-only). */
+export const isFirstRun = async () => (await db.user.count({ take: 1 })) === 0;
+
+export const signupOpen = async () => env().MON1TOR_SIGNUP === "open" || (await isFirstRun());
 
 /** Creates the account and either a new team (as owner) or the invited membership. */
 export async function signUp(input: SignUpInput, ip: string | null) {
