@@ -1,5 +1,6 @@
-// The endpoint filter is one rule (takesEventSql) on every path an event takes to an endpoint:
-// the alert API's one-statement ingest, the general ingest in a transaction, and replay.
+// The endpoint filter (takesEventSql) and the delivery id (newDeliveryId, NEW_DELIVERY_ID_SQL) are
+// one rule each on every path an event takes to an endpoint: the alert API's one-statement ingest,
+// the general ingest in a transaction, and replay.
 import { describe, expect, it } from "vitest";
 import { fastIngest } from "@/lib/alerts/fast-ingest";
 import { ingestAlert, type AlertInput } from "@/lib/alerts/ingest";
@@ -26,6 +27,9 @@ async function teamWithFilters() {
   return { team, endpoints, takers };
 }
 
+/** msg_ and 12 random bytes in base64url, on every path (lib/webhooks/delivery/envelope.ts). */
+const DELIVERY_ID = /^msg_[A-Za-z0-9_-]{16}$/;
+
 const warningOnDb: AlertInput = { title: "disk", severity: "warning", status: "triggered", monitor: { id: "db-1", name: "db-1" } };
 
 describe("the endpoint filter", () => {
@@ -33,13 +37,18 @@ describe("the endpoint filter", () => {
     const { team, takers } = await teamWithFilters();
     const result = await fastIngest(team, warningOnDb, { limit: limits.alertApiPerKey(`filters-${team.id}`), idempotency: null });
     expect(result.kind).toBe("accepted");
-    expect(await takers(result.kind === "accepted" ? result.deliveryIds : [])).toEqual(["all"]);
+    const ids = result.kind === "accepted" ? result.deliveryIds : [];
+    expect(await takers(ids)).toEqual(["all"]);
+    // The delivery id rule (NEW_DELIVERY_ID_SQL), as newDeliveryId() makes it on the other paths.
+    expect(ids.every((id) => DELIVERY_ID.test(id))).toBe(true);
   });
 
   it("holds on the general ingest, for each event type, severity and monitor", async () => {
     const { team, takers } = await teamWithFilters();
     const ingest = (input: AlertInput) => db.$transaction((tx) => ingestAlert(tx, team, input));
-    expect(await takers((await ingest({ title: "cpu", severity: "critical", status: "triggered", monitor: { id: "web-1", name: "web-1" } })).deliveryIds)).toEqual(["all", "critical"]);
+    const critical = await ingest({ title: "cpu", severity: "critical", status: "triggered", monitor: { id: "web-1", name: "web-1" } });
+    expect(await takers(critical.deliveryIds)).toEqual(["all", "critical"]);
+    expect(critical.deliveryIds.every((id) => DELIVERY_ID.test(id))).toBe(true);
     expect(await takers((await ingest({ ...warningOnDb, status: "resolved" })).deliveryIds)).toEqual(["all", "dbResolved"]);
     // No monitor at all: an endpoint that names monitors does not take it.
     expect(await takers((await ingest({ title: "x", severity: "info", status: "resolved" })).deliveryIds)).toEqual(["all"]);
@@ -59,6 +68,6 @@ describe("the endpoint filter", () => {
     expect(replayed).toHaveLength(1);
     expect(replayed[0]!.event.body).toContain('"title":"cpu"');
     // The same id format as every other delivery: msg_ and 16 base64url characters.
-    expect(replayed[0]!.id).toMatch(/^msg_[A-Za-z0-9_-]{16}$/);
+    expect(replayed[0]!.id).toMatch(DELIVERY_ID);
   });
 });
