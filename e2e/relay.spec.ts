@@ -157,8 +157,12 @@ test("two CLIs on one team, one of them on a second web process, each get every 
   const second = await startReceiver(() => ({ status: 200 }));
   const alice = listen(["--forward-to", `${first.url}/a`, "--api-key", key, "--name", "alice"]);
   const bob = listen(["--forward-to", `${second.url}/b`, "--api-key", key, "--name", "bob"], otherURL);
-  const [aliceSecret, bobSecret] = await Promise.all([printedSecret(alice), printedSecret(bob)]);
+  // A third with a filter, as on an endpoint: info alerts only.
+  const third = await startReceiver(() => ({ status: 200 }));
+  const carol = listen(["--forward-to", `${third.url}/c`, "--api-key", key, "--name", "carol", "--severities", "info"]);
+  const [aliceSecret, bobSecret] = await Promise.all([printedSecret(alice), printedSecret(bob), printedSecret(carol)]);
   expect(aliceSecret).not.toBe(bobSecret);
+  expect(carol.output()).toContain("Filter: Info, triggered and resolved.");
   await relayShown(page, "alice", "connected");
   await relayShown(page, "bob", "connected");
 
@@ -170,13 +174,17 @@ test("two CLIs on one team, one of them on a second web process, each get every 
   expect(a!.headers["x-mon1tor-sha256-wh"]).toBe(signature(aliceSecret, a!.body));
   expect(b!.headers["x-mon1tor-sha256-wh"]).toBe(signature(bobSecret, b!.body));
   expect(a!.headers["webhook-id"]).not.toBe(b!.headers["webhook-id"]);
+  // The critical alert is not for carol's filter.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(third.requests).toHaveLength(0);
 
   // The same name twice is refused while the first is connected.
   const twin = listen(["--forward-to", `${first.url}/a`, "--api-key", key, "--name", "alice"]);
   await expect.poll(twin.output, { timeout: 20_000 }).toContain("A mon1tor listen named “alice” is already connected to this team.");
   await stopProcess(twin.child, "SIGKILL");
-  for (const cli of [alice, bob]) cli.child.kill("SIGINT");
-  await Promise.all([alice.exit, bob.exit]);
+  for (const cli of [alice, bob, carol]) cli.child.kill("SIGINT");
+  await Promise.all([alice.exit, bob.exit, carol.exit]);
+  await third.close();
   await stopProcess(other);
   await first.close();
   await second.close();
@@ -194,6 +202,9 @@ test("a wrong, revoked or alerts-only key is refused with a clear message and ex
   await refused(["--api-key", `mk_${"a".repeat(12)}_${"b".repeat(43)}`], "mon1tor refused the API key: This API key is not valid.");
   const alertsOnly = await createApiKey(page, "alerts only", ["Send alerts"]);
   await refused(["--api-key", alertsOnly], `does not have the “${MANAGE}” permission`);
+  // A filter value the server does not know is refused by name.
+  const manager = await createApiKey(page, "manager", [MANAGE]);
+  await refused(["--api-key", manager, "--severities", "urgent"], "mon1tor refused to open the relay: Invalid severities:");
   const revoked = await createApiKey(page, "old laptop", [MANAGE]);
   await page.getByRole("row", { name: /old laptop/ }).getByRole("button", { name: "Revoke" }).click();
   await page.getByRole("button", { name: "Revoke key" }).click();
