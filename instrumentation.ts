@@ -12,9 +12,6 @@ export async function register() {
     if (process.send) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
     const { closeConnectionsOnShutdown } = await import("./lib/web-shutdown");
     closeConnectionsOnShutdown();
-    // When each request arrived, so that the alert API can shed what waited too long (lib/api/arrival.ts).
-    const { stampArrivals } = await import("./lib/api/arrival");
-    stampArrivals();
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { pool, warmPool } = await import("./lib/db");
     void warmPool(pool);

@@ -1,6 +1,4 @@
 import "server-only";
-import { overloaded } from "@/lib/alerts/fast-ingest";
-import { MAX_QUEUED_MS, queuedMs } from "@/lib/api/arrival";
 import { apiRoute } from "@/lib/api/route";
 import { authenticateApiKey, requirePermission, type AuthenticatedKey } from "@/lib/api-keys/keys";
 import type { ApiKeyPermission } from "@/lib/api-keys/permissions";
@@ -26,9 +24,6 @@ export function apiKeyRoute(
   options: { countsRequest?: boolean; ingest?: IngestSource; permission?: ApiKeyPermission } = {},
 ) {
   const route = apiRoute(async (request: Request) => {
-    // An alert that waited a second in this process's own queue is refused before any work: the
-    // caller retries with its Idempotency-Key, instead of waiting a minute (lib/api/arrival.ts).
-    if (options.ingest && (queuedMs(request) ?? 0) > MAX_QUEUED_MS) throw overloaded();
     const apiKey = await authenticateApiKey(request.headers.get("authorization"));
     requirePermission(apiKey, options.permission ?? "alerts:send");
     const limit = limits.alertApiPerKey(apiKey.id);
