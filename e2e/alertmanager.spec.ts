@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
+import { stopProcess } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
 import { addActiveEndpoint, createApiKey, ownerPage, revealSecret } from "./helpers";
 
@@ -18,9 +19,11 @@ let receiver: Receiver;
 let alertmanager: ChildProcess | undefined;
 let workDir: string;
 test.afterAll(async () => {
-  alertmanager?.kill("SIGTERM");
+  // Alertmanager writes its data folder while it stops: removed only once it has exited (it
+  // failed with ENOTEMPTY in CI when removed at once).
+  if (alertmanager) await stopProcess(alertmanager);
   await receiver?.close();
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 test("Alertmanager's webhook: a firing alert arrives signed as alert.triggered, then alert.resolved", async ({ browser, baseURL }) => {
