@@ -138,6 +138,8 @@ export async function throughTheApi(ctx: BenchContext) {
       const key = await keyFor(team);
       await settle();
       await ask(receiver, { trackArrivals: true }, "ok");
+      // What the whole life of these deliveries writes to the WAL (docs/capacity.md): ingest, claim, recording.
+      const [walBefore] = await db.$queryRawUnsafe<{ lsn: string }[]>("SELECT pg_current_wal_lsn()::text AS lsn");
       const split = await cpuSplit(
         apiProcesses,
         (seconds + warmSeconds) * perSecond,
@@ -146,6 +148,14 @@ export async function throughTheApi(ctx: BenchContext) {
       const run = split.value;
       const expected = run.sent.size * ENDPOINTS;
       const s = await waitForDeliveries(expected, 120_000);
+      if (!high) {
+        // The worker records outcomes in batches after they arrive: a moment for the last one.
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        const [wal] = await db.$queryRawUnsafe<{ bytes: number }[]>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS bytes", walBefore!.lsn);
+        const warmUpDeliveries = (warmSeconds * perSecond + 20) * ENDPOINTS;
+        report.walBytesPerDelivery = Math.round(wal!.bytes / (expected + warmUpDeliveries));
+        say(`    WAL written: ${fmt(wal!.bytes / 1e6, 1)} MB, ${fmt(report.walBytesPerDelivery as number)} bytes per delivery (ingest, claim and recording; the warm-up's included)`);
+      }
       const latencies = s.arrivals.filter(([id]) => run.sent.has(id)).map(([id, t]) => t - run.sent.get(id)!).sort((x, y) => x - y);
       if (high) {
         results.latency400P99 = pct(latencies, 99);
@@ -164,6 +174,24 @@ export async function throughTheApi(ctx: BenchContext) {
       say(`    ${fmt(latencies.length)} of ${fmt(expected)} deliveries measured; API call → receipt p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, max ${fmt(latencies.at(-1) ?? NaN)} ms`);
       await ask(receiver, { trackArrivals: false }, "ok");
       await reset();
+    }
+    if (only.has("latency")) {
+      // Storage per delivery (docs/capacity.md): every table a delivery's life writes, over the rows
+      // the whole run left (each alert to 10 endpoints, most deliveries one attempt).
+      await db.$executeRawUnsafe(`VACUUM ANALYZE "Delivery", "DeliveryAttempt", "Event", "Alert"`);
+      const sizes = await db.$queryRawUnsafe<{ table: string; bytes: number; rows: number }[]>(
+        `SELECT c.relname AS table, pg_total_relation_size(c.oid)::float8 AS bytes, c.reltuples::float8 AS rows
+         FROM pg_class c WHERE c.relname IN ('Delivery', 'DeliveryAttempt', 'Event', 'Alert', 'EndpointHealthHour') AND c.relkind = 'r'`,
+      );
+      const deliveries = sizes.find((row) => row.table === "Delivery")?.rows ?? 0;
+      const total = sizes.reduce((sum, row) => sum + row.bytes, 0);
+      report.storage = {
+        deliveries,
+        bytesPerDelivery: deliveries > 0 ? Math.round(total / deliveries) : null,
+        tables: Object.fromEntries(sizes.map((row) => [row.table, { megabytes: Math.round(row.bytes / 1e5) / 10, rows: row.rows }])),
+      };
+      say(`    storage: ${fmt(total / 1e6, 1)} MB for ${fmt(deliveries)} deliveries and their attempts, events and alerts = ${fmt(total / Math.max(1, deliveries))} bytes per delivery`);
+      for (const row of sizes) say(`      ${row.table.padEnd(20)} ${fmt(row.bytes / 1e6, 1).padStart(8)} MB  ${fmt(row.rows).padStart(9)} rows`);
     }
     if (only.has("ingest")) {
       // next start's floor: the same route answering 401 before any database work, 32 requests

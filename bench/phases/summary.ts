@@ -37,6 +37,9 @@ export function summarize(ctx: BenchContext) {
     /** The latency phase's first seconds on the just-started processes, sent before the measured 30 s. */
     latencyWarmUp: report.latencyWarmUp ?? null,
     isolation: results.isolation ?? null,
+    /** docs/capacity.md: WAL per delivery over its whole life, and storage per delivery (its attempts, event and alert shared). */
+    walBytesPerDelivery: report.walBytesPerDelivery ?? null,
+    storage: report.storage ?? null,
     workerRssMb: results.rss ?? null,
     webRssMb: results.webRssMb ?? null,
   };
