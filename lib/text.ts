@@ -25,5 +25,15 @@ export const hasLoneSurrogate = (text: string) => /\p{Cs}/u.test(text);
 
 const NOT_ONE_LINE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 
+/**
+ * A group of checkboxes, as a form sends it (one value, or the name repeated) or as a list from
+ * other callers: the distinct values checked, sorted; undefined when none was sent.
+ */
+export const checkedValues = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .union([z.enum(values), z.array(z.enum(values))])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : [...new Set(Array.isArray(value) ? value : [value])].sort()));
+
 export const oneLine = <T extends z.ZodType<string | undefined>>(schema: T) =>
   schema.refine((value) => value === undefined || !NOT_ONE_LINE.test(value), "Use one line of visible text: no line breaks, tabs, control characters or text-direction marks.");

@@ -7,16 +7,14 @@ import { audit } from "@/lib/audit";
 import { randomToken, safeEqual, sha256Hex } from "@/lib/crypto/tokens";
 import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
-import { oneLine } from "@/lib/text";
+import { checkedValues, oneLine } from "@/lib/text";
 import { apiKeyPermissionLabels, apiKeyPermissions, type ApiKeyPermission } from "@/lib/api-keys/permissions";
 
 export const apiKeySchema = z.object({
   name: oneLine(z.string().trim().min(1, "Give the key a name.").max(100, "Use at most 100 characters.")),
-  // Checkboxes arrive as one value or repeated ones; left out (an older client), a key sends alerts.
-  permissions: z
-    .union([z.enum(apiKeyPermissions), z.array(z.enum(apiKeyPermissions))])
-    .optional()
-    .transform((value) => [...new Set(value === undefined ? (["alerts:send"] as const) : Array.isArray(value) ? value : [value])].sort())
+  // Left out (an older client), a key sends alerts.
+  permissions: checkedValues(apiKeyPermissions)
+    .transform((list) => list ?? ["alerts:send" as const])
     .refine((list) => list.length > 0, "Choose at least one permission."),
 });
 

@@ -8,6 +8,7 @@ import { db } from "@/lib/db";
 import { limits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { applyBacklogChoice, missedBacklog } from "@/lib/webhooks/delivery/backlog";
+import { filterSchema } from "@/lib/webhooks/endpoints/filters";
 
 async function teamWithFilters() {
   const team = await createTeam();
@@ -69,5 +70,11 @@ describe("the endpoint filter", () => {
     expect(replayed[0]!.event.body).toContain('"title":"cpu"');
     // The same id format as every other delivery: msg_ and 16 base64url characters.
     expect(replayed[0]!.id).toMatch(DELIVERY_ID);
+  });
+
+  it("reads checkboxes by their distinct values: one box sent twice is not every box", () => {
+    const parsed = filterSchema.parse({ eventTypes: ["alert.triggered", "alert.triggered"], severities: "critical" });
+    expect(parsed).toMatchObject({ eventTypes: ["alert.triggered"], severities: ["critical"] });
+    expect(filterSchema.parse({ eventTypes: ["alert.resolved", "alert.triggered"], severities: ["info", "warning", "critical"] })).toMatchObject({ eventTypes: [], severities: [] });
   });
 });

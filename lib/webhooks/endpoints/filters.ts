@@ -3,21 +3,19 @@
 // filtered-out endpoint gets no delivery row at all. webhook.test always goes through (it
 // is sent to one endpoint by name).
 import { z } from "zod";
+import { checkedValues } from "@/lib/text";
 
 export const filterableEventTypes = ["alert.triggered", "alert.resolved"] as const;
 export const severityValues = ["critical", "warning", "info"] as const;
 
 export type EndpointFilter = { eventTypes: string[]; severities: string[]; monitorIds: string[] };
 
-// Checkboxes arrive as repeated form fields (or a list from other callers).
 const checked = <T extends readonly [string, ...string[]]>(values: T, what: string) =>
-  z
-    .union([z.enum(values), z.array(z.enum(values))])
-    .optional()
-    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
+  checkedValues(values)
+    .transform((list) => list ?? [])
     .refine((list) => list.length > 0, `Choose at least one ${what}.`)
     // All of them checked is stored as "all" (empty), so new values later are included too.
-    .transform((list) => (list.length === values.length ? [] : [...new Set(list)].sort()));
+    .transform((list) => (list.length === values.length ? [] : list));
 
 export const filterSchema = z.object({
   eventTypes: checked(filterableEventTypes, "event type"),
