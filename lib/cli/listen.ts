@@ -33,10 +33,16 @@ export class FatalError extends Error {}
 export const defaultRelayName = (forwardTo: URL) =>
   `${os.hostname().replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "laptop"}-${forwardTo.port || (forwardTo.protocol === "https:" ? "443" : "80")}`.slice(0, 64);
 
+/** Waits `ms`, or until `signal` aborts; the abort listener goes with the wait (a reconnect loop waits many times). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 const time = () => {

@@ -7,8 +7,6 @@
 //    `POST /api/v1/relays/<relay id>/responses` as a RelayAnswer.
 import { z } from "zod";
 
-export const RELAY_SCHEME = "relay:";
-
 /** The URL a relay endpoint is stored under: unique per team like any URL, never requested. */
 export const relayUrl = (name: string) => `relay://${name}`;
 

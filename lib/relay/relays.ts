@@ -20,7 +20,7 @@ import { RELAY_REMOVE_AFTER_MS, relayUrl, type relayHelloSchema } from "@/lib/re
 import type { z } from "zod";
 
 /** A stream not renewed for this long has lost its holder (a web process that died). */
-export const RELAY_STALE_MS = 30_000;
+const RELAY_STALE_MS = 30_000;
 
 export type ConnectedRelay = {
   id: string;

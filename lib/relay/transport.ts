@@ -53,7 +53,7 @@ function poll(pool: pg.Pool) {
   }, POLL_MS);
 }
 
-export function resultOfAnswer(answer: Answer): OutboundResult {
+function resultOfAnswer(answer: Answer): OutboundResult {
   const durationMs = answer.durationMs ?? 0;
   if (answer.statusCode === null) {
     return {
