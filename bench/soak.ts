@@ -37,9 +37,9 @@ const duplicatesAfterFault: Record<string, number> = {};
 /**
  * When a process was killed with kill -9. A delivery a worker had sent but not yet recorded is
  * sent again once its lease runs out: at least once, as with every webhook sender. PostgreSQL's
- * kill -9 loses its last fraction of a second of outcomes, which the workers commit without
- * waiting for the WAL flush (lib/db.ts, createDispatchPool): those are sent again too. A duplicate
- * whose first copy arrived before a kill and the second after it is counted as such; any other is not.
+ * kill -9 should re-send nothing: claims and results are committed with the WAL flush (lib/db.ts,
+ * createDispatchPool). A duplicate whose first copy arrived before a kill and the second after it
+ * is counted as such; any other is not.
  */
 const killedAt: number[] = [];
 let duplicatesAcrossKill = 0;
