@@ -86,6 +86,9 @@ test("the cron route wants the bearer secret, then drains due deliveries", async
     delivered: expect.any(Number),
     failed: expect.any(Number),
     housekeeping: {
+      partitionsMade: expect.any(Number),
+      daysDropped: expect.any(Number),
+      daysKept: expect.any(Number),
       deliveriesPurged: expect.any(Number),
       eventsPurged: expect.any(Number),
       idempotencyKeysPurged: expect.any(Number),

@@ -13,6 +13,11 @@ import { purgeHistory } from "@/lib/webhooks/delivery/retention";
 import { revalidateDue } from "@/lib/webhooks/endpoints/daily-validation";
 
 export type HousekeepingReport = {
+  /** Day partitions of the history made ahead, dropped whole, and kept past the window because a delivery there is still queued (lib/webhooks/delivery/retention.ts). */
+  partitionsMade: number;
+  daysDropped: number;
+  daysKept: number;
+  /** Rows deleted one by one: only the history from before partitioning. */
   deliveriesPurged: number;
   eventsPurged: number;
   idempotencyKeysPurged: number;
@@ -34,6 +39,9 @@ export async function runHousekeeping(pool: pg.Pool, retentionDays: number): Pro
   const deliveriesExpired = await expireStaleDeliveries(pool);
   if (deliveriesExpired > 0) metrics().deliveries.inc(withTeam({ outcome: "expired" }, null), deliveriesExpired);
   return {
+    partitionsMade: purged.partitionsMade,
+    daysDropped: purged.daysDropped,
+    daysKept: purged.daysKept,
     deliveriesPurged: purged.deliveries,
     eventsPurged: purged.events,
     idempotencyKeysPurged: purged.idempotencyKeys,

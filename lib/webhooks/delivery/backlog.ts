@@ -115,7 +115,8 @@ export async function applyBacklogChoice(tx: Tx, teamId: string, endpoint: { id:
     INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
     SELECT ${Prisma.raw(NEW_DELIVERY_ID_SQL)}, ${teamId}, ${endpoint.id}, ev.id, ev."alertId", ev.sequence, 'pending',
       ${DB_NOW_SQL} + (row_number() OVER (ORDER BY ev."createdAt", ev.id)) * interval '1 millisecond',
-      ${DB_NOW_SQL}, ${DB_NOW_SQL}
+      -- Dated at its event: the two share a day's partition (lib/webhooks/delivery/retention.ts).
+      ev."createdAt", ${DB_NOW_SQL}
     FROM "Event" ev WHERE ev.id = ANY(${eventIds}::text[]) AND ev."teamId" = ${teamId}`;
   if (missed.length > 0) await notifyWorkers(tx);
   return new Set(missed.map((row) => row.eventId)).size;

@@ -8,6 +8,7 @@
 import type pg from "pg";
 import { dbNow } from "@/lib/db";
 import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
+import { historyPartitions } from "@/lib/webhooks/delivery/retention";
 
 export type Claimed = {
   id: string;
@@ -42,6 +43,22 @@ export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and th
  * later, was about to record. Holders renew at least every 10 s (lib/webhooks/delivery/dispatch.ts).
  */
 export const RESTART_GRACE_SECONDS = 30;
+
+const legacyEnds = new WeakMap<pg.Pool, Promise<string>>();
+/**
+ * Where the history from before partitioning ends (its partition's upper bound), read once per
+ * pool: a delivery dated before it may have its event on an earlier day. Once that partition is
+ * dropped nothing is dated there, so a value read earlier stays right.
+ */
+function legacyHistoryEnd(pool: pg.Pool): Promise<string> {
+  let end = legacyEnds.get(pool);
+  if (!end) {
+    end = historyPartitions(pool).then((partitions) => partitions.find((p) => p.table === "Delivery" && p.from === null)?.to.toISOString() ?? "-infinity");
+    end.catch(() => legacyEnds.delete(pool));
+    legacyEnds.set(pool, end);
+  }
+  return end;
+}
 
 export async function claimDeliveries(
   pool: pg.Pool,
@@ -90,7 +107,7 @@ export async function claimDeliveries(
   const head = options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
       `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" WHERE id = ANY($3::text[]))`)}, due AS MATERIALIZED (
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
+       SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
               row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
        FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
        WHERE d.id = ANY($3::text[]) AND ${isDue}
@@ -112,7 +129,7 @@ export async function claimDeliveries(
                ORDER BY d."endpointId" LIMIT 1)
        FROM fresh q WHERE q.id IS NOT NULL
      ), retries AS MATERIALIZED (
-       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+       SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
        WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
          -- Not the retries of endpoints that can take none now (at their in-flight cap here,
@@ -128,7 +145,7 @@ export async function claimDeliveries(
        FROM (
          SELECT d.*, e.quota
          FROM endpoints e CROSS JOIN LATERAL (
-           SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+           SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
            FROM "Delivery" d
            WHERE d."endpointId" = e.id AND ${isFresh} AND ${isDue}
            ORDER BY d."nextAttemptAt"
@@ -146,7 +163,7 @@ export async function claimDeliveries(
   // Rows at their attempt cap are never sent again: the same statement marks them failed.
   const text = `${head}, candidates AS (
        -- The oldest due rows within each endpoint's quota, up to the claim's limit.
-       SELECT id, "endpointId", "nextAttemptAt", attempts, "maxAttempts" FROM due
+       SELECT id, "createdAt", "endpointId", "nextAttemptAt", attempts, "maxAttempts" FROM due
        WHERE rank <= quota
        ORDER BY "nextAttemptAt"
        LIMIT $4
@@ -154,10 +171,10 @@ export async function claimDeliveries(
        UPDATE "Delivery" d
        SET ${finishDeliverySql("failed", "$8", now)}
        FROM candidates c
-       WHERE d.id = c.id AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id, d."teamId"
      ), picked AS (
-       SELECT d.id, d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id
+       SELECT d.id, d."createdAt", d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id AND c."createdAt" = d."createdAt"
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
        WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
          AND ${unheld} AND d.attempts < d."maxAttempts"
@@ -179,7 +196,11 @@ export async function claimDeliveries(
      SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
          attempts = d.attempts + 1, "updatedAt" = ${now}
      FROM picked, "Event" ev, "WebhookEndpoint" e
-     WHERE d.id = picked.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND e.id = d."endpointId"
+       -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
+       -- from before partitioning, anywhere before it: one partition to read, not every day's.
+       AND ev.id = d."eventId" AND ev."createdAt" <= d."createdAt"
+       AND ev."createdAt" >= CASE WHEN d."createdAt" >= $9::timestamp THEN date_trunc('day', d."createdAt") ELSE '-infinity' END
      RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
@@ -200,6 +221,7 @@ export async function claimDeliveries(
     [...options.inFlight.values()],
     options.leaseMs,
     EXHAUSTED_REASON,
+    await legacyHistoryEnd(pool),
   ]);
   const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows

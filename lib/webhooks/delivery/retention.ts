@@ -1,22 +1,129 @@
+// Delivery history is partitioned by day (prisma/migrations/20261203220000_partitioned_history):
+// Event and Delivery by "createdAt", DeliveryAttempt by "startedAt". Retention drops whole days,
+// never deleting row by row, except in the one partition per table that held the history from
+// before the migration ("<table>_legacy"), until all of it is older than the window.
+//
+// The queue is not a table of its own: a delivery still due (nextAttemptAt set) lives in its day's
+// partition, read through the claim's partial indexes, which hold only queued rows. What keeps it
+// from being dropped with its day is the rule below: no day is dropped at or after the day of the
+// oldest queued delivery. A delivery's event is in the same day (a replay is dated at its event,
+// lib/webhooks/delivery/backlog.ts), so the event a retry sends is never dropped before it.
 import type pg from "pg";
+import { dbNow } from "@/lib/db";
 
-/** Deletes delivery history (and events left without deliveries) older than `days`. */
+/** Dropped in this order: attempts, then deliveries, then their events. */
+const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
+
+/** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
+export const PARTITION_DAYS_AHEAD = 4;
+
+/**
+ * A detach or drop waits at most this long for its lock, then gives up until the next round: a
+ * lock it waits for holds up every query queued behind it (the drop locks WebhookEndpoint for a
+ * moment, to remove the foreign key of the partition it drops).
+ */
+const LOCK_TIMEOUT_MS = 50;
+
+/** Makes the history tables' day partitions from yesterday to PARTITION_DAYS_AHEAD days ahead (UTC). Returns how many it made. */
+export async function ensureHistoryPartitions(pool: pg.Pool, now: Date | null = null): Promise<number> {
+  const result = await pool.query<{ made: number }>(
+    `SELECT mon1tor_history_partitions(${dbNow(1)}, $2) AS made`,
+    [now?.toISOString() ?? null, PARTITION_DAYS_AHEAD],
+  );
+  return result.rows[0]!.made;
+}
+
+export type HistoryPartition = { table: string; name: string; from: Date | null; to: Date; detachPending: boolean };
+
+/** Each history table's partitions, oldest first, with their bounds (UTC). */
+export async function historyPartitions(pool: pg.Pool): Promise<HistoryPartition[]> {
+  const result = await pool.query<{ table: string; name: string; from: string | null; to: string; detachPending: boolean }>(
+    `SELECT p.relname AS table, c.relname AS name, i.inhdetachpending AS "detachPending",
+            substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''([^'']+)''\\)') AS from,
+            substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)') AS to
+     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+     WHERE p.relname = ANY($1::text[]) AND p.relnamespace = 'public'::regnamespace
+     ORDER BY 4 NULLS FIRST`,
+    [HISTORY_TABLES],
+  );
+  const utc = (text: string) => new Date(`${text.replace(" ", "T")}Z`);
+  return result.rows.map((row) => ({ ...row, from: row.from ? utc(row.from) : null, to: utc(row.to) }));
+}
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Detaches (without blocking inserts and reads) and drops one partition. False when a lock was not had in time. */
+async function dropPartition(pool: pg.Pool, partition: HistoryPartition): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SET lock_timeout = ${LOCK_TIMEOUT_MS}`);
+    // CONCURRENTLY: two transactions, each taking only SHARE UPDATE EXCLUSIVE on the parent.
+    // Interrupted after the first, the partition stays "detach pending" and is finished here.
+    await client.query(
+      `ALTER TABLE ${quoted(partition.table)} DETACH PARTITION ${quoted(partition.name)} ${partition.detachPending ? "FINALIZE" : "CONCURRENTLY"}`,
+    );
+    await client.query(`DROP TABLE ${quoted(partition.name)}`);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "55P03") return false; // lock_not_available: next round
+    throw error;
+  } finally {
+    await client.query("RESET lock_timeout").catch(() => {});
+    client.release();
+  }
+}
+
+/**
+ * Drops the days wholly older than `days` days, keeps what is still queued, and deletes the
+ * pre-partitioning history row by row until its partition can go too. Also ensures the days ahead.
+ */
 export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()) {
-  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000).toISOString();
+  const partitionsMade = await ensureHistoryPartitions(pool, now);
+  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
   const dayAgo = new Date(now.getTime() - 24 * 3600 * 1000).toISOString();
-  // Only finished deliveries: one still retrying is not history yet. Endpoint by endpoint, off
-  // the (endpointId, createdAt) index the delivery log reads: Delivery has no index of
-  // createdAt alone, which every recorded result would pay an entry for.
-  const deliveries = await pool.query(
-    `DELETE FROM "Delivery" d USING "WebhookEndpoint" e
-     WHERE d."endpointId" = e.id AND d."createdAt" < ($1::timestamptz AT TIME ZONE 'UTC') AND d."nextAttemptAt" IS NULL`,
-    [cutoff],
-  );
-  const events = await pool.query(
-    `DELETE FROM "Event" ev WHERE ev."createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')
-       AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id)`,
-    [cutoff],
-  );
+  const partitions = await historyPartitions(pool);
+  const expired = partitions.filter((p) => p.to <= cutoff || p.detachPending);
+
+  let daysDropped = 0;
+  let daysKept = 0;
+  if (expired.length > 0) {
+    // The oldest queued delivery's day and everything after it stays.
+    const keepFrom = (await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`)).rows[0]!.at;
+    for (const table of HISTORY_TABLES) {
+      for (const partition of expired.filter((p) => p.table === table)) {
+        if (!partition.detachPending && keepFrom && partition.to > keepFrom) {
+          daysKept += 1;
+          continue;
+        }
+        if (await dropPartition(pool, partition)) daysDropped += 1;
+      }
+    }
+  }
+
+  // The history from before partitioning, row by row, in its own partition only: finished
+  // deliveries older than the window (their attempts go with them, by the cascade trigger), then
+  // the events left without deliveries.
+  const legacy = partitions.find((p) => p.table === "Delivery" && p.from === null && p.to > cutoff);
+  let deliveries = 0;
+  let events = 0;
+  if (legacy) {
+    const before = new Date(Math.min(cutoff.getTime(), legacy.to.getTime())).toISOString();
+    deliveries =
+      (
+        await pool.query(
+          `DELETE FROM "Delivery" d WHERE d."createdAt" < ($1::timestamptz AT TIME ZONE 'UTC') AND d."nextAttemptAt" IS NULL`,
+          [before],
+        )
+      ).rowCount ?? 0;
+    events =
+      (
+        await pool.query(
+          `DELETE FROM "Event" ev WHERE ev."createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')
+             AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = ev.id)`,
+          [before],
+        )
+      ).rowCount ?? 0;
+  }
   const idempotency = await pool.query(`DELETE FROM "IdempotencyRecord" WHERE "createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')`, [dayAgo]);
-  return { deliveries: deliveries.rowCount ?? 0, events: events.rowCount ?? 0, idempotencyKeys: idempotency.rowCount ?? 0 };
+  return { partitionsMade, daysDropped, daysKept, deliveries, events, idempotencyKeys: idempotency.rowCount ?? 0 };
 }

@@ -101,6 +101,8 @@ export async function runWorker(options: WorkerOptions, signal: AbortSignal): Pr
       if (!listener) await listen();
       if (Date.now() - lastHousekeeping > HOUSEKEEPING_EVERY_MS) {
         const report = await runHousekeeping(pool, options.retentionDays);
+        if (report.daysDropped > 0) log(`dropped ${report.daysDropped} day partitions of history older than ${options.retentionDays} days`);
+        if (report.daysKept > 0) log(`kept ${report.daysKept} day partitions past ${options.retentionDays} days: a delivery there is still queued`);
         if (report.deliveriesPurged > 0) log(`purged ${report.deliveriesPurged} deliveries older than ${options.retentionDays} days`);
         if (report.deliveriesExpired > 0) log(`expired ${report.deliveriesExpired} deliveries of inactive endpoints`);
         lastHousekeeping = Date.now();

@@ -54,8 +54,11 @@ describe("housekeeping", () => {
     expect(await db.validationAttempt.findFirst({ where: { endpointId: due.id } })).toMatchObject({ ok: true, scheduled: true });
     expect(Object.keys(body.housekeeping).sort()).toEqual(
       [
+        "daysDropped",
+        "daysKept",
         "deliveriesExpired",
         "deliveriesPurged",
+        "partitionsMade",
         "emailsSent",
         "eventsPurged",
         "healthHoursPurged",
