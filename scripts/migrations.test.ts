@@ -3,6 +3,9 @@ import pg from "pg";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createPool } from "@/lib/db";
+import { claimDeliveries } from "@/lib/webhooks/delivery/claim";
+import { purgeHistory } from "@/lib/webhooks/delivery/retention";
 import { schemaDiffSql } from "./lib/prisma-cli";
 import { TEMPLATE_DATABASE } from "./lib/test-environment";
 
@@ -92,6 +95,71 @@ describe("migrations", () => {
     const direct = asPartitioned(await describeSchema(fromSchema));
     expect(migrated.columns.length).toBeGreaterThan(10);
     expect(migrated).toEqual(direct);
+  }, 120_000);
+
+  it("partitions a database that already holds history: every row kept, the queue still claimed, old rows purged", async () => {
+    const database = `premigration_${Date.now()}`;
+    const PARTITIONING = "20261203220000_partitioned_history";
+    await withClient("postgres", (client) => client.query(`CREATE DATABASE "${database}"`));
+    const dir = path.resolve("prisma/migrations");
+    const folders = fs.readdirSync(dir).filter((entry) => /^\d/.test(entry)).sort();
+    const apply = (client: pg.Client, list: string[]) =>
+      list.reduce((done, folder) => done.then(() => client.query(fs.readFileSync(path.join(dir, folder, "migration.sql"), "utf8"))), Promise.resolve() as Promise<unknown>);
+    await withClient(database, async (client) => {
+      await apply(client, folders.filter((folder) => folder < PARTITIONING));
+      // History as the unpartitioned tables held it: an old finished delivery, a recent one, one still queued.
+      await client.query(`INSERT INTO "Team" (id, name, "updatedAt") VALUES ('t1', 'Team', now())`);
+      await client.query(
+        `INSERT INTO "WebhookEndpoint" (id, "teamId", url, status, "secretCiphertext", "updatedAt") VALUES ('e1', 't1', 'https://example.com/hook', 'active', 'x', now())`,
+      );
+      await client.query(
+        `INSERT INTO "Event" (id, "teamId", type, body, "createdAt") VALUES
+           ('evt_old', 't1', 'alert.triggered', '{"old":true}', now() - interval '40 days'),
+           ('evt_new', 't1', 'alert.triggered', '{"new":true}', now() - interval '1 hour')`,
+      );
+      await client.query(
+        `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", status, attempts, "nextAttemptAt", "createdAt", "updatedAt") VALUES
+           ('msg_old', 't1', 'e1', 'evt_old', 'delivered', 1, NULL, now() - interval '40 days', now()),
+           ('msg_done', 't1', 'e1', 'evt_new', 'delivered', 1, NULL, now() - interval '1 hour', now()),
+           -- queued, dated after its event (a replay before partitioning dated its delivery now)
+           ('msg_queued', 't1', 'e1', 'evt_old', 'retrying', 1, now() - interval '1 minute', now() - interval '1 minute', now())`,
+      );
+      await client.query(
+        `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode") VALUES
+           ('msg_old', 1, now() - interval '40 days', 5, 200), ('msg_done', 1, now() - interval '1 hour', 5, 200), ('msg_queued', 1, now() - interval '2 minutes', 5, 500)`,
+      );
+      await apply(client, folders.filter((folder) => folder >= PARTITIONING));
+      const placed = await client.query(
+        `SELECT tableoid::regclass::text AS partition, count(*)::int AS n FROM "Delivery" GROUP BY 1
+         UNION ALL SELECT tableoid::regclass::text, count(*)::int FROM "Event" GROUP BY 1
+         UNION ALL SELECT tableoid::regclass::text, count(*)::int FROM "DeliveryAttempt" GROUP BY 1 ORDER BY 1`,
+      );
+      expect(placed.rows).toEqual([
+        { partition: '"DeliveryAttempt_legacy"', n: 3 },
+        { partition: '"Delivery_legacy"', n: 3 },
+        { partition: '"Event_legacy"', n: 2 },
+      ]);
+    });
+    const pool = createPool(urlFor(database), 2);
+    try {
+      // The queued delivery is claimed with its event's body, though they are on different days.
+      const claimed = await claimDeliveries(pool, { now: null, limit: 10, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 10 });
+      expect(claimed.deliveries.map((d) => [d.id, d.body])).toEqual([["msg_queued", '{"old":true}']]);
+      // Retention deletes the pre-partitioning history row by row, attempts with it (the cascade
+      // trigger), and keeps the event a queued delivery still needs.
+      const purged = await purgeHistory(pool, 30);
+      expect(purged).toMatchObject({ deliveries: 1, events: 0 });
+      const left = await pool.query(`SELECT (SELECT array_agg(id ORDER BY id) FROM "Delivery") AS d, (SELECT array_agg("deliveryId" ORDER BY "deliveryId") FROM "DeliveryAttempt") AS a, (SELECT array_agg(id ORDER BY id) FROM "Event") AS e`);
+      expect(left.rows[0]).toEqual({ d: ["msg_done", "msg_queued"], a: ["msg_done", "msg_queued"], e: ["evt_new", "evt_old"] });
+      // New rows go to the days' own partitions.
+      const tomorrow = await pool.query(
+        `INSERT INTO "Event" (id, "teamId", type, body, "createdAt") VALUES ('evt_next', 't1', 'alert.triggered', '{}', date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day 1 hour')
+         RETURNING tableoid::regclass::text AS partition`,
+      );
+      expect(tomorrow.rows[0].partition).toMatch(/^"Event_p\d{8}"$/);
+    } finally {
+      await pool.end();
+    }
   }, 120_000);
 
   it("create the partial indexes schema.prisma cannot express", async () => {
