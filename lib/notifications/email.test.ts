@@ -2,7 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 const smtpPort = vi.hoisted(() => {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  // A port the system just handed out and let go: a random pick once landed on one in use, and
+  // the server never started. Read before any import, because the module reads its URL then.
+  const probe = 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })';
+  const port = Number(require("node:child_process").execFileSync(process.execPath, ["-e", probe], { encoding: "utf8" }).trim());
   process.env.MON1TOR_SMTP_URL = `smtp://127.0.0.1:${port}`;
   process.env.MON1TOR_SMTP_FROM = "mon1tor <alerts@mon1tor.test>";
   return port;
