@@ -12,6 +12,9 @@ export async function register() {
     if (process.send) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
     const { closeConnectionsOnShutdown } = await import("./lib/web-shutdown");
     closeConnectionsOnShutdown();
+    // Alert calls past what this process can take are refused before Next sees them (lib/alerts/admission.ts).
+    const { admitAlertCallsInFront } = await import("./lib/alerts/admission");
+    admitAlertCallsInFront();
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { pool, warmPool } = await import("./lib/db");
     void warmPool(pool);

@@ -1,0 +1,70 @@
+// Admission in front of the web server's handler (lib/alerts/admission.ts), on a real HTTP server
+// whose handler stands in for Next: slow enough that calls pile up.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront } from "@/lib/alerts/admission";
+
+let server: http.Server;
+let base: string;
+let release: () => void = () => {};
+let front: ReturnType<typeof admitAlertCallsInFront>;
+const handled: string[] = [];
+
+beforeAll(async () => {
+  front = admitAlertCallsInFront();
+  // Holds every call it gets until release(): the calls in flight stay in flight.
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  server = http.createServer((request, response) => {
+    handled.push(`${request.method} ${request.url}`);
+    request.resume();
+    void gate.then(() => {
+      response.writeHead(202, { "content-type": "application/json" });
+      response.end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  release();
+  front.stop();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const post = (path: string) =>
+  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ title: "x", severity: "info" }) });
+
+describe("admission in front of the handler", () => {
+  it("refuses the calls past what is in flight with a 503 and Retry-After at once, before the handler sees them; other calls go through", async () => {
+    const extra = 60;
+    const held = Array.from({ length: ADMISSION_MIN_IN_FLIGHT }, () => post("/api/v1/alerts"));
+    // Every held call has reached the handler and waits there.
+    await expect.poll(() => handled.length, { timeout: 10_000 }).toBe(ADMISSION_MIN_IN_FLIGHT);
+
+    const refused = await Promise.all([
+      ...Array.from({ length: extra - 2 }, () => post("/api/v1/alerts")),
+      post("/api/v1/alerts/batch"),
+      post("/api/v1/integrations/alertmanager?x=1"),
+    ]);
+    // Answered while the admitted ones are still held: nobody waited for them.
+    for (const response of refused) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(await response.json()).toEqual({ error: { code: "unavailable", message: expect.stringMatching(/^mon1tor is taking in more alerts than it can store right now/) } });
+    }
+    expect(handled).toHaveLength(ADMISSION_MIN_IN_FLIGHT);
+    expect(front.admission.inFlight).toBe(ADMISSION_MIN_IN_FLIGHT);
+
+    // Not alert calls: never refused, even now.
+    const others = [post("/api/v1/relays/listen"), fetch(`${base}/api/v1/alerts`), post("/api/v1/alertsfoo"), post("/settings")];
+    await expect.poll(() => handled.length, { timeout: 10_000 }).toBe(ADMISSION_MIN_IN_FLIGHT + others.length);
+
+    release();
+    for (const response of await Promise.all([...held, ...others])) expect(response.status).toBe(202);
+    // Each admitted call, once answered, frees its place.
+    await expect.poll(() => front.admission.inFlight).toBe(0);
+    expect((await post("/api/v1/alerts")).status).toBe(202);
+  });
+});

@@ -1,0 +1,104 @@
+// Admission of alert calls, in front of Next (installed by instrumentation.ts). Under a storm
+// larger than a web process can take, every alert call waited in line: in Node, in Next, and in
+// the clients' own connection pools, 35.9 s at worst in the bench's overload phase (1,000 alerts/s
+// offered). The group commit's own refusal (lib/alerts/fast-ingest.ts) never came into play:
+// `next start` costs about a millisecond of CPU per request before any route runs, so past about
+// 900 requests a second no handler runs soon enough to refuse anything.
+//
+// So the refusal comes first: when more alert calls are in flight in this process than it
+// completes in ADMISSION_BUDGET_MS, the next is answered 503 with Retry-After as Node hands it
+// over, before Next parses or routes it, for a few microseconds. Nothing of a refused call is
+// read or stored; a client that retries with its Idempotency-Key ends with each alert once.
+import diagnostics from "node:diagnostics_channel";
+import type http from "node:http";
+import { overloaded } from "@/lib/alerts/fast-ingest";
+import { httpStatus } from "@/lib/errors";
+import { metrics, type IngestSource } from "@/lib/metrics/metrics";
+
+/** The calls admitted: those that take in alerts, by their metrics source. Everything else goes straight to Next. */
+const ALERT_CALLS = /^\/api\/v1\/(alerts(?:\/batch)?|integrations\/alertmanager)\/?(?:\?|$)/;
+const SOURCES: Record<string, IngestSource> = { alerts: "api", "alerts/batch": "batch", "integrations/alertmanager": "alertmanager" };
+
+/** In flight, at most what this process completes in this long: the wait an admitted call may have. */
+export const ADMISSION_BUDGET_MS = 250;
+/** Never fewer admitted than this: a burst after a quiet spell (or at start) is taken whole. */
+export const ADMISSION_MIN_IN_FLIGHT = 100;
+
+export class Admission {
+  inFlight = 0;
+  /** Alert calls completed per second, smoothed, measured only while busy. */
+  private rate = 0;
+  private completedSinceRate = 0;
+  private lastRateAt = performance.now();
+
+  get capacity() {
+    this.updateRate();
+    return Math.max(ADMISSION_MIN_IN_FLIGHT, Math.floor((this.rate * ADMISSION_BUDGET_MS) / 1_000));
+  }
+
+  /** True when the call may go on; it must then call `done()` once when it ends. */
+  admit(): boolean {
+    if (this.inFlight >= this.capacity) return false;
+    this.inFlight += 1;
+    return true;
+  }
+
+  done() {
+    this.inFlight -= 1;
+    this.completedSinceRate += 1;
+  }
+
+  private updateRate() {
+    const now = performance.now();
+    const elapsed = now - this.lastRateAt;
+    if (elapsed < 1_000) return;
+    const measured = (this.completedSinceRate * 1_000) / elapsed;
+    if (this.completedSinceRate > 0 || this.inFlight > 0) this.rate = this.rate === 0 ? measured : 0.5 * this.rate + 0.5 * measured;
+    this.completedSinceRate = 0;
+    this.lastRateAt = now;
+  }
+}
+
+function refuse(request: http.IncomingMessage, response: http.ServerResponse, source: IngestSource) {
+  const error = overloaded();
+  // The body is not read: it is discarded as it arrives, and the connection stays usable.
+  request.resume();
+  response.writeHead(httpStatus[error.code], { "content-type": "application/json", "retry-after": String(error.retryAfterSeconds) });
+  response.end(JSON.stringify({ error: { code: error.code, message: error.message } }));
+  metrics().alertsRefused.inc({ source, reason: error.code });
+}
+
+type RequestStart = { request: http.IncomingMessage; response: http.ServerResponse; server: http.Server };
+
+/**
+ * Puts `admission` in front of every HTTP server of this process: Node publishes each request
+ * on this channel just before it emits the server's "request" event, which is where Next's
+ * handler listens; the server's emit is wrapped there, once per server.
+ */
+export function admitAlertCallsInFront(admission = new Admission()) {
+  const fronted = new WeakSet<http.Server>();
+  const front = (message: unknown) => {
+    const { server } = message as RequestStart;
+    if (fronted.has(server)) return;
+    fronted.add(server);
+    const emit = server.emit as (event: string | symbol, ...args: unknown[]) => boolean;
+    server.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]) {
+      if (event === "request") {
+        const [request, response] = args as [http.IncomingMessage, http.ServerResponse];
+        const call = request.method === "POST" ? ALERT_CALLS.exec(request.url ?? "") : null;
+        if (call) {
+          if (!admission.admit()) {
+            refuse(request, response, SOURCES[call[1]!]!);
+            return true;
+          }
+          response.once("close", () => admission.done());
+        }
+      }
+      return emit.call(this, event, ...args);
+    } as typeof server.emit;
+  };
+  diagnostics.subscribe("http.server.request.start", front);
+  /** Stops fronting servers not yet seen (tests). */
+  const stop = () => diagnostics.unsubscribe("http.server.request.start", front);
+  return { admission, stop };
+}
