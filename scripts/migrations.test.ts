@@ -27,7 +27,7 @@ async function withClient<T>(database: string, fn: (client: pg.Client) => Promis
 }
 
 /** Objects that only the migrations create: Prisma 6 cannot express them in schema.prisma. */
-const SQL_ONLY_INDEXES = ["Alert_open_dedupKey_key", "Delivery_unfinished_alert_idx", "Delivery_fresh_idx", "Delivery_retry_idx"];
+const SQL_ONLY_INDEXES = ["Alert_open_dedupKey_key", "Delivery_unfinished_alert_idx", "Delivery_fresh_idx", "Delivery_retry_idx", "Delivery_queued_idx"];
 
 /** Not the day partitions of the history tables: only their parents are what schema.prisma describes. */
 const NOT_A_PARTITION = (column: string) =>

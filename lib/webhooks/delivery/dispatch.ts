@@ -10,6 +10,7 @@ import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
+import { queueStart } from "@/lib/webhooks/delivery/retention";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -56,6 +57,9 @@ type Prepared = {
 const deliveryAttributes = (d: Claimed) => ({ "mon1tor.delivery.id": d.id, "mon1tor.endpoint.id": d.endpointId, "mon1tor.team.id": d.teamId, "mon1tor.attempt": d.attempts });
 
 export type DrainStats = { attempted: number; delivered: number; failed: number };
+
+/** How often a draining dispatcher looks up again where the queue starts (Dispatcher.queueStart). */
+export const QUEUE_START_EVERY_MS = 5_000;
 
 export class Dispatcher {
   private readonly pool: pg.Pool;
@@ -123,7 +127,22 @@ export class Dispatcher {
     return total;
   }
 
-  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
+  /** Where the queue started when last looked up (queueStart), and when that was (performance.now()). */
+  private since: { at: Date | null; readAt: number } | null = null;
+
+  /**
+   * The claim reads the history's days from where the queue starts, looked up at most every
+   * QUEUE_START_EVERY_MS: a delivery queued again on an older day (a replay, an endpoint that
+   * came back) waits that long at most, or none when its change wakes a new drain.
+   */
+  private async queueStart(fresh: boolean): Promise<Date | null> {
+    if (fresh || !this.since || performance.now() - this.since.readAt > QUEUE_START_EVERY_MS) {
+      this.since = { at: await queueStart(this.pool), readAt: performance.now() };
+    }
+    return this.since.at;
+  }
+
+  private async claim(limit: number, ids: string[] | undefined, fresh: boolean): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
     const end = metrics().claimDuration.startTimer();
     const startedAt = new Date();
     const claimed = await claimDeliveries(this.pool, {
@@ -133,6 +152,8 @@ export class Dispatcher {
       inFlight: this.inFlight,
       perEndpoint: this.perEndpoint,
       ids,
+      // Given ids are looked up by primary key, on every day.
+      since: ids ? null : await this.queueStart(fresh),
     });
     end();
     // Given up in the claim itself: their last allowed attempt's result was never recorded.
@@ -316,6 +337,8 @@ export class Dispatcher {
     // When the last claim took everything that was due (lingerMs).
     let drainedAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
+    // A drain's first claim looks up where the queue starts afresh: what woke it may have queued an old delivery again.
+    let firstClaim = true;
     try {
       while (!signal?.aborted) {
         const now = performance.now();
@@ -330,7 +353,8 @@ export class Dispatcher {
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
           writtenAtClaim = this.written;
-          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
+          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids, firstClaim);
+          firstClaim = false;
           emptyAt = claimed.length === 0 ? performance.now() : 0;
           drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;

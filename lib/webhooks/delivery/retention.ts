@@ -14,6 +14,15 @@ import { dbNow } from "@/lib/db";
 /** Dropped in this order: attempts, then deliveries, then their events. */
 const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
 
+/**
+ * The oldest queued delivery's creation time, or null when nothing is queued: where the claim's
+ * reading starts (`since`). One probe of Delivery_queued_idx, which holds only queued rows.
+ */
+export async function queueStart(pool: pg.Pool): Promise<Date | null> {
+  const result = await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`);
+  return result.rows[0]!.at;
+}
+
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
 export const PARTITION_DAYS_AHEAD = 4;
 
@@ -88,7 +97,7 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
-    const keepFrom = (await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`)).rows[0]!.at;
+    const keepFrom = await queueStart(pool);
     for (const table of HISTORY_TABLES) {
       for (const partition of expired.filter((p) => p.table === table)) {
         if (!partition.detachPending && keepFrom && partition.to > keepFrom) {
