@@ -70,15 +70,15 @@ export async function claimDeliveries(
     inFlight: ReadonlyMap<string, number>;
     perEndpoint: number;
     ids?: string[];
-    /** No due delivery is older than this (queueStart): only the days from it on are read. Null: every day. */
-    since?: Date | null;
+    /** Every due delivery was created in this span (see Dispatcher.claimDays): only its days are read. Null: every day. */
+    days?: { from: Date; to: Date } | null;
   },
 ): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
   const now = dbNow(1);
   const minute = `date_trunc('minute', ${now})`;
   // Only the history's days from where the queue starts: PostgreSQL then plans and reads those
   // partitions, not a month of them (lib/webhooks/delivery/retention.ts).
-  const queued = (d: string) => `${d}."createdAt" >= $10::timestamp`;
+  const queued = (d: string) => `${d}."createdAt" >= $10::timestamp AND ${d}."createdAt" <= $12::timestamp`;
   // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
   // restart grace).
   const unheld = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${now}
@@ -220,7 +220,7 @@ export async function claimDeliveries(
   // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
   // (1.4-1.7 ms planned afresh); planning costs about 1.7 ms of PostgreSQL's CPU per claim.
   const legacyEnd = await legacyHistoryEnd(pool);
-  const since = options.since?.toISOString() ?? "-infinity";
+  const from = options.days?.from.toISOString() ?? "-infinity";
   const result = await pool.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
     options.now?.toISOString() ?? null,
     [...options.inFlight.keys()],
@@ -231,9 +231,10 @@ export async function claimDeliveries(
     options.leaseMs,
     EXHAUSTED_REASON,
     legacyEnd,
-    since,
+    from,
     // The events' days: a delivery's own day on, except before partitioning (any day before it).
-    options.since && options.since.toISOString() >= legacyEnd ? `${options.since.toISOString().slice(0, 10)}T00:00:00.000Z` : "-infinity",
+    from >= legacyEnd ? `${from.slice(0, 10)}T00:00:00.000Z` : "-infinity",
+    options.days?.to.toISOString() ?? "infinity",
   ]);
   const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows

@@ -10,7 +10,7 @@ import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
-import { queueStart } from "@/lib/webhooks/delivery/retention";
+import { queueSpan } from "@/lib/webhooks/delivery/retention";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -58,8 +58,10 @@ const deliveryAttributes = (d: Claimed) => ({ "mon1tor.delivery.id": d.id, "mon1
 
 export type DrainStats = { attempted: number; delivered: number; failed: number };
 
-/** How often a draining dispatcher looks up again where the queue starts (Dispatcher.queueStart). */
-export const QUEUE_START_EVERY_MS = 5_000;
+/** How often a draining dispatcher looks up again which days the queue spans (Dispatcher.claimDays). */
+export const QUEUE_SPAN_EVERY_MS = 5_000;
+/** Allowed for the clocks of the processes that queue deliveries, around the span. */
+const CLOCK_SLACK_MS = 3_600_000;
 
 export class Dispatcher {
   private readonly pool: pg.Pool;
@@ -127,19 +129,25 @@ export class Dispatcher {
     return total;
   }
 
-  /** Where the queue started when last looked up (queueStart), and when that was (performance.now()). */
-  private since: { at: Date | null; readAt: number } | null = null;
+  /** The queue's span when last looked up (queueSpan), and when that was (performance.now()). */
+  private span: { oldest: Date | null; newest: Date | null; readAt: number } | null = null;
 
   /**
-   * The claim reads the history's days from where the queue starts, looked up at most every
-   * QUEUE_START_EVERY_MS: a delivery queued again on an older day (a replay, an endpoint that
-   * came back) waits that long at most, or none when its change wakes a new drain.
+   * The days the claim reads: those the queue spans, looked up at most every QUEUE_SPAN_EVERY_MS,
+   * with an hour's slack for clocks, and now. With a month of day partitions, PostgreSQL otherwise
+   * planned and read every one of them in each of the claim's scans. A delivery queued again on
+   * an older day (a replay, an endpoint that came back) waits for the next look at most, and not
+   * at all when its change wakes a new drain.
    */
-  private async queueStart(fresh: boolean): Promise<Date | null> {
-    if (fresh || !this.since || performance.now() - this.since.readAt > QUEUE_START_EVERY_MS) {
-      this.since = { at: await queueStart(this.pool), readAt: performance.now() };
+  private async claimDays(fresh: boolean): Promise<{ from: Date; to: Date }> {
+    if (fresh || !this.span || performance.now() - this.span.readAt > QUEUE_SPAN_EVERY_MS) {
+      this.span = { ...(await queueSpan(this.pool)), readAt: performance.now() };
     }
-    return this.since.at;
+    const now = (this.clock?.now() ?? new Date()).getTime();
+    return {
+      from: new Date(Math.min(this.span.oldest?.getTime() ?? now, now) - CLOCK_SLACK_MS),
+      to: new Date(Math.max(this.span.newest?.getTime() ?? now, now) + CLOCK_SLACK_MS),
+    };
   }
 
   private async claim(limit: number, ids: string[] | undefined, fresh: boolean): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
@@ -153,7 +161,7 @@ export class Dispatcher {
       perEndpoint: this.perEndpoint,
       ids,
       // Given ids are looked up by primary key, on every day.
-      since: ids ? null : await this.queueStart(fresh),
+      days: ids ? null : await this.claimDays(fresh),
     });
     end();
     // Given up in the claim itself: their last allowed attempt's result was never recorded.
@@ -337,7 +345,7 @@ export class Dispatcher {
     // When the last claim took everything that was due (lingerMs).
     let drainedAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
-    // A drain's first claim looks up where the queue starts afresh: what woke it may have queued an old delivery again.
+    // A drain's first claim looks up the queue's span afresh: what woke it may have queued an old delivery again.
     let firstClaim = true;
     try {
       while (!signal?.aborted) {

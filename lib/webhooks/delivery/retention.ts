@@ -15,12 +15,15 @@ import { dbNow } from "@/lib/db";
 const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
 
 /**
- * The oldest queued delivery's creation time, or null when nothing is queued: where the claim's
- * reading starts (`since`). One probe of Delivery_queued_idx, which holds only queued rows.
+ * The creation times of the oldest and the newest queued delivery (null when nothing is queued):
+ * the days the claim reads, and where retention stops. One probe at each end of
+ * Delivery_queued_idx, which holds only queued rows.
  */
-export async function queueStart(pool: pg.Pool): Promise<Date | null> {
-  const result = await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`);
-  return result.rows[0]!.at;
+export async function queueSpan(pool: pg.Pool): Promise<{ oldest: Date | null; newest: Date | null }> {
+  const result = await pool.query<{ oldest: Date | null; newest: Date | null }>(
+    `SELECT min("createdAt") AT TIME ZONE 'UTC' AS oldest, max("createdAt") AT TIME ZONE 'UTC' AS newest FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`,
+  );
+  return result.rows[0]!;
 }
 
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
@@ -97,7 +100,7 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
-    const keepFrom = await queueStart(pool);
+    const keepFrom = (await queueSpan(pool)).oldest;
     for (const table of HISTORY_TABLES) {
       for (const partition of expired.filter((p) => p.table === table)) {
         if (!partition.detachPending && keepFrom && partition.to > keepFrom) {
