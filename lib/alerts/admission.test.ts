@@ -2,8 +2,8 @@
 // whose handler stands in for Next: slow enough that calls pile up.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront } from "@/lib/alerts/admission";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Admission, ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront, MAX_RETRY_AFTER_SECONDS } from "@/lib/alerts/admission";
 
 let server: http.Server;
 let base: string;
@@ -66,5 +66,41 @@ describe("admission in front of the handler", () => {
     // Each admitted call, once answered, frees its place.
     await expect.poll(() => front.admission.inFlight).toBe(0);
     expect((await post("/api/v1/alerts")).status).toBe(202);
+  });
+
+  it("asks refused clients to wait longer as more of them wait, so their retries come no faster than calls complete", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const admission = new Admission();
+      // A second at 200 completed calls a second, with 2,000 refused (each client told to wait 1 s).
+      const second = (completed: number, refused: number) => {
+        for (let i = 0; i < completed; i++) {
+          expect(admission.admit()).toBe(true);
+          admission.done();
+        }
+        for (let i = 0; i < ADMISSION_MIN_IN_FLIGHT; i++) admission.admit();
+        for (let i = 0; i < refused; i++) expect(admission.admit()).toBe(false);
+        admission.inFlight -= ADMISSION_MIN_IN_FLIGHT;
+        vi.advanceTimersByTime(1_000);
+      };
+      expect(admission.retryAfterSeconds).toBe(1);
+      second(200, 2_000);
+      void admission.capacity;
+      // 2,000 waiting clients over 200 calls a second: 10 s apart.
+      expect(admission.retryAfterSeconds).toBe(10);
+      // They now come back 10 s apart, 200 a second: the wait holds.
+      second(200, 200);
+      void admission.capacity;
+      expect(admission.retryAfterSeconds).toBe(10);
+      // A storm far past that is capped; once nobody is refused, back to 1 s.
+      second(200, 100_000);
+      void admission.capacity;
+      expect(admission.retryAfterSeconds).toBe(MAX_RETRY_AFTER_SECONDS);
+      second(200, 0);
+      void admission.capacity;
+      expect(admission.retryAfterSeconds).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -7,7 +7,8 @@
 //
 // So the refusal comes first: when more alert calls are in flight in this process than it
 // completes in ADMISSION_BUDGET_MS, the next is answered 503 with Retry-After as Node hands it
-// over, before Next parses or routes it, for a few microseconds. Nothing of a refused call is
+// over, before Next parses or routes it, for a few microseconds. The Retry-After grows with the
+// clients refused, so that their retries come no faster than this process completes calls. Nothing of a refused call is
 // read or stored; a client that retries with its Idempotency-Key ends with each alert once.
 import diagnostics from "node:diagnostics_channel";
 import type http from "node:http";
@@ -24,21 +25,36 @@ export const ADMISSION_BUDGET_MS = 250;
 /** Never fewer admitted than this: a burst after a quiet spell (or at start) is taken whole. */
 export const ADMISSION_MIN_IN_FLIGHT = 100;
 
+/** The longest Retry-After admission asks for. */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
 export class Admission {
   inFlight = 0;
   /** Alert calls completed per second, smoothed, measured only while busy. */
   private rate = 0;
   private completedSinceRate = 0;
+  private refusedSinceRate = 0;
   private lastRateAt = performance.now();
+  /**
+   * What a refusal asks the client to wait. Refused clients come back after it, so refusals a
+   * second × this wait ≈ the clients waiting; asking each to wait (waiting ÷ completed a second)
+   * spreads their retries over what this process completes, instead of a retry storm that grows
+   * with the backlog (every waiting client once a second: 1 million refusals in the bench's
+   * 60 s overload, the process busy refusing them).
+   */
+  retryAfterSeconds = 1;
 
   get capacity() {
     this.updateRate();
     return Math.max(ADMISSION_MIN_IN_FLIGHT, Math.floor((this.rate * ADMISSION_BUDGET_MS) / 1_000));
   }
 
-  /** True when the call may go on; it must then call `done()` once when it ends. */
+  /** True when the call may go on; it must then call `done()` once when it ends. Otherwise count it refused. */
   admit(): boolean {
-    if (this.inFlight >= this.capacity) return false;
+    if (this.inFlight >= this.capacity) {
+      this.refusedSinceRate += 1;
+      return false;
+    }
     this.inFlight += 1;
     return true;
   }
@@ -54,16 +70,19 @@ export class Admission {
     if (elapsed < 1_000) return;
     const measured = (this.completedSinceRate * 1_000) / elapsed;
     if (this.completedSinceRate > 0 || this.inFlight > 0) this.rate = this.rate === 0 ? measured : 0.5 * this.rate + 0.5 * measured;
+    const waiting = ((this.refusedSinceRate * 1_000) / elapsed) * this.retryAfterSeconds;
+    this.retryAfterSeconds = Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(waiting / Math.max(this.rate, ADMISSION_MIN_IN_FLIGHT))));
     this.completedSinceRate = 0;
+    this.refusedSinceRate = 0;
     this.lastRateAt = now;
   }
 }
 
-function refuse(request: http.IncomingMessage, response: http.ServerResponse, source: IngestSource) {
+function refuse(request: http.IncomingMessage, response: http.ServerResponse, source: IngestSource, retryAfterSeconds: number) {
   const error = overloaded();
   // The body is not read: it is discarded as it arrives, and the connection stays usable.
   request.resume();
-  response.writeHead(httpStatus[error.code], { "content-type": "application/json", "retry-after": String(error.retryAfterSeconds) });
+  response.writeHead(httpStatus[error.code], { "content-type": "application/json", "retry-after": String(retryAfterSeconds) });
   response.end(JSON.stringify({ error: { code: error.code, message: error.message } }));
   metrics().alertsRefused.inc({ source, reason: error.code });
 }
@@ -88,7 +107,7 @@ export function admitAlertCallsInFront(admission = new Admission()) {
         const call = request.method === "POST" ? ALERT_CALLS.exec(request.url ?? "") : null;
         if (call) {
           if (!admission.admit()) {
-            refuse(request, response, SOURCES[call[1]!]!);
+            refuse(request, response, SOURCES[call[1]!]!, admission.retryAfterSeconds);
             return true;
           }
           response.once("close", () => admission.done());
