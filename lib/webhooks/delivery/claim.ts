@@ -233,7 +233,7 @@ export async function claimDeliveries(
     legacyEnd,
     from,
     // The events' days: a delivery's own day on, except before partitioning (any day before it).
-    from >= legacyEnd ? `${from.slice(0, 10)}T00:00:00.000Z` : "-infinity",
+    options.days && from >= legacyEnd ? `${from.slice(0, 10)}T00:00:00.000Z` : "-infinity",
     options.days?.to.toISOString() ?? "infinity",
   ]);
   const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
