@@ -70,15 +70,10 @@ export async function claimDeliveries(
     inFlight: ReadonlyMap<string, number>;
     perEndpoint: number;
     ids?: string[];
-    /** Every due delivery was created in this span (see Dispatcher.claimDays): only its days are read. Null: every day. */
-    days?: { from: Date; to: Date } | null;
   },
 ): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
   const now = dbNow(1);
   const minute = `date_trunc('minute', ${now})`;
-  // Only the history's days from where the queue starts: PostgreSQL then plans and reads those
-  // partitions, not a month of them (lib/webhooks/delivery/retention.ts).
-  const queued = (d: string) => `${d}."createdAt" >= $10::timestamp AND ${d}."createdAt" <= $12::timestamp`;
   // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
   // restart grace).
   const unheld = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${now}
@@ -89,11 +84,10 @@ export async function claimDeliveries(
   const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld}
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
-           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL
-             AND ${queued("o")}))`;
+           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
   // A new delivery, not parked (lib/webhooks/delivery/backlog.ts): Delivery_fresh_idx's predicate as
   // written there, so that the scans below can read that index.
-  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${queued("d")}`;
+  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00'`;
   // What endpoint row `e` may take now: its in-flight room in this process, and what is left of
   // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
   // they are never dropped.
@@ -116,7 +110,7 @@ export async function claimDeliveries(
        SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
               row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
        FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
-       WHERE d.id = ANY($3::text[]) AND ${queued("d")} AND ${isDue}
+       WHERE d.id = ANY($3::text[]) AND ${isDue}
      )`
     : // New deliveries (pending) endpoint by endpoint, off Delivery_fresh_idx (endpointId,
       // nextAttemptAt): the endpoints with any, found by one index probe each (a loose index
@@ -137,7 +131,7 @@ export async function claimDeliveries(
      ), retries AS MATERIALIZED (
        SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
-       WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${queued("d")} AND ${isDue}
+       WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
          -- Not the retries of endpoints that can take none now (at their in-flight cap here,
          -- or at their delivery cap this minute): in time order, those at the front would fill
          -- the scan's limit, claim after claim, and hold back every other endpoint's retries.
@@ -177,10 +171,10 @@ export async function claimDeliveries(
        UPDATE "Delivery" d
        SET ${finishDeliverySql("failed", "$8", now)}
        FROM candidates c
-       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND ${queued("d")} AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id, d."teamId"
      ), picked AS (
-       SELECT d.id, d."createdAt", d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id AND c."createdAt" = d."createdAt" AND ${queued("d")}
+       SELECT d.id, d."createdAt", d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id AND c."createdAt" = d."createdAt"
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
        WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
          AND ${unheld} AND d.attempts < d."maxAttempts"
@@ -202,12 +196,11 @@ export async function claimDeliveries(
      SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
          attempts = d.attempts + 1, "updatedAt" = ${now}
      FROM picked, "Event" ev, "WebhookEndpoint" e
-     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND ${queued("d")} AND e.id = d."endpointId"
+     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND e.id = d."endpointId"
        -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
        -- from before partitioning, anywhere before it: one partition to read, not every day's.
        AND ev.id = d."eventId" AND ev."createdAt" <= d."createdAt"
        AND ev."createdAt" >= CASE WHEN d."createdAt" >= $9::timestamp THEN date_trunc('day', d."createdAt") ELSE '-infinity' END
-       AND ev."createdAt" >= $11::timestamp
      RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
@@ -219,8 +212,6 @@ export async function claimDeliveries(
   // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
   // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
   // (1.4-1.7 ms planned afresh); planning costs about 1.7 ms of PostgreSQL's CPU per claim.
-  const legacyEnd = await legacyHistoryEnd(pool);
-  const from = options.days?.from.toISOString() ?? "-infinity";
   const result = await pool.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
     options.now?.toISOString() ?? null,
     [...options.inFlight.keys()],
@@ -230,11 +221,7 @@ export async function claimDeliveries(
     [...options.inFlight.values()],
     options.leaseMs,
     EXHAUSTED_REASON,
-    legacyEnd,
-    from,
-    // The events' days: a delivery's own day on, except before partitioning (any day before it).
-    options.days && from >= legacyEnd ? `${from.slice(0, 10)}T00:00:00.000Z` : "-infinity",
-    options.days?.to.toISOString() ?? "infinity",
+    await legacyHistoryEnd(pool),
   ]);
   const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows

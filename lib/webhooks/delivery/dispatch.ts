@@ -10,7 +10,6 @@ import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
-import { queueSpan } from "@/lib/webhooks/delivery/retention";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -57,11 +56,6 @@ type Prepared = {
 const deliveryAttributes = (d: Claimed) => ({ "mon1tor.delivery.id": d.id, "mon1tor.endpoint.id": d.endpointId, "mon1tor.team.id": d.teamId, "mon1tor.attempt": d.attempts });
 
 export type DrainStats = { attempted: number; delivered: number; failed: number };
-
-/** How often a draining dispatcher looks up again which days the queue spans (Dispatcher.claimDays). */
-export const QUEUE_SPAN_EVERY_MS = 5_000;
-/** Allowed for the clocks of the processes that queue deliveries, around the span. */
-const CLOCK_SLACK_MS = 3_600_000;
 
 export class Dispatcher {
   private readonly pool: pg.Pool;
@@ -129,28 +123,7 @@ export class Dispatcher {
     return total;
   }
 
-  /** The queue's span when last looked up (queueSpan), and when that was (performance.now()). */
-  private span: { oldest: Date | null; newest: Date | null; readAt: number } | null = null;
-
-  /**
-   * The days the claim reads: those the queue spans, looked up at most every QUEUE_SPAN_EVERY_MS,
-   * with an hour's slack for clocks, and now. With a month of day partitions, PostgreSQL otherwise
-   * planned and read every one of them in each of the claim's scans. A delivery queued again on
-   * an older day (a replay, an endpoint that came back) waits for the next look at most, and not
-   * at all when its change wakes a new drain.
-   */
-  private async claimDays(fresh: boolean): Promise<{ from: Date; to: Date }> {
-    if (fresh || !this.span || performance.now() - this.span.readAt > QUEUE_SPAN_EVERY_MS) {
-      this.span = { ...(await queueSpan(this.pool)), readAt: performance.now() };
-    }
-    const now = (this.clock?.now() ?? new Date()).getTime();
-    return {
-      from: new Date(Math.min(this.span.oldest?.getTime() ?? now, now) - CLOCK_SLACK_MS),
-      to: new Date(Math.max(this.span.newest?.getTime() ?? now, now) + CLOCK_SLACK_MS),
-    };
-  }
-
-  private async claim(limit: number, ids: string[] | undefined, fresh: boolean): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
+  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
     const end = metrics().claimDuration.startTimer();
     const startedAt = new Date();
     const claimed = await claimDeliveries(this.pool, {
@@ -160,8 +133,6 @@ export class Dispatcher {
       inFlight: this.inFlight,
       perEndpoint: this.perEndpoint,
       ids,
-      // Given ids are looked up by primary key, on every day.
-      days: ids ? null : await this.claimDays(fresh),
     });
     end();
     // Given up in the claim itself: their last allowed attempt's result was never recorded.
@@ -345,8 +316,6 @@ export class Dispatcher {
     // When the last claim took everything that was due (lingerMs).
     let drainedAt = 0;
     const flushTimer = setInterval(() => void this.flush(), 25);
-    // A drain's first claim looks up the queue's span afresh: what woke it may have queued an old delivery again.
-    let firstClaim = true;
     try {
       while (!signal?.aborted) {
         const now = performance.now();
@@ -361,8 +330,7 @@ export class Dispatcher {
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= 50)) {
           const idle = this.running === 0;
           writtenAtClaim = this.written;
-          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids, firstClaim);
-          firstClaim = false;
+          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
           emptyAt = claimed.length === 0 ? performance.now() : 0;
           drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;

@@ -15,15 +15,12 @@ import { dbNow } from "@/lib/db";
 const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
 
 /**
- * The creation times of the oldest and the newest queued delivery (null when nothing is queued):
- * the days the claim reads, and where retention stops. One probe at each end of
- * Delivery_queued_idx, which holds only queued rows.
+ * When the oldest queued delivery was created, or null when nothing is queued: retention keeps
+ * its day and every later one. One probe of Delivery_queued_idx, which holds only queued rows.
  */
-export async function queueSpan(pool: pg.Pool): Promise<{ oldest: Date | null; newest: Date | null }> {
-  const result = await pool.query<{ oldest: Date | null; newest: Date | null }>(
-    `SELECT min("createdAt") AT TIME ZONE 'UTC' AS oldest, max("createdAt") AT TIME ZONE 'UTC' AS newest FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`,
-  );
-  return result.rows[0]!;
+export async function oldestQueued(pool: pg.Pool): Promise<Date | null> {
+  const result = await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`);
+  return result.rows[0]!.at;
 }
 
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
@@ -100,7 +97,7 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
-    const keepFrom = (await queueSpan(pool)).oldest;
+    const keepFrom = await oldestQueued(pool);
     for (const table of HISTORY_TABLES) {
       for (const partition of expired.filter((p) => p.table === table)) {
         if (!partition.detachPending && keepFrom && partition.to > keepFrom) {

@@ -53,7 +53,7 @@ CREATE INDEX "Delivery_eventId_idx" ON "Delivery" ("eventId");
 CREATE INDEX "Delivery_unfinished_alert_idx" ON "Delivery" ("endpointId", "alertId", sequence) WHERE "nextAttemptAt" IS NOT NULL AND "alertId" IS NOT NULL;
 CREATE INDEX "Delivery_fresh_idx" ON "Delivery" ("endpointId", "nextAttemptAt") WHERE status = 'pending' AND "nextAttemptAt" < '9999-12-31 00:00:00';
 CREATE INDEX "Delivery_retry_idx" ON "Delivery" ("nextAttemptAt") WHERE status <> 'pending' AND "nextAttemptAt" IS NOT NULL;
--- Where the queue starts: the claim reads only the days from there on, and retention keeps them.
+-- Where the queue starts: retention keeps that day and every later one.
 CREATE INDEX "Delivery_queued_idx" ON "Delivery" ("createdAt") WHERE "nextAttemptAt" IS NOT NULL;
 CREATE UNIQUE INDEX "Delivery_legacy_partition_key" ON "Delivery_legacy" (id, "createdAt");
 ALTER TABLE "Delivery_legacy" DROP CONSTRAINT "Delivery_legacy_pkey";
