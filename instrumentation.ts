@@ -18,5 +18,9 @@ export async function register() {
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { pool, warmPool } = await import("./lib/db");
     void warmPool(pool);
+    // The history's days ahead, as housekeeping makes them: a deployment whose worker or cron
+    // stopped for days still finds today's partition when its web server starts again.
+    const { ensureHistoryPartitions } = await import("./lib/webhooks/delivery/retention");
+    void ensureHistoryPartitions(pool).catch(() => {});
   }
 }
