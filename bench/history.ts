@@ -2,7 +2,7 @@
 // retention cost as the history grows: 0, 1 million and 10 million finished deliveries (with their
 // attempts and events) spread over 30 days and 200 endpoints, loaded with generate_series into the
 // day partitions, on a fresh embedded PostgreSQL. Writes bench/results/history.json.
-//   BENCH_HISTORY_SIZES=0,1000000,10000000  BENCH_HISTORY_DISPATCH=20000
+//   BENCH_HISTORY_SIZES=0,1000000,10000000  BENCH_HISTORY_DISPATCH=20000  BENCH_HISTORY_RETENTION_DAY=1000000
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,6 +12,8 @@ import { startBenchDatabase } from "./database";
 
 const SIZES = (process.env.BENCH_HISTORY_SIZES ?? "0,1000000,10000000").split(",").map(Number);
 const DISPATCH = Number(process.env.BENCH_HISTORY_DISPATCH ?? 20_000);
+/** Deliveries in the day that retention drops: topped up to this before the drop. */
+const RETENTION_DAY = Number(process.env.BENCH_HISTORY_RETENTION_DAY ?? 1_000_000);
 const TEAMS = 20;
 const ENDPOINTS_PER_TEAM = 10;
 const DAYS = 30;
@@ -69,40 +71,49 @@ async function main() {
     const probeTeam = teams[0]!;
     const probeEndpoint = probeTeam.endpoints[0]!;
 
+    /**
+     * `count` finished deliveries over `days` days ending at `endsAt` (epoch ms), ids numbered from
+     * `from`: one event per 10 deliveries (to its team's 10 endpoints, with a body of a realistic
+     * size), one attempt each and a second for one in ten.
+     */
+    const loadHistory = async (from: number, count: number, endsAt: number, days: number) => {
+      const events = Math.round(count / ENDPOINTS_PER_TEAM);
+      await pool.query(
+        `INSERT INTO "Event" (id, "teamId", type, body, "createdAt")
+         SELECT 'evt_hist_' || ($1::bigint + g), ($2::text[])[1 + g % $3], 'alert.triggered', repeat('x', 600),
+                ($5::timestamptz AT TIME ZONE 'UTC') - interval '1 millisecond' - (g::double precision / $4) * ($6::int * interval '1 day')
+         FROM generate_series(0, $4::bigint - 1) g`,
+        [from, teams.map((t) => t.id), TEAMS, events, new Date(endsAt).toISOString(), days],
+      );
+      await pool.query(
+        `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", status, attempts, "createdAt", "updatedAt", "deliveredAt", "lastStatusCode", "lastLatencyMs")
+         SELECT 'msg_hist_' || ev.n || '_' || w.n, ev."teamId", w.id, ev.id,
+                CASE WHEN w.n = 0 AND ev.n % 10 = 0 THEN 'failed'::"DeliveryStatus" ELSE 'delivered' END, 1,
+                ev."createdAt", ev."createdAt", ev."createdAt", 200, 20 + (ev.n % 200)::int
+         FROM (SELECT *, CASE WHEN id LIKE 'evt\_hist\_%' THEN substr(id, 10)::bigint END AS n FROM "Event") ev CROSS JOIN LATERAL (
+           SELECT e.id, (row_number() OVER (ORDER BY e.id)) - 1 AS n FROM "WebhookEndpoint" e WHERE e."teamId" = ev."teamId"
+         ) w
+         WHERE ev.n >= $1`,
+        [from],
+      );
+      await pool.query(
+        `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode")
+         SELECT d.id, n, d."createdAt" + (n - 1) * interval '1 second', d."lastLatencyMs", CASE WHEN n = 1 AND d.status = 'failed' THEN 500 ELSE 200 END
+         FROM (SELECT *, CASE WHEN id LIKE 'msg\_hist\_%' THEN split_part(substr(id, 10), '_', 1)::bigint END AS k FROM "Delivery") d
+           CROSS JOIN generate_series(1, 2) n
+         WHERE d.k >= $1 AND (n = 1 OR d.k % 10 = 0)`,
+        [from],
+      );
+    };
+
+    /** The history's first day: it ends at today's midnight (UTC). */
+    const firstDay = new Date(Math.floor(Date.now() / DAY) * DAY - DAYS * DAY);
     let loaded = 0;
     const results: Record<string, unknown>[] = [];
     for (const size of SIZES) {
       if (size > loaded) {
         const started = performance.now();
-        const events = Math.round((size - loaded) / ENDPOINTS_PER_TEAM);
-        // Events over the last 30 days (not today: retention drops from the oldest), each sent to its team's 10 endpoints,
-        // one attempt each and a second for one in ten; bodies of a realistic size.
-        await pool.query(
-          `INSERT INTO "Event" (id, "teamId", type, body, "createdAt")
-           SELECT 'evt_hist_' || ($1::bigint + g), ($2::text[])[1 + g % $3], 'alert.triggered', repeat('x', 600),
-                  date_trunc('day', now() AT TIME ZONE 'UTC') - interval '1 millisecond' - (g::double precision / $4) * interval '${DAYS} days'
-           FROM generate_series(0, $4::bigint - 1) g`,
-          [loaded, teams.map((t) => t.id), TEAMS, events],
-        );
-        await pool.query(
-          `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", status, attempts, "createdAt", "updatedAt", "deliveredAt", "lastStatusCode", "lastLatencyMs")
-           SELECT 'msg_hist_' || ev.n || '_' || w.n, ev."teamId", w.id, ev.id,
-                  CASE WHEN w.n = 0 AND ev.n % 10 = 0 THEN 'failed'::"DeliveryStatus" ELSE 'delivered' END, 1,
-                  ev."createdAt", ev."createdAt", ev."createdAt", 200, 20 + (ev.n % 200)::int
-           FROM (SELECT *, CASE WHEN id LIKE 'evt\_hist\_%' THEN substr(id, 10)::bigint END AS n FROM "Event") ev CROSS JOIN LATERAL (
-             SELECT e.id, (row_number() OVER (ORDER BY e.id)) - 1 AS n FROM "WebhookEndpoint" e WHERE e."teamId" = ev."teamId"
-           ) w
-           WHERE ev.n >= $1`,
-          [loaded],
-        );
-        await pool.query(
-          `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode")
-           SELECT d.id, n, d."createdAt" + (n - 1) * interval '1 second', d."lastLatencyMs", CASE WHEN n = 1 AND d.status = 'failed' THEN 500 ELSE 200 END
-           FROM (SELECT *, CASE WHEN id LIKE 'msg\_hist\_%' THEN split_part(substr(id, 10), '_', 1)::bigint END AS k FROM "Delivery") d
-             CROSS JOIN generate_series(1, 2) n
-           WHERE d.k >= $1 AND (n = 1 OR d.k % 10 = 0)`,
-          [loaded],
-        );
+        await loadHistory(loaded, size - loaded, firstDay.getTime() + DAYS * DAY, DAYS);
         await pool.query("VACUUM ANALYZE");
         say(`loaded ${fmt(size - loaded)} deliveries (${fmt(size)} in all) in ${fmt((performance.now() - started) / 1000)} s`);
         loaded = size;
@@ -173,10 +184,15 @@ async function main() {
     // Retention of one day at the largest size, while ingest and dispatch-like writes run: the
     // longest any of them waited is what the drop blocked.
     // The data's oldest day is 30 days back; the empty days before it go first, unmeasured.
-    const firstDay = new Date(Math.floor(Date.now() / DAY) * DAY - DAYS * DAY);
     await purgeHistory(pool, DAYS, new Date(firstDay.getTime() + DAYS * DAY + 60_000));
     const oldest = (await historyPartitions(pool)).find((p) => p.table === "Delivery" && p.from?.getTime() === firstDay.getTime())!;
-    const dayRows = Number((await pool.query(`SELECT count(*) FROM "${oldest.name}"`)).rows[0].count);
+    let dayRows = Number((await pool.query(`SELECT count(*) FROM "${oldest.name}"`)).rows[0].count);
+    if (dayRows < RETENTION_DAY) {
+      // The day retention drops holds RETENTION_DAY deliveries (with their attempts and events).
+      await loadHistory(1e9, RETENTION_DAY - dayRows, firstDay.getTime() + DAY, 1);
+      await pool.query(`VACUUM ANALYZE "${oldest.name}"`);
+      dayRows = Number((await pool.query(`SELECT count(*) FROM "${oldest.name}"`)).rows[0].count);
+    }
     let probing = true;
     let worstProbeMs = 0;
     let probes = 0;
@@ -200,6 +216,7 @@ async function main() {
     const duringWorst = worstProbeMs;
     probing = false;
     await probe;
+    for (const step of purged.dropped) say(`    ${step.name}: detached in ${fmt(step.detachMs)} ms, dropped in ${fmt(step.dropMs)} ms`);
     say(
       `retention: dropped ${purged.daysDropped} partitions (the oldest day, ${fmt(dayRows)} deliveries) in ${fmt(retentionDayMs)} ms; ` +
         `ingest + claim probes (${probes}) waited at most ${fmt(duringWorst, 1)} ms during it, ${fmt(baselineWorst, 1)} ms in the second before`,
@@ -216,6 +233,7 @@ async function main() {
       logPageP95Ms: Number(Math.max(largest.logFirstPageMs.p95, largest.logDeepPageMs.p95, largest.logFailingMs.p95).toFixed(1)),
       retentionDayMs: Math.round(retentionDayMs),
       retentionDayDeliveries: dayRows,
+      retentionSteps: purged.dropped,
       retentionMaxLockMs: Number(duringWorst.toFixed(1)),
       retentionBaselineProbeMs: Number(baselineWorst.toFixed(1)),
       deadTuplesAfter: Number(bloat.rows[0]!.dead),

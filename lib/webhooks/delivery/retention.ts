@@ -61,20 +61,25 @@ export async function historyPartitions(pool: pg.Pool): Promise<HistoryPartition
 
 const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** Detaches (without blocking inserts and reads) and drops one partition. False when a lock was not had in time. */
-async function dropPartition(pool: pg.Pool, partition: HistoryPartition): Promise<boolean> {
+/** How long each step of dropping a partition took (ms). */
+export type DroppedPartition = { name: string; detachMs: number; dropMs: number };
+
+/** Detaches (without blocking inserts and reads) and drops one partition. Null when a lock was not had in time. */
+async function dropPartition(pool: pg.Pool, partition: HistoryPartition): Promise<DroppedPartition | null> {
   const client = await pool.connect();
   try {
     await client.query(`SET lock_timeout = ${LOCK_TIMEOUT_MS}`);
     // CONCURRENTLY: two transactions, each taking only SHARE UPDATE EXCLUSIVE on the parent.
     // Interrupted after the first, the partition stays "detach pending" and is finished here.
+    const started = performance.now();
     await client.query(
       `ALTER TABLE ${quoted(partition.table)} DETACH PARTITION ${quoted(partition.name)} ${partition.detachPending ? "FINALIZE" : "CONCURRENTLY"}`,
     );
+    const detached = performance.now();
     await client.query(`DROP TABLE ${quoted(partition.name)}`);
-    return true;
+    return { name: partition.name, detachMs: Math.round(detached - started), dropMs: Math.round(performance.now() - detached) };
   } catch (error) {
-    if ((error as { code?: string }).code === "55P03") return false; // lock_not_available: next round
+    if ((error as { code?: string }).code === "55P03") return null; // lock_not_available: next round
     throw error;
   } finally {
     await client.query("RESET lock_timeout").catch(() => {});
@@ -93,7 +98,7 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   const partitions = await historyPartitions(pool);
   const expired = partitions.filter((p) => p.to <= cutoff || p.detachPending);
 
-  let daysDropped = 0;
+  const dropped: DroppedPartition[] = [];
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
@@ -104,7 +109,8 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
           daysKept += 1;
           continue;
         }
-        if (await dropPartition(pool, partition)) daysDropped += 1;
+        const done = await dropPartition(pool, partition);
+        if (done) dropped.push(done);
       }
     }
   }
@@ -134,5 +140,5 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
       ).rowCount ?? 0;
   }
   const idempotency = await pool.query(`DELETE FROM "IdempotencyRecord" WHERE "createdAt" < ($1::timestamptz AT TIME ZONE 'UTC')`, [dayAgo]);
-  return { partitionsMade, daysDropped, daysKept, deliveries, events, idempotencyKeys: idempotency.rowCount ?? 0 };
+  return { partitionsMade, daysDropped: dropped.length, dropped, daysKept, deliveries, events, idempotencyKeys: idempotency.rowCount ?? 0 };
 }
