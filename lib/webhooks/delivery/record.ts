@@ -76,9 +76,6 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
   // Counted once the transaction has committed: a batch rolled back and written again counts once.
   const reached: { outcome: DeliveryOutcome; teamId: string }[] = [];
   let notices: Notice[] = [];
-  // When the batch's deliveries were created (UTC, as the table holds it): the history's partition key.
-  const times = rows.map((r) => r.delivery.queuedAt.getTime());
-  const created = { from: new Date(Math.min(...times)).toISOString(), to: new Date(Math.max(...times)).toISOString() };
   await inTransaction(pool, async (client) => {
     reached.length = 0;
     // A failed older state whose alert has a newer one queued for the endpoint is superseded
@@ -87,7 +84,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
       `WITH outdated AS (
          SELECT d.id, ${newerStateSql("d")} AS newer
          FROM "Delivery" d
-         WHERE d.id = ANY($9::text[]) AND d."createdAt" BETWEEN $10::timestamp AND $11::timestamp AND d."alertId" IS NOT NULL
+         WHERE d.id = ANY($9::text[]) AND d."alertId" IS NOT NULL
        )
        UPDATE "Delivery" d SET
          status = CASE WHEN o.newer IS NOT NULL THEN 'superseded'::"DeliveryStatus" ELSE u.status::"DeliveryStatus" END,
@@ -104,9 +101,10 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        LEFT JOIN outdated o ON o.id = u.id
        -- The id list as an index condition too: joined to unnest() alone, batches of a few
        -- hundred on a table of tens of thousands of rows were planned as a scan of all of it.
-       -- Their days too: the partitions to read (retention.ts), one or two of the history's. A
-       -- range, not a list: a list of hundreds of times made each id lookup a search of every pair.
-       WHERE d.id = ANY($1::text[]) AND d."createdAt" BETWEEN $10::timestamp AND $11::timestamp AND d.id = u.id AND d.attempts = u.attempts
+       -- By id alone, through each day's primary key (id, "createdAt"): with the batch's times as
+       -- well, a partition analysed before a storm made a scan of the whole day look cheaper, and
+       -- a batch took 53 ms instead of 3 at 400 alerts/s.
+       WHERE d.id = ANY($1::text[]) AND d.id = u.id AND d.attempts = u.attempts
        RETURNING d.id, d.status`,
       [
         col((r) => r.delivery.id),
@@ -118,8 +116,6 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.result.durationMs),
         now,
         rows.filter((r) => r.status === "retrying").map((r) => r.delivery.id),
-        created.from,
-        created.to,
       ],
     );
     // An attempt already written is skipped: a batch whose COMMIT was sent but never answered
@@ -129,7 +125,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        SELECT u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
          AS u(id, number, started, duration, code, class, reason, excerpt)
-       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id AND d."createdAt" BETWEEN $9::timestamp AND $10::timestamp)
+       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
        ON CONFLICT ("deliveryId", number, "startedAt") DO NOTHING
        RETURNING "deliveryId" AS id`,
       [
@@ -141,8 +137,6 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         col((r) => r.result.errorClass),
         col((r) => r.reason),
         col((r) => r.excerpt),
-        created.from,
-        created.to,
       ],
     );
     // Only outcomes that were still current count toward the endpoint's health, and each once:

@@ -10,17 +10,23 @@
 // lib/webhooks/delivery/backlog.ts), so the event a retry sends is never dropped before it.
 import type pg from "pg";
 import { dbNow } from "@/lib/db";
+import { quoteIdentifier } from "@/lib/text";
 
 /** Dropped in this order: attempts, then deliveries, then their events. */
 const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
 
 /**
- * When the oldest queued delivery was created, or null when nothing is queued: retention keeps
- * its day and every later one. One probe of Delivery_queued_idx, which holds only queued rows.
+ * The first day (UTC midnight) that holds a queued delivery, or null when nothing is queued:
+ * retention keeps it and every later day. One probe of Delivery_queued_idx, which holds only
+ * queued rows, by day.
  */
-export async function oldestQueued(pool: pg.Pool): Promise<Date | null> {
-  const result = await pool.query<{ at: Date | null }>(`SELECT min("createdAt") AT TIME ZONE 'UTC' AS at FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL`);
-  return result.rows[0]!.at;
+export async function oldestQueuedDay(pool: pg.Pool): Promise<Date | null> {
+  // "maxAttempts" >= 0: the index's own predicate (the migration says why), true of every row.
+  const result = await pool.query<{ day: string | null }>(
+    `SELECT min("createdAt"::date)::text AS day FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL AND "maxAttempts" >= 0`,
+  );
+  const day = result.rows[0]!.day;
+  return day ? new Date(`${day}T00:00:00Z`) : null;
 }
 
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
@@ -59,8 +65,6 @@ export async function historyPartitions(pool: pg.Pool): Promise<HistoryPartition
   return result.rows.map((row) => ({ ...row, from: row.from ? utc(row.from) : null, to: utc(row.to) }));
 }
 
-const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 /** How long each step of dropping a partition took (ms). */
 export type DroppedPartition = { name: string; detachMs: number; dropMs: number };
 
@@ -73,10 +77,10 @@ async function dropPartition(pool: pg.Pool, partition: HistoryPartition): Promis
     // Interrupted after the first, the partition stays "detach pending" and is finished here.
     const started = performance.now();
     await client.query(
-      `ALTER TABLE ${quoted(partition.table)} DETACH PARTITION ${quoted(partition.name)} ${partition.detachPending ? "FINALIZE" : "CONCURRENTLY"}`,
+      `ALTER TABLE ${quoteIdentifier(partition.table)} DETACH PARTITION ${quoteIdentifier(partition.name)} ${partition.detachPending ? "FINALIZE" : "CONCURRENTLY"}`,
     );
     const detached = performance.now();
-    await client.query(`DROP TABLE ${quoted(partition.name)}`);
+    await client.query(`DROP TABLE ${quoteIdentifier(partition.name)}`);
     return { name: partition.name, detachMs: Math.round(detached - started), dropMs: Math.round(performance.now() - detached) };
   } catch (error) {
     if ((error as { code?: string }).code === "55P03") return null; // lock_not_available: next round
@@ -102,7 +106,7 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
-    const keepFrom = await oldestQueued(pool);
+    const keepFrom = await oldestQueuedDay(pool);
     for (const table of HISTORY_TABLES) {
       for (const partition of expired.filter((p) => p.table === table)) {
         if (!partition.detachPending && keepFrom && partition.to > keepFrom) {
