@@ -180,8 +180,12 @@ export async function throughTheApi(ctx: BenchContext) {
       // the whole run left (each alert to 10 endpoints, most deliveries one attempt).
       await db.$executeRawUnsafe(`VACUUM ANALYZE "Delivery", "DeliveryAttempt", "Event", "Alert"`);
       const sizes = await db.$queryRawUnsafe<{ table: string; bytes: number; rows: number }[]>(
-        `SELECT c.relname AS table, pg_total_relation_size(c.oid)::float8 AS bytes, c.reltuples::float8 AS rows
-         FROM pg_class c WHERE c.relname IN ('Delivery', 'DeliveryAttempt', 'Event', 'Alert', 'EndpointHealthHour') AND c.relkind = 'r'`,
+        // A partitioned table (the history's) is the sum of its partitions.
+        `SELECT c.relname AS table, sum(pg_total_relation_size(t.relid))::float8 AS bytes,
+                sum(GREATEST((SELECT reltuples FROM pg_class WHERE oid = t.relid), 0))::float8 AS rows
+         FROM pg_class c CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+         WHERE c.relname IN ('Delivery', 'DeliveryAttempt', 'Event', 'Alert', 'EndpointHealthHour') AND c.relkind IN ('r', 'p') AND t.isleaf
+         GROUP BY c.relname`,
       );
       const deliveries = sizes.find((row) => row.table === "Delivery")?.rows ?? 0;
       const total = sizes.reduce((sum, row) => sum + row.bytes, 0);
