@@ -8,7 +8,7 @@
 import type pg from "pg";
 import { dbNow } from "@/lib/db";
 import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
-import { historyPartitions } from "@/lib/webhooks/delivery/retention";
+import { historyPartitions, legacyPartition } from "@/lib/webhooks/delivery/retention";
 
 export type Claimed = {
   id: string;
@@ -53,7 +53,7 @@ const legacyEnds = new WeakMap<pg.Pool, Promise<string>>();
 function legacyHistoryEnd(pool: pg.Pool): Promise<string> {
   let end = legacyEnds.get(pool);
   if (!end) {
-    end = historyPartitions(pool).then((partitions) => partitions.find((p) => p.table === "Delivery" && p.from === null)?.to.toISOString() ?? "-infinity");
+    end = historyPartitions(pool).then((partitions) => legacyPartition(partitions)?.to.toISOString() ?? "-infinity");
     end.catch(() => legacyEnds.delete(pool));
     legacyEnds.set(pool, end);
   }

@@ -20,7 +20,7 @@ const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
  * retention keeps it and every later day. One probe of Delivery_queued_idx, which holds only
  * queued rows, by day.
  */
-export async function oldestQueuedDay(pool: pg.Pool): Promise<Date | null> {
+async function oldestQueuedDay(pool: pg.Pool): Promise<Date | null> {
   // "maxAttempts" >= 0: the index's own predicate (the migration says why), true of every row.
   const result = await pool.query<{ day: string | null }>(
     `SELECT min("createdAt"::date)::text AS day FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL AND "maxAttempts" >= 0`,
@@ -64,6 +64,9 @@ export async function historyPartitions(pool: pg.Pool): Promise<HistoryPartition
   const utc = (text: string) => new Date(`${text.replace(" ", "T")}Z`);
   return result.rows.map((row) => ({ ...row, from: row.from ? utc(row.from) : null, to: utc(row.to) }));
 }
+
+/** The partition holding the history from before partitioning (Delivery's), while it is there. */
+export const legacyPartition = (partitions: HistoryPartition[]) => partitions.find((p) => p.table === "Delivery" && p.from === null);
 
 /** How long each step of dropping a partition took (ms). */
 export type DroppedPartition = { name: string; detachMs: number; dropMs: number };
@@ -122,7 +125,8 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   // The history from before partitioning, row by row, in its own partition only: finished
   // deliveries older than the window (their attempts go with them, by the cascade trigger), then
   // the events left without deliveries.
-  const legacy = partitions.find((p) => p.table === "Delivery" && p.from === null && p.to > cutoff);
+  const pre = legacyPartition(partitions);
+  const legacy = pre && pre.to > cutoff ? pre : undefined;
   let deliveries = 0;
   let events = 0;
   if (legacy) {
