@@ -96,7 +96,7 @@ async function bringUp(receiver: Receiver) {
 // ---- processes ----
 // Each process's output goes to its own file under the system's temp folder, and an exit the soak
 // did not cause is counted and the process started again, as a supervisor would.
-type Proc = { name: string; child: ChildProcess; start: () => ChildProcess; rssStart?: number; unexpectedExits: string[]; expectExit: boolean };
+type Proc = { name: string; child: ChildProcess; start: () => ChildProcess; startedAt: number; starts: number; unexpectedExits: string[]; expectExit: boolean };
 const procs: Proc[] = [];
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-soak-logs-"));
 let finishing = false;
@@ -104,6 +104,8 @@ function launch(name: string, spawnIt: () => ChildProcess): Proc {
   const log = fs.createWriteStream(path.join(logDir, `${name.replace(/ /g, "-")}.log`), { flags: "a" });
   const start = () => {
     const child = spawnIt();
+    proc.startedAt = Date.now();
+    proc.starts += 1;
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     child.once("exit", (code, signal) => {
@@ -114,7 +116,7 @@ function launch(name: string, spawnIt: () => ChildProcess): Proc {
     });
     return child;
   };
-  const proc: Proc = { name, start, child: null as unknown as ChildProcess, unexpectedExits: [], expectExit: false };
+  const proc: Proc = { name, start, child: null as unknown as ChildProcess, startedAt: 0, starts: 0, unexpectedExits: [], expectExit: false };
   proc.child = start();
   procs.push(proc);
   return proc;
@@ -126,6 +128,59 @@ const rssOf = (pid: number | undefined) => {
     return 0;
   }
 };
+/**
+ * Memory of every process every 5 s: its RSS from /proc and, where it serves metrics, V8's heap
+ * and the memory outside it (Buffers), so growth can be told apart from a heap that leaks.
+ */
+type MemorySample = { at: number; pid: number; rss: number; heapUsed?: number; heapTotal?: number; external?: number };
+const memory = new Map<Proc, MemorySample[]>();
+async function sampleMemory(metricsUrl: (p: Proc) => string | undefined) {
+  await Promise.all(
+    procs.map(async (p) => {
+      const pid = p.child.pid;
+      const rss = rssOf(pid);
+      if (!pid || !rss) return;
+      const url = metricsUrl(p);
+      const text = url ? await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), () => "") : "";
+      const value = (name: string) => {
+        const found = new RegExp(`^mon1tor_${name} (\\S+)$`, "m").exec(text)?.[1];
+        return found === undefined ? undefined : Number(found);
+      };
+      const samples = memory.get(p) ?? [];
+      samples.push({ at: Date.now(), pid, rss, heapUsed: value("nodejs_heap_size_used_bytes"), heapTotal: value("nodejs_heap_size_total_bytes"), external: value("nodejs_external_memory_bytes") });
+      memory.set(p, samples);
+    }),
+  );
+}
+/**
+ * Growth of each process from its warm-up to the end: the first sample of its current pid taken a
+ * warm-up after that pid started (a process started again during the run is measured from its
+ * own warm-up, not against the one it replaced), against the last.
+ */
+function memoryGrowth(warmUpMs: number) {
+  return procs.flatMap((p) => {
+    const mine = (memory.get(p) ?? []).filter((m) => m.pid === p.child.pid);
+    const first = mine.find((m) => m.at >= p.startedAt + warmUpMs);
+    const last = mine.at(-1);
+    if (!first || !last || first === last) return [];
+    const ratio = (a?: number, b?: number) => (a && b ? Number((b / a - 1).toFixed(3)) : undefined);
+    return [{
+      process: p.name,
+      pid: p.child.pid,
+      restartedDuringRun: p.starts > 1,
+      fromSecond: Math.round((first.at - startedAt) / 1000),
+      toSecond: Math.round((last.at - startedAt) / 1000),
+      startBytes: first.rss,
+      endBytes: last.rss,
+      growth: ratio(first.rss, last.rss)!,
+      heapUsedGrowth: ratio(first.heapUsed, last.heapUsed),
+      heapUsed: first.heapUsed === undefined ? undefined : { start: first.heapUsed, end: last.heapUsed },
+      external: first.external === undefined ? undefined : { start: first.external, end: last.external },
+      /** RSS every 30 s from the warm-up, in MiB: a plateau is a cache filling, a slope a leak. */
+      rssMiBEvery30s: mine.filter((m, i) => m.at >= first.at && (i === mine.length - 1 || Math.round((m.at - first.at) / 5_000) % 6 === 0)).map((m) => Math.round(m.rss / 1_048_576)),
+    }];
+  });
+}
 /** CPU seconds used so far by a process, from /proc (utime + stime). */
 const cpuOf = (pid: number | undefined) => {
   try {
@@ -201,7 +256,7 @@ async function main() {
   const webPorts = [await freePort(), await freePort()];
   const webs = webPorts.map((port, i) =>
     launch(`web ${i + 1}`, () =>
-      spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}` } }),
+      spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}`, MON1TOR_METRICS_PUBLIC: "true" } }),
     ),
   );
   // Each worker serves its Prometheus metrics: the report reads its claim and recording times there.
@@ -223,6 +278,13 @@ async function main() {
     throw new Error(`web on ${port} never came up`);
   };
   await Promise.all(webPorts.map(ready));
+  const metricsUrl = (p: Proc) => {
+    const web = webs.indexOf(p);
+    if (web >= 0) return `http://127.0.0.1:${webPorts[web]}/api/metrics`;
+    const worker = workers.indexOf(p);
+    return worker >= 0 ? `http://127.0.0.1:${workerMetricsPorts[worker]}/metrics` : undefined;
+  };
+  const memorySampler = setInterval(() => void sampleMemory(metricsUrl), 5_000);
 
   // ---- load: open loop, each alert retried with its Idempotency-Key until accepted ----
   let fault = "none";
@@ -296,17 +358,28 @@ async function main() {
     lastFault = name;
     say(`fault: ${name}`);
     // A fault that does not finish (a process that does not stop) is reported, and the run goes on.
+    // One that fails (PostgreSQL that does not start again) is reported too: the run's figures
+    // are still worth having, and a rejection here would end the soak with no report at all.
     const limit = new Promise<"stuck">((resolve) => setTimeout(() => resolve("stuck"), DOWN_MS + 60_000));
-    if ((await Promise.race([work().then(() => "done" as const), limit])) === "stuck") {
+    const outcome = await Promise.race([
+      work().then(
+        () => "done" as const,
+        (error: unknown) => `failed: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+      limit,
+    ]);
+    if (outcome === "stuck") {
       say(`fault: ${name} did not finish within ${(DOWN_MS + 60_000) / 1000} s`);
       stuckFaults.push(name);
+    } else if (outcome !== "done") {
+      say(`fault: ${name} ${outcome}`);
+      stuckFaults.push(`${name}: ${outcome}`);
     }
     await new Promise((r) => setTimeout(r, 5_000));
     fault = "none";
   };
   const faults = (async () => {
     await at(0.1);
-    for (const p of procs) p.rssStart = rssOf(p.child.pid);
     await sampleCpu("warm-up");
     await at(0.15);
     await during("worker 1 kill -9", async () => {
@@ -379,7 +452,9 @@ async function main() {
   const drainFrom = Date.now();
   while (missingHealthy() > 0 && Date.now() - drainFrom < DRAIN_MS) await new Promise((r) => setTimeout(r, 1_000));
 
-  const rssEnd = procs.map((p) => ({ process: p.name, pid: p.child.pid, startBytes: p.rssStart ?? 0, endBytes: rssOf(p.child.pid) }));
+  await sampleMemory(metricsUrl);
+  clearInterval(memorySampler);
+  const growth = memoryGrowth(durationMs * 0.1);
   const { pool } = await import("../lib/db");
   const pending = async (index: number) =>
     Number(
@@ -408,7 +483,6 @@ async function main() {
   ).rows.map((t) => ({ ...t, rows: Number(t.rows), dead: Number(t.dead), tableBytes: Number(t.tableBytes), indexBytes: Number(t.indexBytes) }));
 
   const healthyRows = perEndpoint.filter((e) => e.kind === "healthy");
-  const growth = rssEnd.filter((p) => p.startBytes > 0 && p.endBytes > 0).map((p) => ({ ...p, growth: Number((p.endBytes / p.startBytes - 1).toFixed(3)) }));
   const result = {
     date: new Date().toISOString(),
     minutes,

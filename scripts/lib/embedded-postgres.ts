@@ -159,17 +159,34 @@ export async function startEmbeddedPostgres(options: {
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      for (let attempt = 1; ; attempt++) {
+      // The kernel can still count an attachment to the old shared memory for a while after the
+      // last backend is gone (a soak saw starts refused for over 20 s with "pre-existing shared
+      // memory block is still in use"): keep trying for two minutes, and say who holds it once.
+      const giveUpAt = Date.now() + 120_000;
+      for (let told = false; ; ) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
           server = await startServer(serverOptions);
           return;
         } catch (error) {
-          if (attempt >= 20) throw error;
+          if (Date.now() > giveUpAt) throw error;
+          if (!told && String(error).includes("shared memory block")) {
+            told = true;
+            log(`PostgreSQL's old shared memory is still attached; waiting for it to be released:\n${sharedMemorySegments()}`);
+          }
         }
       }
     },
   };
+}
+
+/** `ipcs -m -p` (creator and last attaching process of each shared memory segment), for a diagnostic. */
+function sharedMemorySegments() {
+  try {
+    return execFileSync("ipcs", ["-m", "-p"], { encoding: "utf8" }).trim();
+  } catch {
+    return "(ipcs is not available)";
+  }
 }
 
 // Listen on loopback only; the embedded server is for this machine.
