@@ -29,7 +29,21 @@ export const httpStatus: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
+/**
+ * Marks an AppError wherever its class was loaded from. Next bundles a module into each route's
+ * chunks, so one process can hold several copies of this class: an AppError made by a copy in
+ * one route's chunk (the group commit's overload refusal, shared by every alert route) failed
+ * `instanceof` in another's and was answered 500 instead of 503.
+ */
+const APP_ERROR = Symbol.for("mon1tor.AppError");
+
 export class AppError extends Error {
+  readonly [APP_ERROR] = true;
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as { [APP_ERROR]?: unknown })[APP_ERROR] === true;
+  }
+
   constructor(
     readonly code: ErrorCode,
     message: string,
