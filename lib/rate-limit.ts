@@ -30,27 +30,36 @@ export function limitState(limit: Limit, count: number, windowStart: Date, now: 
 }
 
 /**
- * Counting one event against a limit, the one copy of the rule: the CTEs `limited` (this
- * counter row: count, windowStart) and `total` (its count plus the other shards' in their
- * windows). A window that is over starts again at `now`. The parameters are SQL expressions, so
- * the alert API's one-statement ingest (lib/alerts/fast-ingest.ts) inlines the same text.
+ * Counting events against limits, the one copy of the rule: the CTEs `counted` (the caller's
+ * query: one row per counter row to count in, with columns key, n (events to count there),
+ * "windowSeconds" and keys (every shard of its limit)), `limited` (each counter row after the
+ * count: key, count, windowStart) and `total` (per key: its count plus the other shards' in their
+ * windows, and windowStart). A window that is over starts again at `now`. Counter rows are taken
+ * in key order, so statements that count in several never wait on each other in a circle. The
+ * alert API's group statement (lib/alerts/fast-ingest.ts) inlines the same text.
  */
-export const countEventSql = (p: { key: string; keys: string; windowSeconds: string; now: string }) => `limited AS (
-  INSERT INTO "RateLimit" AS r (key, count, "windowStart") VALUES (${p.key}, 1, ${p.now})
+export const countEventsSql = (p: { counted: string; now: string }) => `counted AS (
+  ${p.counted}
+), limited AS (
+  INSERT INTO "RateLimit" AS r (key, count, "windowStart")
+  SELECT c.key, c.n, ${p.now} FROM counted c ORDER BY c.key
   ON CONFLICT (key) DO UPDATE SET
-    count = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => ${p.windowSeconds}) THEN 1 ELSE r.count + 1 END,
-    "windowStart" = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => ${p.windowSeconds}) THEN ${p.now} ELSE r."windowStart" END
-  RETURNING r.count, r."windowStart"
+    count = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => (SELECT c."windowSeconds" FROM counted c WHERE c.key = EXCLUDED.key))
+                 THEN EXCLUDED.count ELSE r.count + EXCLUDED.count END,
+    "windowStart" = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => (SELECT c."windowSeconds" FROM counted c WHERE c.key = EXCLUDED.key))
+                 THEN ${p.now} ELSE r."windowStart" END
+  RETURNING r.key, r.count, r."windowStart"
 ), total AS (
-  -- A sharded limit: this request's shard plus the others' counts in their windows.
-  SELECT (SELECT count FROM limited) + COALESCE((
+  -- A sharded limit: this shard's count plus the others' in their windows.
+  SELECT l.key, l."windowStart", l.count + COALESCE((
            SELECT sum(o.count)::int FROM "RateLimit" o
-           WHERE o.key = ANY(${p.keys}) AND o.key <> ${p.key}
-             AND o."windowStart" > ${p.now} - make_interval(secs => ${p.windowSeconds})), 0) AS count
+           WHERE o.key = ANY(c.keys) AND o.key <> l.key
+             AND o."windowStart" > ${p.now} - make_interval(secs => c."windowSeconds")), 0) AS count
+  FROM limited l JOIN counted c ON c.key = l.key
 )`;
 
-const HIT_SQL = `WITH ${countEventSql({ key: "$1::text", keys: "$2::text[]", windowSeconds: "$3::int", now: "($4::timestamptz AT TIME ZONE 'UTC')" })}
-SELECT (SELECT count FROM total) AS count, (SELECT "windowStart" FROM limited) AS "windowStart"`;
+const HIT_SQL = `WITH ${countEventsSql({ counted: `SELECT $1::text AS key, 1 AS n, $3::int AS "windowSeconds", $2::text[] AS keys`, now: "($4::timestamptz AT TIME ZONE 'UTC')" })}
+SELECT count, "windowStart" FROM total`;
 
 /** Counts one event against the limit and says whether it is still within it. */
 export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
@@ -64,23 +73,21 @@ export async function hit(limit: Limit, now = new Date()): Promise<LimitState> {
  * concurrent callers each see their own count, so a limit holds under parallel requests.
  */
 export async function hitAll(limitsToCount: Limit[], now = new Date()): Promise<LimitState[]> {
-  const keys = limitsToCount.map((limit) => limit.key);
-  const windows = limitsToCount.map((limit) => limit.windowSeconds);
-  const rows = await db.$queryRaw<{ key: string; count: number; windowStart: Date }[]>`
-    INSERT INTO "RateLimit" AS r (key, count, "windowStart")
-    SELECT u.key, 1, ${now} FROM unnest(${keys}::text[]) AS u(key)
-    ON CONFLICT (key) DO UPDATE SET
-      count = CASE WHEN r."windowStart" <= ${now}::timestamp - make_interval(secs => (SELECT x.s FROM unnest(${keys}::text[], ${windows}::int[]) AS x(k, s) WHERE x.k = EXCLUDED.key))
-                   THEN 1 ELSE r.count + 1 END,
-      "windowStart" = CASE WHEN r."windowStart" <= ${now}::timestamp - make_interval(secs => (SELECT x.s FROM unnest(${keys}::text[], ${windows}::int[]) AS x(k, s) WHERE x.k = EXCLUDED.key))
-                   THEN ${now} ELSE r."windowStart" END
-    RETURNING r.key, r.count, r."windowStart"`;
+  const rows = await db.$queryRawUnsafe<{ key: string; count: number; windowStart: Date }[]>(
+    HIT_ALL_SQL,
+    limitsToCount.map((limit) => limit.key),
+    limitsToCount.map((limit) => limit.windowSeconds),
+    now.toISOString(),
+  );
   const byKey = new Map(rows.map((row) => [row.key, row]));
   return limitsToCount.map((limit) => {
     const row = byKey.get(limit.key)!;
     return limitState(limit, row.count, row.windowStart, now);
   });
 }
+
+const HIT_ALL_SQL = `WITH ${countEventsSql({ counted: `SELECT x.key, 1 AS n, x.seconds AS "windowSeconds", ARRAY[x.key] AS keys FROM unnest($1::text[], $2::int[]) AS x(key, seconds)`, now: "($3::timestamptz AT TIME ZONE 'UTC')" })}
+SELECT key, count, "windowStart" FROM total`;
 
 /** Gives back one counted event (a sign-in that turned out right is not a failure). */
 export async function refund(limit: Limit) {

@@ -1,19 +1,21 @@
-// The alert API's storm path: a new alert in one statement, one round trip on the shared
-// pg pool. It counts the request against the key's rate limit (in one of its 16 shards, so
-// concurrent requests of one key do not queue on a single counter row), claims the Idempotency-Key,
-// inserts the alert (the open-alert dedup index decides between concurrent triggers), its
-// event and one delivery per matching active endpoint. All of it commits together or not at
-// all, exactly like the transaction in ingest.ts. The caller wakes the workers after the
-// commit (lib/webhooks/delivery/wake.ts): a NOTIFY in this statement serialized every ingest commit.
+// The alert API's storm path: new alerts written a group at a time, one statement and one
+// round trip on the shared pg pool for every alert that arrived together in this process (the
+// group commit below). For each alert the statement counts it against its key's rate limit (a
+// group counts in one of the key's 16 shards, so concurrent groups do not queue on a single
+// counter row), claims its Idempotency-Key, inserts the alert (the open-alert dedup index decides
+// between concurrent triggers), its event and one delivery per matching active endpoint. Each
+// alert's answer is exactly what it would be alone, in the order the alerts came in: its rate
+// limit counts the group's earlier alerts of its key. All of it commits together or not at all,
+// exactly like the transaction in ingest.ts. The caller wakes the workers after the commit
+// (lib/webhooks/delivery/wake.ts): a NOTIFY in this statement serialized every ingest commit.
 //
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
-import type pg from "pg";
 import { namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
-import { counterKey, counterKeys, countEventSql, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
+import { counterKeys, countEventsSql, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
 import { currentTraceparent } from "@/lib/telemetry/tracing";
 import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/delivery/envelope";
 import { takesEventSql } from "@/lib/webhooks/endpoints/filters";
@@ -29,47 +31,120 @@ export type FastResult =
   /** The Idempotency-Key was used before: the caller replays the stored answer. */
   | { kind: "replay" };
 
+/** One alert as the group statement takes it. */
+type Item = {
+  /** Every counter row of its key's limit (its shards): the group counts in one of them. */
+  limitKeys: string[];
+  windowSeconds: number;
+  limit: number;
+  now: string;
+  teamId: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  alertId: string;
+  type: string;
+  eventId: string;
+  severity: string;
+  title: string;
+  status: string;
+  message: string | null;
+  monitorId: string | null;
+  monitorName: string | null;
+  dedupKey: string | null;
+  occurredAt: string;
+  body: string;
+  traceparent: string | null;
+};
+
+type Row = { limitCount: number; windowStartMs: number; allowed: boolean; go: boolean; inserted: boolean; deliveryIds: string[] };
+
+// The columns of `items`, in the order of the parameters $1..$20.
+const COLUMNS = [
+  ["counterKey", "text"], ["windowSeconds", "int"], ["limit", "int"], ["now", "timestamptz"], ["teamId", "text"],
+  ["idempotencyKey", "text"], ["requestHash", "text"], ["alertId", "text"], ["type", "text"], ["eventId", "text"],
+  ["severity", "text"], ["title", "text"], ["status", "text"], ["message", "text"], ["monitorId", "text"],
+  ["monitorName", "text"], ["dedupKey", "text"], ["occurredAt", "timestamptz"], ["body", "text"], ["traceparent", "text"],
+] as const;
+const utc = (column: string) => `u."${column}" AT TIME ZONE 'UTC' AS "${column}"`;
+
 const SQL = `
-WITH ${countEventSql({ key: "$1::text", keys: "$20::text[]", windowSeconds: "$2::int", now: "($3::timestamptz AT TIME ZONE 'UTC')" })},
-targets AS (
-  SELECT e.id FROM "WebhookEndpoint" e
-  WHERE e."teamId" = $5::text AND e.status = 'active'
-    AND ${takesEventSql("e", { type: "$9::text", severity: "$11::text", monitorId: "$15::text" })}
-), allowed AS (
-  SELECT (SELECT count FROM total) <= $4::int AS ok
+WITH items AS (
+  SELECT u.ord::int AS ord, ${COLUMNS.map(([name, type]) => (type === "timestamptz" ? utc(name) : `u."${name}"`)).join(", ")}
+  FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")})
+       WITH ORDINALITY AS u(${COLUMNS.map(([name]) => `"${name}"`).join(", ")}, ord)
+), ${countEventsSql({
+  // $21, $22: (counter row, a counter row of the same limit) pairs; $23: the group's time.
+  counted: `SELECT i."counterKey" AS key, count(*)::int AS n, min(i."windowSeconds") AS "windowSeconds",
+         ARRAY(SELECT p.key FROM unnest($21::text[], $22::text[]) AS p(of, key) WHERE p.of = i."counterKey") AS keys
+  FROM items i GROUP BY i."counterKey"`,
+  now: "($23::timestamptz AT TIME ZONE 'UTC')",
+})}, ranked AS (
+  -- Each alert counts as if alone, after the group's earlier alerts of its key.
+  SELECT i.*, (t.count - c.n + row_number() OVER (PARTITION BY i."counterKey" ORDER BY i.ord))::int AS "limitCount", t."windowStart"
+  FROM items i JOIN total t ON t.key = i."counterKey" JOIN counted c ON c.key = i."counterKey"
+), targets AS (
+  SELECT i.ord, e.id FROM items i
+  JOIN "WebhookEndpoint" e ON e."teamId" = i."teamId" AND e.status = 'active'
+   AND ${takesEventSql("e", { type: "i.type", severity: "i.severity", monitorId: 'i."monitorId"' })}
 ), claimed AS (
   INSERT INTO "IdempotencyRecord" ("teamId", key, "requestHash", response, "createdAt")
-  SELECT $5::text, $6::text, $7::text, jsonb_build_object('id', $8::text, 'eventId', $10::text, 'deliveriesQueued', (SELECT count(*) FROM targets), 'deduplicated', false),
-         $3::timestamptz AT TIME ZONE 'UTC'
-  FROM allowed WHERE allowed.ok AND $6::text IS NOT NULL
+  SELECT r."teamId", r."idempotencyKey", r."requestHash",
+         jsonb_build_object('id', r."alertId", 'eventId', r."eventId", 'deliveriesQueued', (SELECT count(*) FROM targets t WHERE t.ord = r.ord), 'deduplicated', false),
+         r.now
+  FROM ranked r WHERE r."limitCount" <= r."limit" AND r."idempotencyKey" IS NOT NULL
+  ORDER BY r."teamId", r."idempotencyKey"
   ON CONFLICT DO NOTHING
-  RETURNING 1
+  RETURNING "teamId", key
 ), go AS (
-  SELECT allowed.ok AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM claimed)) AS ok FROM allowed
+  SELECT r.*, r."limitCount" <= r."limit" AS allowed,
+         r."limitCount" <= r."limit" AND (r."idempotencyKey" IS NULL OR EXISTS (SELECT 1 FROM claimed c WHERE c."teamId" = r."teamId" AND c.key = r."idempotencyKey")) AS go
+  FROM ranked r
 ), alert AS (
   INSERT INTO "Alert" (id, "teamId", title, severity, status, message, "monitorId", "monitorName", "dedupKey", "startedAt", "resolvedAt",
                        "lastSequence", "lastEventId", "createdAt")
-  SELECT $8::text, $5::text, $12::text, $11::text::"Severity", $13::text::"AlertStatus", $14::text, $15::text, $16::text, $17::text,
-         $18::timestamptz AT TIME ZONE 'UTC', CASE WHEN $13::text = 'resolved' THEN $18::timestamptz AT TIME ZONE 'UTC' END,
-         1, $10::text, $3::timestamptz AT TIME ZONE 'UTC'
-  FROM go WHERE go.ok
+  SELECT g."alertId", g."teamId", g.title, g.severity::"Severity", g.status::"AlertStatus", g.message, g."monitorId", g."monitorName", g."dedupKey",
+         g."occurredAt", CASE WHEN g.status = 'resolved' THEN g."occurredAt" END, 1, g."eventId", g.now
+  FROM go g WHERE g.go ORDER BY g.ord
   ON CONFLICT ("teamId", "dedupKey") WHERE status = 'triggered' AND "dedupKey" IS NOT NULL DO NOTHING
   RETURNING id
 ), event AS (
   INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, traceparent, "createdAt")
-  SELECT $10::text, $5::text, $9::text, alert.id, 1, $19::text, $21::text, $3::timestamptz AT TIME ZONE 'UTC' FROM alert
+  SELECT g."eventId", g."teamId", g.type, g."alertId", 1, g.body, g.traceparent, g.now FROM go g JOIN alert a ON a.id = g."alertId"
   RETURNING id
 ), deliveries AS (
   INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, "nextAttemptAt", "createdAt", "updatedAt")
-  SELECT ${NEW_DELIVERY_ID_SQL}, $5::text, t.id, event.id, $8::text, 1, $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC'
-  FROM targets t, event
-  RETURNING id
+  SELECT ${NEW_DELIVERY_ID_SQL}, g."teamId", t.id, g."eventId", g."alertId", 1, g.now, g.now, g.now
+  FROM go g JOIN event ev ON ev.id = g."eventId" JOIN targets t ON t.ord = g.ord
+  RETURNING id, "eventId"
+), queued AS (
+  SELECT d."eventId", array_agg(d.id) AS ids FROM deliveries d GROUP BY d."eventId"
 )
-SELECT (SELECT count FROM total) AS "limitCount", (extract(epoch FROM (SELECT "windowStart" FROM limited)) * 1000)::float8 AS "windowStartMs",
-       (SELECT ok FROM allowed) AS allowed, (SELECT ok FROM go) AS go, EXISTS (SELECT 1 FROM alert) AS inserted,
-       ARRAY(SELECT id FROM deliveries) AS "deliveryIds"`;
+SELECT g."limitCount", (extract(epoch FROM g."windowStart") * 1000)::float8 AS "windowStartMs", g.allowed, g.go,
+       a.id IS NOT NULL AS inserted, COALESCE(q.ids, '{}') AS "deliveryIds"
+FROM go g LEFT JOIN alert a ON a.id = g."alertId" LEFT JOIN queued q ON q."eventId" = g."eventId"
+ORDER BY g.ord`;
 
-type Row = { limitCount: number; windowStartMs: number; allowed: boolean; go: boolean; inserted: boolean; deliveryIds: string[] };
+/**
+ * Writes a group with one statement. The group counts in one shard of each key's limit: with a
+ * shard drawn per alert, a group of 100 locked every shard, so concurrent groups (in this process
+ * and others) queued on each other's commits and deadlocked, 1 s apiece (deadlock_timeout), and
+ * ingest stalled behind them. Its shard is the next in turn, from a random start per process.
+ */
+let nextShard = Math.floor(Math.random() * 1_000);
+async function writeGroup(items: Item[]): Promise<Row[]> {
+  const shard = nextShard++;
+  const counterKeyOf = (item: Item) => item.limitKeys[shard % item.limitKeys.length]!;
+  const pairs = new Map<string, string[]>();
+  for (const item of items) pairs.set(counterKeyOf(item), item.limitKeys);
+  const values: unknown[] = COLUMNS.map(([name]) => items.map((item) => (name === "counterKey" ? counterKeyOf(item) : item[name])));
+  values.push(
+    [...pairs].flatMap(([key, keys]) => keys.map(() => key)),
+    [...pairs].flatMap(([, keys]) => keys),
+    items.reduce((latest, item) => (item.now > latest ? item.now : latest), items[0]!.now),
+  );
+  // Named, so PostgreSQL plans it once per connection (lib/db.ts).
+  return (await pool.query<Row>(namedStatement(SQL, values))).rows;
+}
 
 export async function fastIngest(
   team: { id: string; name: string },
@@ -88,29 +163,28 @@ export async function fastIngest(
     team,
     alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
-  const row = await groupCommit.submit(options.admitted ?? false, [
-    counterKey(options.limit),
-    options.limit.windowSeconds,
-    now.toISOString(),
-    options.limit.limit,
-    team.id,
-    options.idempotency?.key ?? null,
-    options.idempotency?.hash ?? null,
+  const row = await groupCommit.submit(options.admitted ?? false, {
+    limitKeys: counterKeys(options.limit),
+    windowSeconds: options.limit.windowSeconds,
+    limit: options.limit.limit,
+    now: now.toISOString(),
+    teamId: team.id,
+    idempotencyKey: options.idempotency?.key ?? null,
+    requestHash: options.idempotency?.hash ?? null,
     alertId,
     type,
     eventId,
-    input.severity,
-    input.title,
-    input.status,
-    input.message ?? null,
-    input.monitor?.id ?? null,
-    input.monitor?.name ?? null,
-    input.dedupKey ?? null,
-    at.toISOString(),
+    severity: input.severity,
+    title: input.title,
+    status: input.status,
+    message: input.message ?? null,
+    monitorId: input.monitor?.id ?? null,
+    monitorName: input.monitor?.name ?? null,
+    dedupKey: input.dedupKey ?? null,
+    occurredAt: at.toISOString(),
     body,
-    counterKeys(options.limit),
-    currentTraceparent(),
-  ]);
+    traceparent: currentTraceparent(),
+  });
   if (!row.allowed) {
     return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), now) };
   }
@@ -125,26 +199,27 @@ export async function fastIngest(
 export const overloaded = () =>
   new AppError("unavailable", "mon1tor is taking in more alerts than it can store right now. Nothing of this request was stored; retry after the delay given in Retry-After.", undefined, 1);
 
-type Pending = { values: unknown[]; queuedAt: number; resolve: (row: Row) => void; reject: (error: unknown) => void };
+type Pending<T, R> = { item: T; queuedAt: number; resolve: (row: R) => void; reject: (error: unknown) => void };
 
 /**
  * Group commit. Alerts that arrive together in this process are written together: one
- * transaction, so one WAL flush, for up to MAX_GROUP of them, each by the same statement (so
- * every per-alert rule, idempotency, dedup, rate limit, filters, holds inside a group exactly as
- * alone). A group goes out when a connection is free and its first alert has waited WAIT_MS, or
- * at once when it is full; a 202 is answered only after the group's COMMIT. One alert's error
- * aborts its transaction, so the group is then written again one alert at a time: an error
- * reaches only its own caller.
+ * statement, so one transaction and one WAL flush, for up to MAX_GROUP of them (`write`, which
+ * answers each item with its own row, in order). A group goes out when a connection is free and
+ * its first alert has waited WAIT_MS, or at once when it is full; a 202 is answered only after
+ * the group's commit. Two items that `apart` gives a common key (one Idempotency-Key, one open
+ * alert's dedupKey) never share a group: the later waits for the next, and sees the first
+ * committed, as it would alone. One item's error fails its group's statement, so the group is
+ * then written again one item at a time: an error reaches only its own caller.
  *
  * Overload: when the alerts waiting here are more than this process committed in the last second
  * (or one has waited longer than MAX_QUEUE_MS before its group started), the call is refused at
  * once with a 503 and Retry-After, before anything is written, instead of queueing for a minute.
  */
-export class GroupCommit {
+export class GroupCommit<T, R> {
   static readonly WAIT_MS = 2;
   static readonly MAX_GROUP = 100;
   static readonly MAX_QUEUE_MS = 1_000;
-  private queue: Pending[] = [];
+  private queue: Pending<T, R>[] = [];
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Alerts committed per second, smoothed; starts generous so a cold process is not refused. */
@@ -153,12 +228,14 @@ export class GroupCommit {
   private committedSinceRate = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
-    readonly statement: string,
-    private readonly maxGroups = 4,
-    /** Rewrites a group's parameter lists before it is written (which rate-limit rows it takes). */
-    private readonly prepare: (values: unknown[][]) => unknown[][] = (values) => values,
+    private readonly write: (items: T[]) => Promise<R[]>,
+    private readonly options: { maxGroups?: number; apart?: (item: T) => (string | null)[]; identity?: string } = {},
   ) {}
+
+  /** What the group writes (its statement): a dev server's reload keeps the instance only while it is the same. */
+  get identity() {
+    return this.options.identity;
+  }
 
   /** More alerts wait here than this process committed in the last second. */
   get overloaded() {
@@ -167,10 +244,10 @@ export class GroupCommit {
   }
 
   /** `admitted`: a batch's item, whose call was already let in as a whole. */
-  submit(admitted: boolean, values: unknown[]): Promise<Row> {
+  submit(admitted: boolean, item: T): Promise<R> {
     if (!admitted && this.overloaded) return Promise.reject(overloaded());
-    return new Promise<Row>((resolve, reject) => {
-      this.queue.push({ values, queuedAt: performance.now(), resolve, reject });
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, queuedAt: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -187,7 +264,7 @@ export class GroupCommit {
   }
 
   private schedule() {
-    if (this.running >= this.maxGroups || this.queue.length === 0) return;
+    if (this.running >= (this.options.maxGroups ?? 4) || this.queue.length === 0) return;
     if (this.queue.length >= GroupCommit.MAX_GROUP) return void this.start();
     this.timer ??= setTimeout(() => {
       this.timer = null;
@@ -200,14 +277,14 @@ export class GroupCommit {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running >= this.maxGroups || this.queue.length === 0) return;
+    if (this.running >= (this.options.maxGroups ?? 4) || this.queue.length === 0) return;
     const now = performance.now();
     // Waited too long already: refused unwritten, so a retry with the same Idempotency-Key is safe.
     while (this.queue.length > 0 && now - this.queue[0]!.queuedAt > GroupCommit.MAX_QUEUE_MS) this.queue.shift()!.reject(overloaded());
-    const group = this.queue.splice(0, GroupCommit.MAX_GROUP);
+    const group = this.take();
     if (group.length === 0) return;
     this.running += 1;
-    void this.write(group).finally(() => {
+    void this.writeGroup(group).finally(() => {
       this.running -= 1;
       this.committedSinceRate += group.length;
       this.schedule();
@@ -215,70 +292,49 @@ export class GroupCommit {
     this.schedule();
   }
 
-  private async write(group: Pending[]) {
-    if (group.length === 1) return this.alone(group[0]!);
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      for (const item of group) item.reject(error);
-      return;
+  /** The next group: up to MAX_GROUP items in the order they came, none sharing a key with an earlier one. */
+  private take(): Pending<T, R>[] {
+    const apart = this.options.apart;
+    if (!apart) return this.queue.splice(0, GroupCommit.MAX_GROUP);
+    const group: Pending<T, R>[] = [];
+    const rest: Pending<T, R>[] = [];
+    const keys = new Set<string>();
+    for (const pending of this.queue) {
+      const mine = group.length < GroupCommit.MAX_GROUP ? apart(pending.item).filter((key): key is string => key !== null) : [];
+      if (group.length >= GroupCommit.MAX_GROUP || mine.some((key) => keys.has(key))) {
+        rest.push(pending);
+        continue;
+      }
+      for (const key of mine) keys.add(key);
+      group.push(pending);
     }
-    let rows: Row[] | null = null;
-    let failure: unknown = null;
-    const values = this.prepare(group.map((item) => item.values));
-    // Row locks in one order across groups (by the first parameter, the rate-limit row); a stable
-    // sort, so the alerts of one key keep the order they came in.
-    const order = values.map((_, i) => i).sort((a, b) => (String(values[a]![0]) < String(values[b]![0]) ? -1 : String(values[a]![0]) > String(values[b]![0]) ? 1 : a - b));
-    try {
-      await client.query("BEGIN");
-      rows = new Array(group.length);
-      // Named, so PostgreSQL plans it once per connection (lib/db.ts).
-      for (const i of order) rows[i] = (await client.query<Row>(namedStatement(this.statement, values[i]!))).rows[0]!;
-      await client.query("COMMIT");
-    } catch (error) {
-      failure = error;
-      await client.query("ROLLBACK").catch(() => {});
-    } finally {
-      client.release(failure instanceof Error && isDatabaseUnavailable(failure) ? failure : undefined);
-    }
-    if (!failure) return group.forEach((item, i) => item.resolve(rows![i]!));
-    // The database is away: every caller gets the 503. Otherwise one alert failed the group: alone, each gets its own answer.
-    if (isDatabaseUnavailable(failure)) return group.forEach((item) => item.reject(failure));
-    await Promise.all(group.map((item) => this.alone(item)));
+    this.queue = rest;
+    return group;
   }
 
-  private async alone(item: Pending) {
+  private async writeGroup(group: Pending<T, R>[]) {
+    let rows: R[];
     try {
-      item.resolve((await this.pool.query<Row>(namedStatement(this.statement, item.values))).rows[0]!);
+      rows = await this.write(group.map((pending) => pending.item));
     } catch (error) {
-      item.reject(error);
+      // The database is away: every caller gets the 503. Otherwise one item failed the group: alone, each gets its own answer.
+      if (group.length === 1 || isDatabaseUnavailable(error)) return group.forEach((pending) => pending.reject(error));
+      return void (await Promise.all(group.map((pending) => this.writeGroup([pending]))));
     }
+    group.forEach((pending, i) => pending.resolve(rows[i]!));
   }
 }
 
-/**
- * One rate-limit shard per group. Each statement counts its alert in a shard row of the key's
- * limit, and a transaction keeps that row locked until it commits: with a shard drawn per alert,
- * a group of 100 locked every shard, so concurrent groups (in this process and others) queued on
- * each other's commits and deadlocked, 1 s apiece (deadlock_timeout), and ingest stalled behind
- * them. A group now counts all its alerts of a key in one shard, its own (the next in turn, from a
- * random start per process), and takes its keys' rows in one order (a stable sort, so alerts of
- * one key keep their order): groups take different rows, and never wait in a circle.
- */
-let nextShard = Math.floor(Math.random() * 1_000);
-function oneShardPerGroup(values: unknown[][]): unknown[][] {
-  const shard = nextShard++;
-  return values.map((itemValues) => {
-    const [key, ...rest] = itemValues as [string, ...unknown[]];
-    const shards = (itemValues[19] as string[]).length;
-    return shards > 1 ? [key.replace(/#\d+$/, `#${shard % shards}`), ...rest] : itemValues;
-  });
-}
-
-const globalForIngest = globalThis as unknown as { mon1torGroupCommit?: GroupCommit };
+const globalForIngest = globalThis as unknown as { mon1torGroupCommit?: GroupCommit<Item, Row> };
 /** One per process: alerts from every request in flight share its groups. */
-export const groupCommit: GroupCommit =
-  globalForIngest.mon1torGroupCommit?.statement === SQL
+export const groupCommit: GroupCommit<Item, Row> =
+  globalForIngest.mon1torGroupCommit?.identity === SQL
     ? globalForIngest.mon1torGroupCommit
-    : (globalForIngest.mon1torGroupCommit = new GroupCommit(pool, SQL, 4, oneShardPerGroup));
+    : (globalForIngest.mon1torGroupCommit = new GroupCommit(writeGroup, {
+        identity: SQL,
+        // One Idempotency-Key, or one dedupKey (an open alert), is written by one group at a time.
+        apart: (item) => [
+          item.idempotencyKey === null ? null : `i ${item.teamId} ${item.idempotencyKey}`,
+          item.dedupKey === null ? null : `d ${item.teamId} ${item.dedupKey}`,
+        ],
+      }));

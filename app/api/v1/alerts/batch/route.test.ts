@@ -120,25 +120,29 @@ describe("group commit", () => {
   }, 60_000);
 
   it("a statement error inside a group: the group is written again one by one, and the others are accepted", async () => {
-    const commit = new GroupCommit(pool, `SELECT CASE WHEN $1::int = 3 THEN 1 / 0 ELSE $1::int END AS n`);
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => commit.submit(false, [i])));
+    const each = (sql: string) => async (items: number[]) => (await pool.query<{ n: number }>(sql, [items])).rows;
+    const commit = new GroupCommit(each(`SELECT CASE WHEN x = 3 THEN 1 / (x - 3) ELSE x END AS n FROM unnest($1::int[]) WITH ORDINALITY AS u(x, o) ORDER BY o`));
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => commit.submit(false, i)));
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value.n : null))).toEqual([0, 1, 2, null, 4, 5]);
   });
 
   it("refuses at once with a 503 and Retry-After when more waits than it commits in a second, writing nothing", async () => {
     // One connection, 15 ms a statement: a group of 100 takes 1.5 s, so the alerts queued behind it
     // have waited past a second when their turn comes. They are turned away unwritten, at once.
-    const commit = new GroupCommit(pool, `SELECT pg_sleep(0.015), $1::int AS n`, 1);
-    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => commit.submit(false, [i])));
+    const sleeping = (seconds: number) => async (items: number[]) =>
+      (await pool.query<{ n: number }>(`SELECT pg_sleep(${seconds}), x AS n FROM unnest($1::int[]) WITH ORDINALITY AS u(x, o) ORDER BY o`, [items])).rows;
+    const commit = new GroupCommit(sleeping(0.015), { maxGroups: 1 });
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => commit.submit(false, i)));
     const refused = results.filter((r) => r.status === "rejected");
     expect(results.slice(0, 100).every((r) => r.status === "fulfilled")).toBe(true);
     expect(refused.length).toBeGreaterThan(100);
     for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "unavailable", retryAfterSeconds: 1 });
     // And a submit while that many wait is refused before it is queued.
-    const slow = new GroupCommit(pool, `SELECT pg_sleep(0.05), $1::int AS n`, 1);
-    const flood = Array.from({ length: 2_100 }, (_, i) => slow.submit(false, [i]).catch((error: unknown) => error));
+    const slow = new GroupCommit(sleeping(0.05), { maxGroups: 1 });
+    const flood = Array.from({ length: 2_100 }, (_, i) => slow.submit(false, i).catch((error: unknown) => error));
     expect(slow.overloaded).toBe(true);
-    await expect(slow.submit(false, [0])).rejects.toMatchObject({ code: "unavailable" });
+    await expect(slow.submit(false, 0)).rejects.toMatchObject({ code: "unavailable" });
     await Promise.all(flood);
   }, 60_000);
 });
