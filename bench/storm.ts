@@ -83,6 +83,7 @@ export async function overload(ctx: StormContext, perSecond: number, seconds: nu
 export async function batchIngest(ctx: StormContext, perCall: number, callers: number, seconds: number) {
   const tag = `batch-${Date.now()}`;
   let acceptedItems = 0;
+  const refusedItems: Record<string, number> = {};
   let calls = 0;
   let next = 0;
   const end = performance.now() + seconds * 1_000;
@@ -99,9 +100,16 @@ export async function batchIngest(ctx: StormContext, perCall: number, callers: n
           body,
           dispatcher: ctx.agent,
         });
-        const json = (await response.body.json()) as { accepted?: number };
+        const json = (await response.body.json()) as { accepted?: number; results?: { status: string; error?: { code: string } }[] };
         calls += 1;
         acceptedItems += json.accepted ?? 0;
+        // Items not accepted, by why (a quota reached shows here, not as a lower rate alone).
+        for (const item of json.results ?? []) {
+          if (item.status === "accepted") continue;
+          const why = item.error?.code ?? item.status;
+          refusedItems[why] = (refusedItems[why] ?? 0) + 1;
+        }
+        if (!json.results) refusedItems[`call ${response.statusCode}`] = (refusedItems[`call ${response.statusCode}`] ?? 0) + perCall;
         if (response.statusCode === 503) await sleep(Number(response.headers["retry-after"] ?? 1) * 1_000);
       }
     }),
@@ -114,6 +122,7 @@ export async function batchIngest(ctx: StormContext, perCall: number, callers: n
     callers,
     calls,
     accepted: acceptedItems,
+    notAccepted: refusedItems,
     alertsPerSecond: Math.round(acceptedItems / elapsed),
     lost: acceptedItems - stored.distinct,
     deliveriesLost: Math.max(0, stored.distinct - deliveries.received),

@@ -59,7 +59,7 @@ describe("waking workers", () => {
   });
 
   it("tells whether a worker is listening by its connection's application name", async () => {
-    const waker = createWaker(pool, { workerCheckMs: 0 });
+    const waker = createWaker(pool, { workerCheckMs: 0, workerGoneMs: 0 });
     expect(await waker.workerListening()).toBe(false);
     const other = await listeningWorker("some other app");
     clients.push(other.client);
@@ -67,6 +67,17 @@ describe("waking workers", () => {
     const worker = await listeningWorker();
     clients.push(worker.client);
     expect(await waker.workerListening()).toBe(true);
+  });
+
+  it("a worker seen listening still counts for a while after its connection is gone (reconnecting, or restarted by a deploy)", async () => {
+    const worker = await listeningWorker();
+    const sticky = createWaker(pool, { workerCheckMs: 0, workerGoneMs: 60_000 });
+    const forgetful = createWaker(pool, { workerCheckMs: 0, workerGoneMs: 0 });
+    expect([await sticky.workerListening(), await forgetful.workerListening()]).toEqual([true, true]);
+    await worker.client.end();
+    // Its backend is gone from pg_stat_activity once the server has seen the disconnect.
+    for (let i = 0; i < 100 && (await forgetful.workerListening()); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect([await sticky.workerListening(), await forgetful.workerListening()]).toEqual([true, false]);
   });
 
   it("calls while a check is on the wire share it: a storm sends one check per expiry, not one per request", async () => {

@@ -12,10 +12,17 @@ import { DISPATCH_CHANNEL } from "@/lib/webhooks/delivery/enqueue";
 /** The worker's LISTEN connection names itself so; the web process looks for it. */
 export const WORKER_APPLICATION_NAME = "mon1tor-worker";
 const WORKER_CHECK_MS = 5_000;
+/**
+ * How long a worker seen listening still counts after it is gone: one reconnecting after a
+ * database restart, or started again by a deploy, is back within seconds. Sending from the web
+ * process in that gap (what it does with no worker at all) raced the workers' own catch-up, and
+ * in the soak held the web's memory 2.5× above its warm-up.
+ */
+const WORKER_GONE_MS = 30_000;
 
 type Waker = { wake(): Promise<void>; workerListening(): Promise<boolean> };
 
-export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS } = {}): Waker {
+export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS, workerGoneMs = WORKER_GONE_MS } = {}): Waker {
   // Never rejects: workers still poll every second and the cron route drains, so a lost
   // wake only delays.
   const notify = () => pool.query(`SELECT pg_notify('${DISPATCH_CHANNEL}', '')`).then(() => {}, () => {});
@@ -38,6 +45,7 @@ export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS } =
   };
 
   let listening: { value: Promise<boolean>; at: number } | null = null;
+  let lastSeen = -Infinity;
   const check = () =>
     pool
       .query<{ listening: boolean }>(
@@ -47,11 +55,16 @@ export function createWaker(pool: pg.Pool, { workerCheckMs = WORKER_CHECK_MS } =
       .then(
         ({ rows }) => rows[0]!.listening,
         () => false,
-      );
+      )
+      .then((seen) => {
+        if (seen) lastSeen = Date.now();
+        return seen || Date.now() - lastSeen < workerGoneMs;
+      });
   return {
     wake,
     /**
-     * Whether a dispatch worker holds a LISTEN connection to this database (cached for 5 s).
+     * Whether a dispatch worker holds a LISTEN connection to this database (cached for 5 s), or
+     * held one within the last 30 s (a worker reconnecting or restarting).
      * Calls while a check is on the wire share it: in a storm, each expiry of the cache had
      * sent one check per request in flight.
      */
