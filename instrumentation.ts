@@ -12,9 +12,21 @@ export async function register() {
     if (process.send) process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
     const { closeConnectionsOnShutdown } = await import("./lib/web-shutdown");
     closeConnectionsOnShutdown();
-    // Alert calls past what this process can take are refused before Next sees them (lib/alerts/admission.ts).
+    // Alert calls past what this process can take are refused before Next sees them
+    // (lib/alerts/admission.ts), and in production the others are served there too, by the same
+    // route handlers, without Next's millisecond per request (lib/api/front.ts). The dev server
+    // leaves them to Next, whose reloads then pick up edits to the handlers.
     const { admitAlertCallsInFront } = await import("./lib/alerts/admission");
-    admitAlertCallsInFront();
+    if (process.env.NODE_ENV === "production") {
+      const [alerts, batch, alertmanager] = await Promise.all([
+        import("./app/api/v1/alerts/route"),
+        import("./app/api/v1/alerts/batch/route"),
+        import("./app/api/v1/integrations/alertmanager/route"),
+      ]);
+      admitAlertCallsInFront(undefined, { api: alerts.POST, batch: batch.POST, alertmanager: alertmanager.POST });
+    } else {
+      admitAlertCallsInFront();
+    }
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { pool, warmPool } = await import("./lib/db");
     void warmPool(pool);

@@ -13,6 +13,7 @@
 import diagnostics from "node:diagnostics_channel";
 import type http from "node:http";
 import { overloaded } from "@/lib/alerts/fast-ingest";
+import { SECURITY_HEADERS, serveInFront, type RouteHandler } from "@/lib/api/front";
 import { httpStatus } from "@/lib/errors";
 import { metrics, type IngestSource } from "@/lib/metrics/metrics";
 
@@ -82,7 +83,7 @@ function refuse(request: http.IncomingMessage, response: http.ServerResponse, so
   const error = overloaded();
   // The body is not read: it is discarded as it arrives, and the connection stays usable.
   request.resume();
-  response.writeHead(httpStatus[error.code], { "content-type": "application/json", "retry-after": String(retryAfterSeconds) });
+  response.writeHead(httpStatus[error.code], { ...SECURITY_HEADERS, "content-type": "application/json", "retry-after": String(retryAfterSeconds) });
   response.end(JSON.stringify({ error: { code: error.code, message: error.message } }));
   metrics().alertsRefused.inc({ source, reason: error.code });
 }
@@ -92,9 +93,10 @@ type RequestStart = { request: http.IncomingMessage; response: http.ServerRespon
 /**
  * Puts `admission` in front of every HTTP server of this process: Node publishes each request
  * on this channel just before it emits the server's "request" event, which is where Next's
- * handler listens; the server's emit is wrapped there, once per server.
+ * handler listens; the server's emit is wrapped there, once per server. An admitted call whose
+ * route is in `routes` is served here by that handler (lib/api/front.ts); the rest go to Next.
  */
-export function admitAlertCallsInFront(admission = new Admission()) {
+export function admitAlertCallsInFront(admission = new Admission(), routes: Partial<Record<IngestSource, RouteHandler>> = {}) {
   const fronted = new WeakSet<http.Server>();
   const front = (message: unknown) => {
     const { server } = message as RequestStart;
@@ -106,11 +108,17 @@ export function admitAlertCallsInFront(admission = new Admission()) {
         const [request, response] = args as [http.IncomingMessage, http.ServerResponse];
         const call = request.method === "POST" ? ALERT_CALLS.exec(request.url ?? "") : null;
         if (call) {
+          const source = SOURCES[call[1]!]!;
           if (!admission.admit()) {
-            refuse(request, response, SOURCES[call[1]!]!, admission.retryAfterSeconds);
+            refuse(request, response, source, admission.retryAfterSeconds);
             return true;
           }
           response.once("close", () => admission.done());
+          const route = routes[source];
+          if (route) {
+            void serveInFront(route, request, response);
+            return true;
+          }
         }
       }
       return emit.call(this, event, ...args);

@@ -2,7 +2,8 @@
 // standard OTEL_* variables apply: OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS…). Unset, no
 // SDK is loaded and every helper here returns at its first line: tracing costs nothing.
 //
-// One trace follows an alert: the API call (Next's own span), `mon1tor.alert.enqueue`, then, in
+// One trace follows an alert: the API call (Next's own span, or ours for the alert calls served
+// in front of Next), `mon1tor.alert.enqueue`, then, in
 // whichever process sends it, `mon1tor.delivery.claim` and one `mon1tor.delivery.attempt` per
 // attempt. The call's context crosses from the web process to the worker through the database:
 // the event row keeps its W3C traceparent. Spans carry ids and status classes, never a URL, a
@@ -45,6 +46,32 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: () =
   return tracer().startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await work();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : "error" });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * A call served in front of Next (lib/api/front.ts): a server span like Next's own for a route,
+ * continuing the caller's trace when it sent a traceparent, with the answer's status.
+ */
+export async function inServerSpan<T extends { status: number }>(
+  name: string,
+  headers: Record<string, string | string[] | undefined>,
+  attributes: Attributes,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!tracingEnabled()) return work();
+  return tracer().startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, propagation.extract(ROOT_CONTEXT, headers), async (span) => {
+    try {
+      const result = await work();
+      span.setAttribute("http.response.status_code", result.status);
+      if (result.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return result;
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : "error" });
       throw error;

@@ -1,4 +1,5 @@
-import { after, NextResponse } from "next/server";
+import { NextResponse } from "next/server";
+import { afterAnswer } from "@/lib/api/front";
 import { acceptAlert } from "@/lib/alerts/accept";
 import { alertInputSchema, requestHash } from "@/lib/alerts/ingest";
 import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
@@ -25,7 +26,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const outcome = await acceptAlert(apiKey.team, parsed.data, { limit, idempotency: key === null ? null : { key, hash: requestHash(raw) } });
   if (outcome.kind === "rate_limited") throw rateLimited(limit, API_KEY_LIMIT_NAME, outcome.state);
   countAccepted("api", apiKey.team.id, [{ status: "accepted", replayed: outcome.replayed }]);
-  if (outcome.deliveryIds.length > 0) after(() => dispatchSoon(outcome.deliveryIds));
+  if (outcome.deliveryIds.length > 0) afterAnswer(() => dispatchSoon(outcome.deliveryIds));
   return NextResponse.json(outcome.response, { status: 202, headers: outcome.replayed ? { "idempotent-replayed": "true" } : {} });
 }, { countsRequest: true, ingest: "api" });
 

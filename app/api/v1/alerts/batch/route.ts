@@ -1,4 +1,5 @@
-import { after, NextResponse } from "next/server";
+import { NextResponse } from "next/server";
+import { afterAnswer } from "@/lib/api/front";
 import { batchSchema, ingestBatch, parseBatchItem } from "@/lib/alerts/batch";
 import { apiKeyRoute } from "@/lib/api/api-key-route";
 import { idempotencyKeyOf } from "@/lib/api/idempotency-key";
@@ -16,7 +17,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const parsed = batchSchema.safeParse(json);
   if (!parsed.success) throw invalidInput(parsed.error, `. Send {"alerts": [ … ]}, 1 to 1,000 alerts as the single alert API takes them.`);
   const batch = await ingestBatch(apiKey.team, parsed.data.alerts.map(parseBatchItem), { limit, idempotencyKey: idempotencyKeyOf(request), source: "batch" });
-  if (batch.deliveryIds.length > 0) after(() => dispatchSoon(batch.deliveryIds));
+  if (batch.deliveryIds.length > 0) afterAnswer(() => dispatchSoon(batch.deliveryIds));
   return batchResponse(batch);
 }, { countsRequest: true, ingest: "batch" });
 

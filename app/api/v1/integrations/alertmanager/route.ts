@@ -1,4 +1,4 @@
-import { after } from "next/server";
+import { afterAnswer } from "@/lib/api/front";
 import { ingestBatch } from "@/lib/alerts/batch";
 import { apiKeyRoute } from "@/lib/api/api-key-route";
 import { batchResponse } from "@/lib/api/batch-response";
@@ -19,7 +19,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   const items = parsed.data.alerts.map((alert, index) => alertmanagerItem(apiKey.team.id, alert, index));
   // Alertmanager's own retries carry no Idempotency-Key: each alert is deduplicated by its fingerprint instead.
   const batch = await ingestBatch(apiKey.team, items, { limit, idempotencyKey: null, source: "alertmanager" });
-  if (batch.deliveryIds.length > 0) after(() => dispatchSoon(batch.deliveryIds));
+  if (batch.deliveryIds.length > 0) afterAnswer(() => dispatchSoon(batch.deliveryIds));
   return batchResponse(batch);
 }, { countsRequest: true, ingest: "alertmanager" });
 

@@ -1,0 +1,91 @@
+// The alert calls (/api/v1/alerts, /batch, the Alertmanager receiver), served in front of Next
+// by the same route handlers Next serves them with (lib/alerts/admission.ts hands them over).
+//
+// `next start` spends about a millisecond of CPU on every request before a route runs: its
+// floor in the bench, 990 answers a second, was the ceiling of the single-alert API, and under
+// a storm the web process had no CPU left to turn the surplus away quickly. The handlers need
+// nothing of Next but `after()`, which `afterAnswer` stands in for here. Every other route, and
+// every other method on these, goes to Next. Answers carry the same security headers as Next's.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type http from "node:http";
+import { after } from "next/server";
+import { securityHeaders } from "@/lib/http/security-headers.mjs";
+import { inServerSpan } from "@/lib/telemetry/tracing";
+
+/** Lower-cased, as Node writes them. */
+export const SECURITY_HEADERS: Record<string, string> = Object.fromEntries(securityHeaders(process.env.NODE_ENV === "production").map(({ key, value }) => [key.toLowerCase(), value]));
+
+/** Work to run once the answer is sent, for each call served here. */
+const answered = new AsyncLocalStorage<(() => unknown)[]>();
+
+/** Runs `work` once the answer is sent: Next's after() inside Next, this front's own queue in front of it. */
+export function afterAnswer(work: () => unknown) {
+  const queue = answered.getStore();
+  if (queue) queue.push(work);
+  else after(work);
+}
+
+export type RouteHandler = (request: Request) => Promise<Response>;
+
+/**
+ * The request's body as a web stream. Cancelling it (a body refused as too large) discards the
+ * rest as it arrives instead of destroying the socket, so the answer still reaches the client.
+ */
+function bodyOf(incoming: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      incoming.on("data", (chunk: Buffer) => {
+        if (cancelled) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
+      });
+      incoming.once("end", () => cancelled || controller.close());
+      incoming.once("error", (error) => cancelled || controller.error(error));
+    },
+    pull() {
+      incoming.resume();
+    },
+    cancel() {
+      cancelled = true;
+      incoming.resume();
+    },
+  });
+}
+
+function requestOf(incoming: http.IncomingMessage): Request {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
+  const url = new URL(incoming.url ?? "/", `http://${incoming.headers.host ?? "localhost"}`);
+  return new Request(url, { method: incoming.method, headers, body: bodyOf(incoming), duplex: "half" } as RequestInit);
+}
+
+/** Answers one call with `handler`, as Next would: its status, headers and body, then its after-work. */
+export async function serveInFront(handler: RouteHandler, incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
+  const afterwards: (() => unknown)[] = [];
+  try {
+    const path = new URL(incoming.url ?? "/", "http://localhost").pathname;
+    const response = await answered.run(afterwards, () =>
+      inServerSpan(`${incoming.method} ${path}`, incoming.headers, { "http.request.method": incoming.method ?? "", "http.route": path }, () => handler(requestOf(incoming))),
+    );
+    const body = Buffer.from(await response.arrayBuffer());
+    const headers: Record<string, string> = { ...SECURITY_HEADERS };
+    response.headers.forEach((value, key) => (headers[key] = value));
+    headers["content-length"] = String(body.byteLength);
+    outgoing.writeHead(response.status, headers);
+    outgoing.end(body);
+  } catch (error) {
+    // The handlers answer their own errors (apiRoute): this is a bug, answered as Next would.
+    console.error("[mon1tor] route failed:", error instanceof Error ? error.stack : error);
+    if (!outgoing.headersSent) outgoing.writeHead(500, { ...SECURITY_HEADERS, "content-type": "application/json" });
+    outgoing.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side. Please retry." } }));
+  } finally {
+    // What the handler did not read (a call refused before its body) is discarded, and the connection stays usable.
+    if (!incoming.complete) incoming.resume();
+  }
+  for (const work of afterwards) {
+    void Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => console.error("[mon1tor] after the answer:", error instanceof Error ? error.message : error));
+  }
+}
