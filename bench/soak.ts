@@ -164,6 +164,7 @@ function memoryGrowth(warmUpMs: number) {
     const last = mine.at(-1);
     if (!first || !last || first === last) return [];
     const ratio = (a?: number, b?: number) => (a && b ? Number((b / a - 1).toFixed(3)) : undefined);
+    const every30s = mine.filter((m, i) => m.at >= first.at && (i === mine.length - 1 || Math.round((m.at - first.at) / 5_000) % 6 === 0));
     return [{
       process: p.name,
       pid: p.child.pid,
@@ -177,7 +178,8 @@ function memoryGrowth(warmUpMs: number) {
       heapUsed: first.heapUsed === undefined ? undefined : { start: first.heapUsed, end: last.heapUsed },
       external: first.external === undefined ? undefined : { start: first.external, end: last.external },
       /** RSS every 30 s from the warm-up, in MiB: a plateau is a cache filling, a slope a leak. */
-      rssMiBEvery30s: mine.filter((m, i) => m.at >= first.at && (i === mine.length - 1 || Math.round((m.at - first.at) / 5_000) % 6 === 0)).map((m) => Math.round(m.rss / 1_048_576)),
+      rssMiBEvery30s: every30s.map((m) => Math.round(m.rss / 1_048_576)),
+      heapUsedMiBEvery30s: every30s.map((m) => (m.heapUsed === undefined ? null : Math.round(m.heapUsed / 1_048_576))),
     }];
   });
 }
