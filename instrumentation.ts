@@ -28,8 +28,9 @@ export async function register() {
       admitAlertCallsInFront();
     }
     // In the background: the server answers at once, and its first storm finds its connections open.
-    const { pool, warmPool } = await import("./lib/db");
+    const { ingestPool, pool, warmPool } = await import("./lib/db");
     void warmPool(pool);
+    void warmPool(ingestPool());
     // The history's days ahead, as housekeeping makes them: a deployment whose worker or cron
     // stopped for days still finds today's partition when its web server starts again.
     const { ensureHistoryPartitions } = await import("./lib/webhooks/delivery/retention");

@@ -15,7 +15,12 @@ export const DB_NOW_SQL = Prisma.raw(DB_NOW);
 /** The time a statement runs at: the explicit one in parameter `$index` (tests), else DB_NOW. */
 export const dbNow = (index: number) => `(COALESCE($${index}::timestamptz, now()) AT TIME ZONE 'UTC')`;
 
-export function createPool(connectionString = databaseUrl(), max = 10) {
+/**
+ * `genericPlans`: named statements keep one generic plan per connection (plan_cache_mode), for a
+ * statement whose parameters are arrays of varying length, which PostgreSQL otherwise plans afresh
+ * on every call.
+ */
+export function createPool(connectionString = databaseUrl(), max = 10, { genericPlans = false } = {}) {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -35,7 +40,12 @@ export function createPool(connectionString = databaseUrl(), max = 10) {
   // its whole life, so such an event is never unhandled; the pool drops the dead client when
   // it comes back.
   pool.on("error", () => {});
-  pool.on("connect", (client) => client.on("error", () => {}));
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+    // Queued ahead of whatever the client is handed out for. Behind PgBouncer in transaction
+    // mode a session setting does not stick: the statement is then planned per call, as before.
+    if (genericPlans) client.query("SET plan_cache_mode = force_generic_plan").catch(() => {});
+  });
   return pool;
 }
 
@@ -64,7 +74,7 @@ export function createDbClient(connectionString = databaseUrl(), max = 10) {
  */
 export const createDispatchPool = (connectionString = databaseUrl()) => createPool(connectionString, 10);
 
-const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1torPool?: pg.Pool };
+const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1torPool?: pg.Pool; mon1torIngestPool?: pg.Pool };
 
 /**
  * One pool per process, shared by both ways in. `db` (Prisma) is the data-access layer for
@@ -84,6 +94,14 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * later with `max_prepared_statements` set (see docs/production.md).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
+/**
+ * The alert API's group commit's own connections, one per group in flight
+ * (lib/alerts/fast-ingest.ts). Its one statement takes each column of a group as an array, and
+ * PostgreSQL planned it afresh on every call: 0.7 ms a call, a quarter of its time, at 400
+ * alerts/s. Here it keeps one generic plan per connection.
+ */
+export const INGEST_CONNECTIONS = 4;
+export const ingestPool = (): pg.Pool => (globalForDb.mon1torIngestPool ??= createPool(databaseUrl(), INGEST_CONNECTIONS, { genericPlans: true }));
 /** One client per process; dev hot reload would otherwise open a pool per edit. */
 export const db: PrismaClient = (globalForDb.mon1torDb ??= new PrismaClient({ adapter: new PrismaPg(pool) }));
 

@@ -1,5 +1,5 @@
 // The alert API's storm path: new alerts written a group at a time, one statement and one
-// round trip on the shared pg pool for every alert that arrived together in this process (the
+// round trip on its own connections (lib/db.ts, ingestPool) for every alert that arrived together in this process (the
 // group commit below). For each alert the statement counts it against its key's rate limit (a
 // group counts in one of the key's 16 shards, so concurrent groups do not queue on a single
 // counter row), claims its Idempotency-Key, inserts the alert (the open-alert dedup index decides
@@ -12,7 +12,7 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
-import { namedStatement, pool } from "@/lib/db";
+import { ingestPool, INGEST_CONNECTIONS, namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
 import { counterKeys, countEventsSql, limitState, type Limit, type LimitState } from "@/lib/rate-limit";
@@ -142,8 +142,8 @@ async function writeGroup(items: Item[]): Promise<Row[]> {
     [...pairs].flatMap(([, keys]) => keys),
     items.reduce((latest, item) => (item.now > latest ? item.now : latest), items[0]!.now),
   );
-  // Named, so PostgreSQL plans it once per connection (lib/db.ts).
-  return (await pool.query<Row>(namedStatement(SQL, values))).rows;
+  // Named, on connections that keep its generic plan: planned once per connection (lib/db.ts).
+  return (await ingestPool().query<Row>(namedStatement(SQL, values))).rows;
 }
 
 export async function fastIngest(
@@ -332,6 +332,7 @@ export const groupCommit: GroupCommit<Item, Row> =
     ? globalForIngest.mon1torGroupCommit
     : (globalForIngest.mon1torGroupCommit = new GroupCommit(writeGroup, {
         identity: SQL,
+        maxGroups: INGEST_CONNECTIONS,
         // One Idempotency-Key, or one dedupKey (an open alert), is written by one group at a time.
         apart: (item) => [
           item.idempotencyKey === null ? null : `i ${item.teamId} ${item.idempotencyKey}`,
