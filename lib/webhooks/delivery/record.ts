@@ -125,7 +125,10 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        SELECT u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
          AS u(id, number, started, duration, code, class, reason, excerpt)
-       WHERE EXISTS (SELECT 1 FROM "Delivery" d WHERE d.id = u.id)
+       -- The batch's ids as an index condition, as in the update above: as a correlated EXISTS,
+       -- a batch of some 600 (400 alerts/s × 10 endpoints) was planned as a hash join over a scan
+       -- of the whole day's deliveries, 80 ms a batch instead of 5.
+       WHERE u.id IN (SELECT d.id FROM "Delivery" d WHERE d.id = ANY($1::text[]))
        ON CONFLICT ("deliveryId", number, "startedAt") DO NOTHING
        RETURNING "deliveryId" AS id`,
       [
