@@ -286,10 +286,25 @@ export async function throughTheApi(ctx: BenchContext) {
       say(`\n(6) overload: ${fmt(perSecond)} alerts/s offered for ${seconds} s, each retried with its Idempotency-Key after a 503 (Retry-After) until accepted`);
       const { team } = await endpoints("ovl", 1);
       await settle();
+      const line = (result: Awaited<ReturnType<typeof overload>>) =>
+        `    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`;
       const result = await overload({ ...storm, key: await keyFor(team) }, perSecond, seconds);
       report.overload = result;
-      say(`    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`);
+      say(line(result));
       await reset();
+      // Served in front of Next, a web process takes more than 1,000 alerts/s: the same again
+      // past what the machine can take, so that the refusals (503, Retry-After) are measured too.
+      const beyond = Number(process.env.BENCH_OVERLOAD_BEYOND_RATE ?? 4000);
+      const beyondSeconds = Number(process.env.BENCH_OVERLOAD_BEYOND_SECONDS ?? 30);
+      if (beyond > 0) {
+        say(`\n(6b) overload beyond capacity: ${fmt(beyond)} alerts/s offered for ${beyondSeconds} s, retried the same way`);
+        const { team: beyondTeam } = await endpoints("ovb", 1);
+        await settle();
+        const past = await overload({ ...storm, key: await keyFor(beyondTeam) }, beyond, beyondSeconds);
+        report.overloadBeyond = past;
+        say(line(past));
+        await reset();
+      }
     }
     if (only.has("batch")) {
       const seconds = Number(process.env.BENCH_BATCH_SECONDS ?? 60);
