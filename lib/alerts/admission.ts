@@ -10,6 +10,8 @@
 // over, before Next parses or routes it, for a few microseconds. The Retry-After grows with the
 // clients refused, so that their retries come no faster than this process completes calls. Nothing of a refused call is
 // read or stored; a client that retries with its Idempotency-Key ends with each alert once.
+// Admitted calls go on to Next, or, given their route handlers (production), are served right
+// here by them (lib/api/front.ts), without Next's per-request cost.
 import diagnostics from "node:diagnostics_channel";
 import type http from "node:http";
 import { overloaded } from "@/lib/alerts/fast-ingest";
