@@ -16,11 +16,15 @@ export const finishDeliverySql = (status: FinalStatus, reason: string, now: stri
 
 /**
  * "Skip outdated alert states": the event id of the newest state of delivery row `d`'s alert
- * that was queued for `d`'s endpoint after it, when that endpoint skips outdated states; else
- * NULL. Queuing a newer state supersedes the older ones still waiting (enqueue.ts); an older
+ * that was queued for `d`'s endpoint after it and is still queued, when that endpoint skips
+ * outdated states; else NULL. (A newer state cannot have been sent while `d` waits: the claim
+ * keeps an alert's states in order.) "Still queued" is what lets the lookup read
+ * Delivery_unfinished_alert_idx: without it, each lookup read every delivery of the endpoint,
+ * and a 10-minute soak's recording batches slowed until the workers fell 150,000 behind. Queuing a newer state supersedes the older ones still waiting (enqueue.ts); an older
  * state whose attempt fails is superseded rather than retried (record.ts).
  */
 export const newerStateSql = (d: string) => `(
   SELECT n."eventId" FROM "Delivery" n JOIN "WebhookEndpoint" e ON e.id = n."endpointId" AND e."skipOutdatedStates"
   WHERE n."endpointId" = ${d}."endpointId" AND n."alertId" = ${d}."alertId" AND n.sequence > ${d}.sequence
+    AND n."nextAttemptAt" IS NOT NULL
   ORDER BY n.sequence DESC LIMIT 1)`;
