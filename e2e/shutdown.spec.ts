@@ -94,6 +94,7 @@ test("stopping mid-stream, by pid, by process group and twice: no duplicate, no 
   // as a real client retries through a restart.
   const accepted = new Map<number, string>();
   const unavailable: number[] = [];
+  const whyUnavailable = new Map<number, string>();
   let sending = true;
   const sendOne = async (i: number) => {
     for (;;) {
@@ -107,7 +108,11 @@ test("stopping mid-stream, by pid, by process group and twice: no duplicate, no 
         accepted.set(i, ((await response.json()) as { eventId: string }).eventId);
         return;
       }
-      if (response?.status === 503) unavailable.push(Date.now());
+      if (response?.status === 503) {
+        const at = Date.now();
+        unavailable.push(at);
+        whyUnavailable.set(at, ((await response.json().catch(() => ({}))) as { error?: { message?: string } }).error?.message ?? "");
+      }
       else if (response) throw new Error(`alert ${i}: unexpected ${response.status} ${await response.text()}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -185,7 +190,7 @@ test("stopping mid-stream, by pid, by process group and twice: no duplicate, no 
 
   // 503s only inside a stop (from the signal until the process group was gone).
   const outside = unavailable.filter((at) => !stops.some((s) => at >= s.from && at <= s.to + 1_000));
-  expect(outside, JSON.stringify(stops)).toEqual([]);
+  expect(outside, JSON.stringify({ stops, why: outside.map((at) => whyUnavailable.get(at)) })).toEqual([]);
 });
 
 function groupAlive(pgid: number) {

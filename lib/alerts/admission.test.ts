@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Admission, ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront, MAX_RETRY_AFTER_SECONDS } from "@/lib/alerts/admission";
+import { Admission, ADMISSION_BURST, ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront, MAX_RETRY_AFTER_SECONDS } from "@/lib/alerts/admission";
 
 let server: http.Server;
 let base: string;
@@ -12,7 +12,8 @@ let front: ReturnType<typeof admitAlertCallsInFront>;
 const handled: string[] = [];
 
 beforeAll(async () => {
-  front = admitAlertCallsInFront();
+  // No burst allowance here: the limit itself is what these tests hold calls against.
+  front = admitAlertCallsInFront(new Admission(0));
   // Holds every call it gets until release(): the calls in flight stay in flight.
   const gate = new Promise<void>((resolve) => (release = resolve));
   server = http.createServer((request, response) => {
@@ -71,7 +72,7 @@ describe("admission in front of the handler", () => {
   it("asks refused clients to wait longer as more of them wait, so their retries come no faster than calls complete", () => {
     vi.useFakeTimers({ toFake: ["performance"] });
     try {
-      const admission = new Admission();
+      const admission = new Admission(0);
       // A second at 200 completed calls a second, with 2,000 refused (each client told to wait 1 s).
       const second = (completed: number, refused: number) => {
         for (let i = 0; i < completed; i++) {
@@ -102,5 +103,21 @@ describe("admission in front of the handler", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("takes a burst past the limit once (every client retrying after a restart), and refuses a storm that keeps the limit full", () => {
+    const admission = new Admission();
+    // 400 at once on a process just started: all in.
+    for (let i = 0; i < 400; i++) expect(admission.admit()).toBe(true);
+    // They complete; with the calls in flight back under half the limit, the allowance is whole again.
+    for (let i = 0; i < 400; i++) admission.done();
+    // A storm: the limit stays full, the allowance is spent once, then everything past the limit is refused.
+    for (let i = 0; i < ADMISSION_MIN_IN_FLIGHT + ADMISSION_BURST; i++) expect(admission.admit()).toBe(true);
+    expect(admission.admit()).toBe(false);
+    // Calls completing down to just under the limit (above half of it) give no allowance back.
+    for (let i = 0; i < ADMISSION_BURST + 1; i++) admission.done();
+    expect(admission.inFlight).toBe(ADMISSION_MIN_IN_FLIGHT - 1);
+    expect(admission.admit()).toBe(true);
+    expect(admission.admit()).toBe(false);
   });
 });
