@@ -105,19 +105,32 @@ describe("admission in front of the handler", () => {
     }
   });
 
-  it("takes a burst past the limit once (every client retrying after a restart), and refuses a storm that keeps the limit full", () => {
-    const admission = new Admission();
-    // 400 at once on a process just started: all in.
-    for (let i = 0; i < 400; i++) expect(admission.admit()).toBe(true);
-    // They complete; with the calls in flight back under half the limit, the allowance is whole again.
-    for (let i = 0; i < 400; i++) admission.done();
-    // A storm: the limit stays full, the allowance is spent once, then everything past the limit is refused.
-    for (let i = 0; i < ADMISSION_MIN_IN_FLIGHT + ADMISSION_BURST; i++) expect(admission.admit()).toBe(true);
-    expect(admission.admit()).toBe(false);
-    // Calls completing down to just under the limit (above half of it) give no allowance back.
-    for (let i = 0; i < ADMISSION_BURST + 1; i++) admission.done();
-    expect(admission.inFlight).toBe(ADMISSION_MIN_IN_FLIGHT - 1);
-    expect(admission.admit()).toBe(true);
-    expect(admission.admit()).toBe(false);
+  it("takes a burst past the limit once (every client retrying after a restart), and refuses a storm that outlasts it", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    try {
+      const admission = new Admission();
+      // 400 at once on a process just started: all in.
+      for (let i = 0; i < 400; i++) expect(admission.admit()).toBe(true);
+      for (let i = 0; i < 400; i++) admission.done();
+      // A second later, with the limit never full meanwhile, the allowance is whole again.
+      vi.advanceTimersByTime(1_000);
+      expect(admission.admit()).toBe(true);
+      admission.done();
+      // A storm: past the limit, the allowance is spent once, then everything past the limit is refused…
+      for (let i = 0; i < ADMISSION_MIN_IN_FLIGHT + ADMISSION_BURST; i++) expect(admission.admit()).toBe(true);
+      expect(admission.admit()).toBe(false);
+      // …even when its calls complete down to under the limit now and then: it stays spent while the limit keeps filling.
+      for (let i = 0; i < ADMISSION_BURST + 1; i++) admission.done();
+      vi.advanceTimersByTime(500);
+      expect(admission.admit()).toBe(true);
+      expect(admission.admit()).toBe(false);
+      // A second with the limit never full: given back.
+      for (let i = 0; i < 50; i++) admission.done();
+      vi.advanceTimersByTime(1_000);
+      expect(admission.admit()).toBe(true);
+      for (let i = 0; i < ADMISSION_BURST; i++) expect(admission.admit()).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
