@@ -31,9 +31,9 @@ export type RouteHandler = (request: Request) => Promise<Response>;
  * The request's body as a web stream. Cancelling it (a body refused as too large) discards the
  * rest as it arrives instead of destroying the socket, so the answer still reaches the client.
  */
-function bodyOf(incoming: http.IncomingMessage): ReadableStream<Uint8Array> {
+function bodyOf(incoming: http.IncomingMessage): { stream: ReadableStream<Uint8Array>; discard: () => void } {
   let cancelled = false;
-  return new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       incoming.on("data", (chunk: Buffer) => {
         if (cancelled) return;
@@ -51,24 +51,56 @@ function bodyOf(incoming: http.IncomingMessage): ReadableStream<Uint8Array> {
       incoming.resume();
     },
   });
+  return {
+    stream,
+    discard: () => {
+      cancelled = true;
+      incoming.resume();
+    },
+  };
 }
 
-function requestOf(incoming: http.IncomingMessage): Request {
+/**
+ * Waits until the client has sent its whole body (read and dropped), at most 10 s. Answered while
+ * still sending (a 413 for a 2 MB body refused by its Content-Length), fetch's client reset the
+ * connection, and the next call it sent on that connection failed (the fuzz test, in CI).
+ */
+async function bodySent(incoming: http.IncomingMessage) {
+  if (incoming.complete) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    incoming.once("end", done);
+    incoming.once("close", done);
+    incoming.once("error", done);
+  });
+}
+
+function requestOf(incoming: http.IncomingMessage, body: ReadableStream<Uint8Array>): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
   const url = new URL(incoming.url ?? "/", `http://${incoming.headers.host ?? "localhost"}`);
-  return new Request(url, { method: incoming.method, headers, body: bodyOf(incoming), duplex: "half" } as RequestInit);
+  return new Request(url, { method: incoming.method, headers, body, duplex: "half" } as RequestInit);
 }
 
 /** Answers one call with `handler`, as Next would: its status, headers and body, then its after-work. */
 export async function serveInFront(handler: RouteHandler, incoming: http.IncomingMessage, outgoing: http.ServerResponse) {
   const afterwards: (() => unknown)[] = [];
+  const requestBody = bodyOf(incoming);
   try {
     const path = new URL(incoming.url ?? "/", "http://localhost").pathname;
     const response = await answered.run(afterwards, () =>
-      inServerSpan(`${incoming.method} ${path}`, incoming.headers, { "http.request.method": incoming.method ?? "", "http.route": path }, () => handler(requestOf(incoming))),
+      inServerSpan(`${incoming.method} ${path}`, incoming.headers, { "http.request.method": incoming.method ?? "", "http.route": path }, () =>
+        handler(requestOf(incoming, requestBody.stream)),
+      ),
     );
     const body = Buffer.from(await response.arrayBuffer());
+    // What the handler did not read (a call refused before its body) is dropped as it arrives.
+    requestBody.discard();
+    await bodySent(incoming);
     const headers: Record<string, string> = { ...SECURITY_HEADERS };
     response.headers.forEach((value, key) => (headers[key] = value));
     headers["content-length"] = String(body.byteLength);
@@ -80,8 +112,7 @@ export async function serveInFront(handler: RouteHandler, incoming: http.Incomin
     if (!outgoing.headersSent) outgoing.writeHead(500, { ...SECURITY_HEADERS, "content-type": "application/json" });
     outgoing.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side. Please retry." } }));
   } finally {
-    // What the handler did not read (a call refused before its body) is discarded, and the connection stays usable.
-    if (!incoming.complete) incoming.resume();
+    if (!incoming.complete) requestBody.discard();
   }
   for (const work of afterwards) {
     void Promise.resolve()
