@@ -33,6 +33,10 @@ export type RouteHandler = (request: Request) => Promise<Response>;
  */
 function bodyOf(incoming: http.IncomingMessage): { stream: ReadableStream<Uint8Array>; discard: () => void } {
   let cancelled = false;
+  const discard = () => {
+    cancelled = true;
+    incoming.resume();
+  };
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       incoming.on("data", (chunk: Buffer) => {
@@ -46,18 +50,9 @@ function bodyOf(incoming: http.IncomingMessage): { stream: ReadableStream<Uint8A
     pull() {
       incoming.resume();
     },
-    cancel() {
-      cancelled = true;
-      incoming.resume();
-    },
+    cancel: discard,
   });
-  return {
-    stream,
-    discard: () => {
-      cancelled = true;
-      incoming.resume();
-    },
-  };
+  return { stream, discard };
 }
 
 /**
