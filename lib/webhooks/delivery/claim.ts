@@ -12,6 +12,11 @@ import { historyPartitions, legacyPartition } from "@/lib/webhooks/delivery/rete
 
 export type Claimed = {
   id: string;
+  /**
+   * The row's "createdAt" to the microsecond, as 'YYYY-MM-DD HH24:MI:SS.US' whatever the session's
+   * DateStyle (so these compare as text): with the id, its key in the day partitions.
+   */
+  createdAt: string;
   /** This attempt's number (1-based): the claim already counted it. */
   attempts: number;
   maxAttempts: number;
@@ -201,7 +206,7 @@ export async function claimDeliveries(
        -- from before partitioning, anywhere before it: one partition to read, not every day's.
        AND ev.id = d."eventId" AND ev."createdAt" <= d."createdAt"
        AND ev."createdAt" >= CASE WHEN d."createdAt" >= $9::timestamp THEN date_trunc('day', d."createdAt") ELSE '-infinity' END
-     RETURNING d.id, d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
+     RETURNING d.id, to_char(d."createdAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
                d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent
