@@ -207,8 +207,10 @@ type Pending<T, R> = { item: T; queuedAt: number; resolve: (row: R) => void; rej
  * answers each item with its own row, in order). A group goes out when a connection is free and
  * its first alert has waited WAIT_MS, or at once when it is full; a 202 is answered only after
  * the group's commit. Two items that `apart` gives a common key (one Idempotency-Key, one open
- * alert's dedupKey) never share a group: the later waits for the next, and sees the first
- * committed, as it would alone. One item's error fails its group's statement, so the group is
+ * alert's dedupKey) never share a group, nor run in two groups at once: the later waits until the
+ * group of the first has committed, and sees it, as it would alone. (Only kept out of the same
+ * group, a batch's second alert of one dedupKey went out in the next group while the first's was
+ * still being written, and sometimes was the one accepted.) One item's error fails its group's statement, so the group is
  * then written again one item at a time: an error reaches only its own caller.
  *
  * Overload: when the alerts waiting here are more than this process committed in the last second
@@ -221,6 +223,8 @@ export class GroupCommit<T, R> {
   static readonly MAX_QUEUE_MS = 1_000;
   private queue: Pending<T, R>[] = [];
   private running = 0;
+  /** The `apart` keys of the groups being written, with how many of their items hold each. */
+  private readonly writing = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   /** Alerts committed per second, smoothed; starts generous so a cold process is not refused. */
   private rate = 2_000;
@@ -281,35 +285,47 @@ export class GroupCommit<T, R> {
     const now = performance.now();
     // Waited too long already: refused unwritten, so a retry with the same Idempotency-Key is safe.
     while (this.queue.length > 0 && now - this.queue[0]!.queuedAt > GroupCommit.MAX_QUEUE_MS) this.queue.shift()!.reject(overloaded());
-    const group = this.take();
+    const { group, keys } = this.take();
     if (group.length === 0) return;
     this.running += 1;
+    for (const key of keys) this.writing.set(key, (this.writing.get(key) ?? 0) + 1);
     void this.writeGroup(group).finally(() => {
       this.running -= 1;
+      for (const key of keys) {
+        const left = this.writing.get(key)! - 1;
+        if (left === 0) this.writing.delete(key);
+        else this.writing.set(key, left);
+      }
       this.committedSinceRate += group.length;
       this.schedule();
     });
     this.schedule();
   }
 
-  /** The next group: up to MAX_GROUP items in the order they came, none sharing a key with an earlier one. */
-  private take(): Pending<T, R>[] {
+  /**
+   * The next group: up to MAX_GROUP items in the order they came, none sharing a key with an
+   * earlier one still waiting or with a group being written; with the keys its items hold.
+   */
+  private take(): { group: Pending<T, R>[]; keys: string[] } {
     const apart = this.options.apart;
-    if (!apart) return this.queue.splice(0, GroupCommit.MAX_GROUP);
+    if (!apart) return { group: this.queue.splice(0, GroupCommit.MAX_GROUP), keys: [] };
     const group: Pending<T, R>[] = [];
     const rest: Pending<T, R>[] = [];
-    const keys = new Set<string>();
+    // Keys of the group, and of the items left waiting: a later item with one of them waits too.
+    const taken = new Set<string>();
+    const held = new Set<string>();
     for (const pending of this.queue) {
-      const mine = group.length < GroupCommit.MAX_GROUP ? apart(pending.item).filter((key): key is string => key !== null) : [];
-      if (group.length >= GroupCommit.MAX_GROUP || mine.some((key) => keys.has(key))) {
+      const mine = apart(pending.item).filter((key): key is string => key !== null);
+      if (group.length >= GroupCommit.MAX_GROUP || mine.some((key) => taken.has(key) || held.has(key) || this.writing.has(key))) {
+        for (const key of mine) held.add(key);
         rest.push(pending);
         continue;
       }
-      for (const key of mine) keys.add(key);
+      for (const key of mine) taken.add(key);
       group.push(pending);
     }
     this.queue = rest;
-    return group;
+    return { group, keys: [...taken] };
   }
 
   private async writeGroup(group: Pending<T, R>[]) {

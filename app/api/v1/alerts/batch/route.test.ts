@@ -127,6 +127,30 @@ describe("group commit", () => {
     expect(results.map((r) => (r.status === "fulfilled" ? r.value.n : null))).toEqual([0, 1, 2, null, 4, 5]);
   });
 
+  it("two items of one key are never written at once, even in two groups: the later starts once the earlier's group is done", async () => {
+    // Items are [key, n]; each group's write is noted as it starts and ends, and takes 30 ms, so
+    // groups that may overlap do (four at a time).
+    const log: string[] = [];
+    const write = async (items: [string, number][]) => {
+      const names = items.map(([k, n]) => `${k}${n}`).join(",");
+      log.push(`start ${names}`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      log.push(`end ${names}`);
+      return items.map(([, n]) => n);
+    };
+    const commit = new GroupCommit(write, { apart: ([k]) => [k] });
+    // a1 and b1 go out together; a2 and b2, submitted while that group is written, wait for it.
+    const first = [commit.submit(false, ["a", 1]), commit.submit(false, ["b", 1])];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const later = [commit.submit(false, ["a", 2]), commit.submit(false, ["b", 2]), commit.submit(false, ["c", 1])];
+    expect(await Promise.all([...first, ...later])).toEqual([1, 1, 2, 2, 1]);
+    const at = (event: "start" | "end", item: string) => log.findIndex((line) => line.startsWith(event) && line.split(" ")[1]!.split(",").includes(item));
+    expect(at("start", "a2")).toBeGreaterThan(at("end", "a1"));
+    expect(at("start", "b2")).toBeGreaterThan(at("end", "b1"));
+    // Another key does not wait: c1 went out while the first group was still being written.
+    expect(at("start", "c1")).toBeLessThan(at("end", "a1"));
+  });
+
   it("refuses at once with a 503 and Retry-After when more waits than it commits in a second, writing nothing", async () => {
     // One connection, 15 ms a statement: a group of 100 takes 1.5 s, so the alerts queued behind it
     // have waited past a second when their turn comes. They are turned away unwritten, at once.
