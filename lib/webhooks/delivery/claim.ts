@@ -6,9 +6,9 @@
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
-import { dbNow } from "@/lib/db";
+import { dbNow, inTransaction } from "@/lib/db";
 import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
-import { historyPartitions, legacyPartition } from "@/lib/webhooks/delivery/retention";
+import { historyPartitions, legacyPartition, queuedDays } from "@/lib/webhooks/delivery/retention";
 
 export type Claimed = {
   id: string;
@@ -86,13 +86,18 @@ export async function claimDeliveries(
   // Due now, and not in flight with another worker (or with this one) until the lease runs out.
   // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
   // An alert's first event (most of a storm) has nothing older: no lookup.
-  const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld}
+  // Within the days that hold queued deliveries ($10 to $11, queuedDays()): PostgreSQL plans the
+  // statement for those day partitions alone, not for every day's. Not in the ordering lookup
+  // (`o`): bounded by day, it read the endpoint's queue through (endpointId, createdAt) for each row
+  // instead of probing Delivery_unfinished_alert_idx.
+  const inQueuedDays = (row: string) => `${row}."createdAt" >= $10::date AND ${row}."createdAt" < $11::date + 1`;
+  const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld} AND ${inQueuedDays("d")}
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
   // A new delivery, not parked (lib/webhooks/delivery/backlog.ts): Delivery_fresh_idx's predicate as
   // written there, so that the scans below can read that index.
-  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00'`;
+  const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${inQueuedDays("d")}`;
   // What endpoint row `e` may take now: its in-flight room in this process, and what is left of
   // its current minute if it has a delivery cap (deliveryRateCap). The rest stay due and wait;
   // they are never dropped.
@@ -111,7 +116,7 @@ export async function claimDeliveries(
      )`;
   const head = options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
-      `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" WHERE id = ANY($3::text[]))`)}, due AS MATERIALIZED (
+      `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" d WHERE d.id = ANY($3::text[]) AND ${inQueuedDays("d")})`)}, due AS MATERIALIZED (
        SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
               row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
        FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
@@ -176,12 +181,12 @@ export async function claimDeliveries(
        UPDATE "Delivery" d
        SET ${finishDeliverySql("failed", "$8", now)}
        FROM candidates c
-       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND ${inQueuedDays("d")} AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
        RETURNING d.id, d."teamId"
      ), picked AS (
        SELECT d.id, d."createdAt", d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id AND c."createdAt" = d."createdAt"
        -- Checked again on the row as locked: another worker may have claimed it meanwhile.
-       WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now}
+       WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now} AND ${inQueuedDays("d")}
          AND ${unheld} AND d.attempts < d."maxAttempts"
        FOR NO KEY UPDATE OF d SKIP LOCKED
      ), capped AS (
@@ -201,11 +206,12 @@ export async function claimDeliveries(
      SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
          attempts = d.attempts + 1, "updatedAt" = ${now}
      FROM picked, "Event" ev, "WebhookEndpoint" e
-     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND e.id = d."endpointId"
+     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND ${inQueuedDays("d")} AND e.id = d."endpointId"
        -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
        -- from before partitioning, anywhere before it: one partition to read, not every day's.
        AND ev.id = d."eventId" AND ev."createdAt" <= d."createdAt"
        AND ev."createdAt" >= CASE WHEN d."createdAt" >= $9::timestamp THEN date_trunc('day', d."createdAt") ELSE '-infinity' END
+       AND ev."createdAt" < $11::date + 1 AND ev."createdAt" >= CASE WHEN $10::date >= $9::timestamp THEN $10::date ELSE '-infinity' END
      RETURNING d.id, to_char(d."createdAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
                CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
                e."customHeadersCiphertext", ev.body,
@@ -216,18 +222,32 @@ export async function claimDeliveries(
      FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x LEFT JOIN claimed c ON true`;
   // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
   // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
-  // (1.4-1.7 ms planned afresh); planning costs about 1.7 ms of PostgreSQL's CPU per claim.
-  const result = await pool.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
-    options.now?.toISOString() ?? null,
-    [...options.inFlight.keys()],
-    options.ids ?? null,
-    options.limit,
-    options.perEndpoint,
-    [...options.inFlight.values()],
-    options.leaseMs,
-    EXHAUSTED_REASON,
-    await legacyHistoryEnd(pool),
-  ]);
+  // (800 million rows for one claim in lib/webhooks/delivery/plans.test.ts). Planned for the
+  // queued days alone, planning cost 2.2 ms of PostgreSQL's CPU per claim against 3.7 for every
+  // day partition (BENCH_ONLY=dispatch, five partitions; a database in production has seven).
+  const legacyEnd = await legacyHistoryEnd(pool);
+  const result = await inTransaction(pool, async (client) => {
+    // Each endpoint's oldest due rows taken off the index in order, never its queue sorted: a
+    // plan made on statistics that say a day is empty sorted every queued row of it, once per
+    // endpoint (lib/webhooks/delivery/plans.test.ts).
+    await client.query("SET LOCAL enable_sort = off");
+    const days = await queuedDays(client);
+    if (!days) return null;
+    return client.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
+      options.now?.toISOString() ?? null,
+      [...options.inFlight.keys()],
+      options.ids ?? null,
+      options.limit,
+      options.perEndpoint,
+      [...options.inFlight.values()],
+      options.leaseMs,
+      EXHAUSTED_REASON,
+      legacyEnd,
+      days.first,
+      days.last,
+    ]);
+  });
+  if (!result) return { deliveries: [], drained: true, exhaustedTeams: [] };
   const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
+import { aroundClaims } from "@/lib/testing/claim-hooks";
 import { TestClock } from "@/lib/testing/clock";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
@@ -86,19 +87,7 @@ describe("ordered, incident-aware delivery", () => {
     const path = "/order/written-meanwhile";
     status.set(path, 503);
     const { alert, clock } = await setup(path, false);
-    const slowClaims = new Proxy(pool, {
-      get(target, property) {
-        if (property === "query") {
-          return async (text: string, values?: unknown[]) => {
-            const result = await target.query(text, values);
-            if (text.includes("SKIP LOCKED")) await new Promise((resolve) => setTimeout(resolve, 100));
-            return result;
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const slowClaims = aroundClaims(pool, { after: () => new Promise((resolve) => setTimeout(resolve, 100)) });
     // One at a time, so the claim after the attempt is the one that finds nothing in flight.
     const dispatcher = new Dispatcher({ pool: slowClaims, clock, timeoutMs: 2_000, random: () => 0.5, concurrency: 1 });
     await alert("triggered");

@@ -11,7 +11,7 @@ import type pg from "pg";
 import { isDatabaseUnavailable } from "@/lib/errors";
 import { child, metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
 import type { Claimed } from "@/lib/webhooks/delivery/claim";
-import { dbNow } from "@/lib/db";
+import { dbNow, inTransaction } from "@/lib/db";
 import type { Notice } from "@/lib/notifications/write";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import type { OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -24,29 +24,6 @@ import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
 
 export type RecordOptions = { policy: FailurePolicy; now: Date | null; random: () => number };
-
-/** Runs `work` in a transaction on its own client; a broken connection never goes back to the pool. */
-async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>) {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out client has no listener of the pool's: without one, a server shutdown
-  // between two statements would be an unhandled 'error' event and end the process.
-  const onError = (error: Error) => (broken = error);
-  client.on("error", onError);
-  try {
-    await client.query("BEGIN");
-    await work(client);
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    // Whatever went wrong, this connection is not trusted again.
-    broken = error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    client.off("error", onError);
-    client.release(broken);
-  }
-}
 
 function rowsOf(outcomes: Outcome[], random: () => number) {
   return outcomes.map(({ delivery, startedAt, result }) => {

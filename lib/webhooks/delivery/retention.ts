@@ -16,17 +16,20 @@ import { quoteIdentifier } from "@/lib/text";
 const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
 
 /**
- * The first day (UTC midnight) that holds a queued delivery, or null when nothing is queued:
- * retention keeps it and every later day. One probe of Delivery_queued_idx, which holds only
- * queued rows, by day.
+ * The first and last day (UTC, as 'YYYY-MM-DD') that hold a queued delivery, or null when nothing
+ * is queued: one probe at each end of Delivery_queued_idx, which holds only queued rows, per day
+ * partition. Retention keeps the first and every later day; the claim reads those days alone
+ * (lib/webhooks/delivery/claim.ts). A delivery queued after this read, on a day outside it, is
+ * committed with a NOTIFY that starts another claim.
  */
-async function oldestQueuedDay(pool: pg.Pool): Promise<Date | null> {
+export async function queuedDays(pool: pg.Pool | pg.PoolClient): Promise<{ first: string; last: string } | null> {
   // "maxAttempts" >= 0: the index's own predicate (the migration says why), true of every row.
-  const result = await pool.query<{ day: string | null }>(
-    `SELECT min("createdAt"::date)::text AS day FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL AND "maxAttempts" >= 0`,
+  const result = await pool.query<{ first: string | null; last: string | null }>(
+    `SELECT to_char(min("createdAt"::date), 'YYYY-MM-DD') AS first, to_char(max("createdAt"::date), 'YYYY-MM-DD') AS last
+     FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL AND "maxAttempts" >= 0`,
   );
-  const day = result.rows[0]!.day;
-  return day ? new Date(`${day}T00:00:00Z`) : null;
+  const { first, last } = result.rows[0]!;
+  return first && last ? { first, last } : null;
 }
 
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
@@ -109,7 +112,8 @@ export async function purgeHistory(pool: pg.Pool, days: number, now = new Date()
   let daysKept = 0;
   if (expired.length > 0) {
     // The oldest queued delivery's day and everything after it stays.
-    const keepFrom = await oldestQueuedDay(pool);
+    const first = (await queuedDays(pool))?.first;
+    const keepFrom = first ? new Date(`${first}T00:00:00Z`) : null;
     for (const table of HISTORY_TABLES) {
       for (const partition of expired.filter((p) => p.table === table)) {
         if (!partition.detachPending && keepFrom && partition.to > keepFrom) {

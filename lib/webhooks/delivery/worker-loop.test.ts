@@ -1,10 +1,10 @@
 // The worker's poll loop: many rounds must not pile up abort listeners on its signal, a
 // NOTIFY is never lost between two drains, and a trickle of alerts is claimed in batches.
 import { getEventListeners } from "node:events";
-import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
+import { aroundClaims } from "@/lib/testing/claim-hooks";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
@@ -64,18 +64,10 @@ describe("claiming while alerts trickle in", () => {
     const ingest = (title: string) => db.$transaction((tx) => ingestAlert(tx, team, { title, severity: "warning", status: "triggered" }));
     // The real pool, noting when each claim went out; right after the first, a second alert commits.
     const claimsAt: number[] = [];
-    const noting = new Proxy(pool, {
-      get(target, property) {
-        const value = Reflect.get(target, property) as unknown;
-        if (property !== "query") return typeof value === "function" ? value.bind(target) : value;
-        return async (config: string | pg.QueryConfig, values?: unknown[]) => {
-          const text = typeof config === "string" ? config : config.text;
-          if (!text.includes("picked AS (")) return target.query(config, values);
-          claimsAt.push(performance.now());
-          const result = await target.query(config, values);
-          if (claimsAt.length === 1) await ingest("second");
-          return result;
-        };
+    const noting = aroundClaims(pool, {
+      before: () => claimsAt.push(performance.now()),
+      after: async () => {
+        if (claimsAt.length === 1) await ingest("second");
       },
     });
     await ingest("first");
