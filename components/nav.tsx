@@ -3,8 +3,11 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 
-/** `exact`: current only on this very path, not below it (a section's first tab). */
-export type NavItem = { href: string; label: string; exact?: boolean };
+/**
+ * `exact`: current only on this very path, not below it (a section's first tab). `section`: the
+ * path below which the item is current, when the link goes straight to a page inside it.
+ */
+export type NavItem = { href: string; label: string; exact?: boolean; section?: string };
 
 /** A list of links, the current page's marked (aria-current): the main bar, or a section's side navigation (`label` names it). */
 export function Nav({ items, label = "Main", vertical = false }: { items: NavItem[]; label?: string; vertical?: boolean }) {
@@ -13,7 +16,8 @@ export function Nav({ items, label = "Main", vertical = false }: { items: NavIte
     <nav aria-label={label}>
       <ul className={vertical ? "flex flex-row flex-wrap gap-1 md:flex-col" : "flex flex-wrap gap-1"}>
         {items.map((item) => {
-          const current = pathname === item.href || (!item.exact && pathname.startsWith(`${item.href}/`));
+          const base = item.section ?? item.href;
+          const current = pathname === item.href || pathname === base || (!item.exact && pathname.startsWith(`${base}/`));
           return (
             <li key={item.href}>
               <Link

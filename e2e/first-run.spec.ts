@@ -20,7 +20,9 @@ test("the first visit of a new install offers sign-up, and the first user owns a
   await expect(page.getByText(`${account.email} · owner`)).toBeVisible();
   // "Open Settings and add your webhook": one click, and the form is there.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL(/\/settings\/webhooks$/);
   await expect(page.getByRole("heading", { name: "Webhooks", level: 1 })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" })).toHaveAttribute("aria-current", "page");
   await expect(page.getByLabel("Endpoint URL")).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Webhooks" })).toHaveAttribute("aria-current", "page");
   await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Team" }).click();

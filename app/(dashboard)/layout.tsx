@@ -18,7 +18,9 @@ export default async function DashboardLayout({ children }: { children: React.Re
     ? [
         { href: "/alerts", label: "Alerts" },
         // Webhooks, API keys, Team and Audit log: the side navigation of app/(dashboard)/settings/layout.tsx.
-        { href: "/settings", label: "Settings" },
+        // Straight to its first page: through /settings (a redirect), a click on another settings
+        // page made while that redirect was still landing was undone by it.
+        { href: "/settings/webhooks", section: "/settings", label: "Settings" },
         ...(notified ? [{ href: "/notifications", label: unread > 0 ? `Notifications (${unread} new)` : "Notifications" }] : []),
       ]
     : [];
