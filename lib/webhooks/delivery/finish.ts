@@ -20,8 +20,9 @@ export const finishDeliverySql = (status: FinalStatus, reason: string, now: stri
  * outdated states; else NULL. (A newer state cannot have been sent while `d` waits: the claim
  * keeps an alert's states in order.) "Still queued" is what lets the lookup read
  * Delivery_unfinished_alert_idx: without it, each lookup read every delivery of the endpoint,
- * and a 10-minute soak's recording batches slowed until the workers fell 150,000 behind. Queuing a newer state supersedes the older ones still waiting (enqueue.ts); an older
- * state whose attempt fails is superseded rather than retried (record.ts).
+ * and a 10-minute soak's recording batches slowed until the workers fell 150,000 behind.
+ * Queuing a newer state supersedes the older ones still waiting (enqueue.ts); an older state
+ * whose attempt fails is superseded rather than retried (record.ts).
  */
 export const newerStateSql = (d: string) => `(
   SELECT n."eventId" FROM "Delivery" n JOIN "WebhookEndpoint" e ON e.id = n."endpointId" AND e."skipOutdatedStates"
