@@ -81,7 +81,7 @@ describe("ordered, incident-aware delivery", () => {
   });
 
   it("a result written while the next claim runs still lets the newer state go in the same drain", async () => {
-    // Each claim's answer is held back 100 ms: the older state's result, written by the 25 ms
+    // Each claim's answer is held back 100 ms: the older state's result, written by the timed
     // flush meanwhile, comes after the claim's snapshot, so the claim cannot see the newer
     // state is free. drain() must claim once more rather than stop.
     const path = "/order/written-meanwhile";
