@@ -88,9 +88,10 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * statements (failure policy, health rows), whose planning took longer than their run: they read
  * WebhookEndpoint by id, a table that grows slowly enough for autoanalyze, which replans them, to
  * keep up. A cached (generic) plan is made for the table sizes its statistics last recorded: the
- * statements that read Delivery and DeliveryAttempt, claim included, are not named, because those
- * tables swing from near empty to tens of thousands of rows within a minute, and such plans then
- * read them whole. Behind PgBouncer in transaction mode the named ones need PgBouncer 1.21 or
+ * statements that read Delivery and DeliveryAttempt, the claim's choice included, are not named,
+ * because those tables swing from near empty to tens of thousands of rows within a minute, and
+ * such plans then read them whole. The one exception, the claim's second statement, reaches every
+ * row by key in a way no plan can turn into a scan (lib/webhooks/delivery/claim.ts). Behind PgBouncer in transaction mode the named ones need PgBouncer 1.21 or
  * later with `max_prepared_statements` set (see docs/production.md).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());

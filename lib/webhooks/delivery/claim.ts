@@ -6,7 +6,7 @@
 // (`now()`), so clock skew between machines cannot make two workers hold one delivery;
 // tests may pass an explicit time instead.
 import type pg from "pg";
-import { dbNow, inTransaction } from "@/lib/db";
+import { dbNow, inTransaction, namedStatement } from "@/lib/db";
 import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
 import { historyPartitions, legacyPartition, queuedDays } from "@/lib/webhooks/delivery/retention";
 
@@ -65,6 +65,85 @@ function legacyHistoryEnd(pool: pg.Pool): Promise<string> {
   return end;
 }
 
+// Time is PostgreSQL's own unless a test passes one ($1 in both of the claim's statements).
+const NOW = dbNow(1);
+
+/** Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no restart grace). */
+const UNHELD = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${NOW}
+         AND ($1::timestamptz IS NOT NULL OR now() >= pg_postmaster_start_time() + interval '${RESTART_GRACE_SECONDS} seconds')))`;
+
+/** Row `row` is dated within the days that hold queued deliveries, $<first> to $<first + 1> (queuedDays()). */
+const inDays = (row: string, first: number) => `${row}."createdAt" >= $${first}::date AND ${row}."createdAt" < $${first + 1}::date + 1`;
+
+/**
+ * The claim's second statement: takes the rows the first one chose ($2), locking each as it is
+ * checked again, so that a row another worker took meanwhile is skipped; counts the attempt and
+ * sets the lease; and returns what sending needs. Marks failed the chosen rows at their attempt
+ * cap ($3). $4 the lease (ms), $5 the reason for rows given up, $6 where the history from before
+ * partitioning ends, $7 and $8 the queued days.
+ *
+ * Named, with one generic plan per connection: planning it on every call was 40% of the claim's
+ * planning (0.7 of 1.7 ms). A generic plan is made once, for the statistics of its moment, and
+ * one made while the tables were small had read a day's whole partition for every claim (40,000
+ * rows in lib/webhooks/delivery/plans.test.ts): its joins on the chosen rows rescanned them. So
+ * nothing here is joined: each Delivery row is reached through the id list as an index
+ * condition, and its event and endpoint each by key, per row (LATERAL ... LIMIT 1, which no plan
+ * can turn into a scan).
+ */
+const TAKE_SQL = `WITH exhausted AS (
+       -- Rows at their attempt cap are never sent again.
+       UPDATE "Delivery" d
+       SET ${finishDeliverySql("failed", "$5", NOW)}
+       WHERE d.id = ANY($3::text[]) AND ${inDays("d", 7)} AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
+       RETURNING d."teamId"
+     ), picked AS (
+       SELECT d.id, d."endpointId" FROM "Delivery" d
+       -- Checked again on the row as locked: another worker may have claimed it meanwhile.
+       WHERE d.id = ANY($2::text[]) AND ${inDays("d", 7)} AND d."nextAttemptAt" <= ${NOW}
+         AND ${UNHELD} AND d.attempts < d."maxAttempts"
+       FOR NO KEY UPDATE OF d SKIP LOCKED
+     ), capped AS (
+       -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
+       SELECT e.id FROM "WebhookEndpoint" e
+       WHERE e.id = ANY((SELECT array_agg(DISTINCT "endpointId") FROM picked)::text[]) AND e."deliveryRateCap" IS NOT NULL
+       ORDER BY e.id
+       FOR NO KEY UPDATE OF e
+     ), counted AS (
+       UPDATE "WebhookEndpoint" e
+       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = date_trunc('minute', ${NOW}) THEN e."rateWindowCount" ELSE 0 END + c.claimed,
+           "rateWindowStart" = date_trunc('minute', ${NOW})
+       FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
+       WHERE e.id = c.id
+     ), claimed AS (
+       UPDATE "Delivery" d
+       SET "leaseExpiresAt" = ${NOW} + make_interval(secs => $4::double precision / 1000),
+           attempts = d.attempts + 1, "updatedAt" = ${NOW}
+       WHERE d.id = ANY((SELECT array_agg(id) FROM picked)::text[]) AND ${inDays("d", 7)}
+       RETURNING d.id, to_char(d."createdAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", d."createdAt" AS at, d."eventId",
+                 d.attempts, d."maxAttempts", d."endpointId", d.status = 'retrying' AS "wasRetrying", d."teamId",
+                 d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt"
+     )
+     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
+     SELECT c.id, c."createdAt", c.attempts, c."maxAttempts", c."endpointId", e.url, e.kind, e."secretCiphertext",
+            CASE WHEN e."previousSecretExpiresAt" > ${NOW} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+            e."customHeadersCiphertext", ev.body, c."wasRetrying", c."teamId", c."queuedAt", ev.traceparent, x.teams AS "exhaustedTeams"
+     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x
+     LEFT JOIN (claimed c
+       CROSS JOIN LATERAL (SELECT * FROM "WebhookEndpoint" e WHERE e.id = c."endpointId" LIMIT 1) e
+       -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
+       -- from before partitioning, anywhere before it: one partition to read, not every day's.
+       CROSS JOIN LATERAL (
+         SELECT ev.body, ev.traceparent FROM "Event" ev
+         WHERE ev.id = c."eventId" AND ev."createdAt" <= c.at
+           AND ev."createdAt" >= CASE WHEN c.at >= $6::timestamp THEN date_trunc('day', c.at) ELSE '-infinity' END
+           AND ev."createdAt" < $8::date + 1 AND ev."createdAt" >= CASE WHEN $7::date >= $6::timestamp THEN $7::date ELSE '-infinity' END
+         LIMIT 1
+       ) ev
+     ) ON true`;
+
+/** Set for the take (see TAKE_SQL): its generic plan, and one made with no sequential scan to choose from. */
+const TAKE_SETTINGS = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
+
 export async function claimDeliveries(
   pool: pg.Pool,
   options: {
@@ -77,21 +156,16 @@ export async function claimDeliveries(
     ids?: string[];
   },
 ): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
-  const now = dbNow(1);
-  const minute = `date_trunc('minute', ${now})`;
-  // Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no
-  // restart grace).
-  const unheld = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${now}
-         AND ($1::timestamptz IS NOT NULL OR now() >= pg_postmaster_start_time() + interval '${RESTART_GRACE_SECONDS} seconds')))`;
+  const minute = `date_trunc('minute', ${NOW})`;
   // Due now, and not in flight with another worker (or with this one) until the lease runs out.
   // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
   // An alert's first event (most of a storm) has nothing older: no lookup.
-  // Within the days that hold queued deliveries ($10 to $11, queuedDays()): PostgreSQL plans the
+  // Within the days that hold queued deliveries ($7 to $8, queuedDays()): PostgreSQL plans the
   // statement for those day partitions alone, not for every day's. Not in the ordering lookup
   // (`o`): bounded by day, it read the endpoint's queue through (endpointId, createdAt) for each row
   // instead of probing Delivery_unfinished_alert_idx.
-  const inQueuedDays = (row: string) => `${row}."createdAt" >= $10::date AND ${row}."createdAt" < $11::date + 1`;
-  const isDue = `d."nextAttemptAt" <= ${now} AND ${unheld} AND ${inQueuedDays("d")}
+  const inQueuedDays = (row: string) => inDays(row, 7);
+  const isDue = `d."nextAttemptAt" <= ${NOW} AND ${UNHELD} AND ${inQueuedDays("d")}
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
            WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
@@ -170,61 +244,24 @@ export async function claimDeliveries(
          SELECT r.*, e.quota FROM retries r JOIN endpoints e ON e.id = r."endpointId" AND e.quota > 0
        ) queued
      )`;
-  // Rows at their attempt cap are never sent again: the same statement marks them failed.
-  const text = `${head}, candidates AS (
+  // The claim's first statement chooses; the second (TAKE_SQL) takes.
+  const choose = `${head}, candidates AS (
        -- The oldest due rows within each endpoint's quota, up to the claim's limit.
-       SELECT id, "createdAt", "endpointId", "nextAttemptAt", attempts, "maxAttempts" FROM due
+       SELECT id, attempts, "maxAttempts", "nextAttemptAt" FROM due
        WHERE rank <= quota
        ORDER BY "nextAttemptAt"
        LIMIT $4
-     ), exhausted AS (
-       UPDATE "Delivery" d
-       SET ${finishDeliverySql("failed", "$8", now)}
-       FROM candidates c
-       WHERE d.id = c.id AND d."createdAt" = c."createdAt" AND ${inQueuedDays("d")} AND c.attempts >= c."maxAttempts" AND d.attempts >= d."maxAttempts" AND d."nextAttemptAt" IS NOT NULL
-       RETURNING d.id, d."teamId"
-     ), picked AS (
-       SELECT d.id, d."createdAt", d."endpointId" FROM "Delivery" d JOIN candidates c ON c.id = d.id AND c."createdAt" = d."createdAt"
-       -- Checked again on the row as locked: another worker may have claimed it meanwhile.
-       WHERE c.attempts < c."maxAttempts" AND d."nextAttemptAt" <= ${now} AND ${inQueuedDays("d")}
-         AND ${unheld} AND d.attempts < d."maxAttempts"
-       FOR NO KEY UPDATE OF d SKIP LOCKED
-     ), capped AS (
-       -- Locked in id order, as the failure policy does, so claims and recordings never deadlock.
-       SELECT e.id FROM "WebhookEndpoint" e
-       WHERE e."deliveryRateCap" IS NOT NULL AND e.id IN (SELECT "endpointId" FROM picked)
-       ORDER BY e.id
-       FOR NO KEY UPDATE OF e
-     ), counted AS (
-       UPDATE "WebhookEndpoint" e
-       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = ${minute} THEN e."rateWindowCount" ELSE 0 END + c.claimed,
-           "rateWindowStart" = ${minute}
-       FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
-       WHERE e.id = c.id
-     ), claimed AS (
-     UPDATE "Delivery" d
-     SET "leaseExpiresAt" = ${now} + make_interval(secs => $7::double precision / 1000),
-         attempts = d.attempts + 1, "updatedAt" = ${now}
-     FROM picked, "Event" ev, "WebhookEndpoint" e
-     WHERE d.id = picked.id AND d."createdAt" = picked."createdAt" AND ${inQueuedDays("d")} AND e.id = d."endpointId"
-       -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
-       -- from before partitioning, anywhere before it: one partition to read, not every day's.
-       AND ev.id = d."eventId" AND ev."createdAt" <= d."createdAt"
-       AND ev."createdAt" >= CASE WHEN d."createdAt" >= $9::timestamp THEN date_trunc('day', d."createdAt") ELSE '-infinity' END
-       AND ev."createdAt" < $11::date + 1 AND ev."createdAt" >= CASE WHEN $10::date >= $9::timestamp THEN $10::date ELSE '-infinity' END
-     RETURNING d.id, to_char(d."createdAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", d.attempts, d."maxAttempts", d."endpointId", e.url, e.kind, e."secretCiphertext",
-               CASE WHEN e."previousSecretExpiresAt" > ${now} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
-               e."customHeadersCiphertext", ev.body,
-               d.status = 'retrying' AS "wasRetrying", d."teamId", d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt", ev.traceparent
      )
-     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
-     SELECT c.*, (SELECT count(*) FROM due)::int AS "dueSeen", x.teams AS "exhaustedTeams"
-     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x LEFT JOIN claimed c ON true`;
-  // Not named (lib/db.ts): planned on every call, for the tables as they are. A cached plan made
-  // while Delivery was near empty read all of it, 24 ms per claim on average over a 30 s storm
-  // (800 million rows for one claim in lib/webhooks/delivery/plans.test.ts). Planned for the
-  // queued days alone, planning cost 2.2 ms of PostgreSQL's CPU per claim against 3.7 for every
-  // day partition (BENCH_ONLY=dispatch, five partitions; a database in production has seven).
+     -- One row at least: it carries how many due rows were read.
+     SELECT c.id, c.attempts, c."maxAttempts", (SELECT count(*) FROM due)::int AS "dueSeen"
+     FROM (SELECT 1) one LEFT JOIN candidates c ON true
+     ORDER BY c."nextAttemptAt"`;
+  // Choosing is not named (lib/db.ts): planned on every call, for the tables as they are. A
+  // cached plan made while Delivery was near empty read all of it, 24 ms per claim on average over
+  // a 30 s storm (800 million rows for one claim in lib/webhooks/delivery/plans.test.ts). Planned
+  // for the queued days alone, the whole claim's planning cost 2.2 ms of PostgreSQL's CPU per claim
+  // against 3.7 for every day partition (BENCH_ONLY=dispatch, five partitions; a database in
+  // production has seven).
   const legacyEnd = await legacyHistoryEnd(pool);
   const result = await inTransaction(pool, async (client) => {
     // Each endpoint's oldest due rows taken off the index in order, never its queue sorted: a
@@ -233,27 +270,45 @@ export async function claimDeliveries(
     await client.query("SET LOCAL enable_sort = off");
     const days = await queuedDays(client);
     if (!days) return null;
-    return client.query<Claimed & { dueSeen: number; exhaustedTeams: string[] }>(text, [
+    const chosen = await client.query<{ id: string | null; attempts: number; maxAttempts: number; dueSeen: number }>(choose, [
       options.now?.toISOString() ?? null,
       [...options.inFlight.keys()],
       options.ids ?? null,
       options.limit,
       options.perEndpoint,
       [...options.inFlight.values()],
-      options.leaseMs,
-      EXHAUSTED_REASON,
-      legacyEnd,
       days.first,
       days.last,
     ]);
+    const candidates = chosen.rows.filter((row) => row.id !== null);
+    const dueSeen = chosen.rows[0]!.dueSeen;
+    if (candidates.length === 0) return { rows: [], dueSeen, exhaustedTeams: [] };
+    const givenUp = (c: (typeof candidates)[number]) => c.attempts >= c.maxAttempts;
+    await client.query(TAKE_SETTINGS);
+    const taken = await client.query<Claimed & { exhaustedTeams: string[] }>(
+      namedStatement(TAKE_SQL, [
+        options.now?.toISOString() ?? null,
+        candidates.filter((c) => !givenUp(c)).map((c) => c.id),
+        candidates.filter(givenUp).map((c) => c.id),
+        options.leaseMs,
+        EXHAUSTED_REASON,
+        legacyEnd,
+        days.first,
+        days.last,
+      ]),
+    );
+    // In the order chosen: each endpoint's oldest first.
+    const order = new Map(candidates.map((c, i) => [c.id, i]));
+    const rows = taken.rows.filter((row) => row.id !== null).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { rows, dueSeen, exhaustedTeams: taken.rows[0]!.exhaustedTeams };
   });
   if (!result) return { deliveries: [], drained: true, exhaustedTeams: [] };
-  const deliveries = result.rows.filter((row) => row.id !== null).map(({ dueSeen: _, exhaustedTeams: __, ...delivery }) => delivery);
+  const deliveries = result.rows.map(({ exhaustedTeams: _, ...delivery }) => delivery);
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
   // another worker or at the attempt cap mean more is waiting.
-  const drained = deliveries.length === 0 || deliveries.length === result.rows[0]!.dueSeen;
-  return { deliveries, drained, exhaustedTeams: result.rows[0]?.exhaustedTeams ?? [] };
+  const drained = deliveries.length === 0 || deliveries.length === result.dueSeen;
+  return { deliveries, drained, exhaustedTeams: result.exhaustedTeams };
 }
 
 /**
