@@ -145,4 +145,27 @@ describe("partitioned history", () => {
     }
   });
 
+  it("claims a delivery dated before the queued days the last claim read, once that read is a second old", async () => {
+    await ensureHistoryPartitions(pool); // Today's and yesterday's, which the test above dropped.
+    const team = await createTeam();
+    await createActiveEndpoint(team.id, `${receiver.url}/earlier-day`);
+    const reader = createPool(undefined, 2);
+    const claim = () => claimDeliveries(reader, { now: null, limit: 50, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 50 });
+    try {
+      const today = await alertAt(team, new Date());
+      expect((await claim()).deliveries.map((d) => d.id)).toContain(today.deliveryIds[0]);
+      // A redelivered or replayed older event's delivery is dated on its event's day.
+      const earlier = await alertAt(team, new Date(midnight(0).getTime() - 3_600_000));
+      const started = Date.now();
+      let taken: string[] = [];
+      while (!taken.includes(earlier.deliveryIds[0]!) && Date.now() - started < 5_000) {
+        taken = (await claim()).deliveries.map((d) => d.id);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(taken).toContain(earlier.deliveryIds[0]);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    } finally {
+      await reader.end();
+    }
+  });
 });
