@@ -19,8 +19,9 @@ const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
  * The first and last day (UTC, as 'YYYY-MM-DD') that hold a queued delivery, or null when nothing
  * is queued: one probe at each end of Delivery_queued_idx, which holds only queued rows, per day
  * partition. Retention keeps the first and every later day; the claim reads those days alone
- * (lib/webhooks/delivery/claim.ts). A delivery queued after this read, on a day outside it, is
- * committed with a NOTIFY that starts another claim.
+ * (lib/webhooks/delivery/claim.ts), reusing a read for up to a second. A delivery queued after a
+ * read, on a day outside it, is committed with a NOTIFY that starts another claim, and is taken by
+ * the first claim to read the days afresh.
  */
 export async function queuedDays(pool: pg.Pool | pg.PoolClient): Promise<{ first: string; last: string } | null> {
   // "maxAttempts" >= 0: the index's own predicate (the migration says why), true of every row.
