@@ -51,7 +51,7 @@ function create() {
     attempts: counter("mon1tor_delivery_attempts_total", "Attempts by what came back: a status class, timeout, network error, or refused by the SSRF guard.", ["class"]),
     attemptDuration: histogram("mon1tor_delivery_attempt_duration_seconds", "Each attempt, from the request to the receiver's answer or the timeout.", NETWORK),
     alertToFirstAttempt: histogram("mon1tor_alert_to_first_attempt_seconds", "From an alert's delivery being queued to its first attempt starting.", QUEUE),
-    claimDuration: histogram("mon1tor_claim_duration_seconds", "One claim of due deliveries (one statement).", FAST),
+    claimDuration: histogram("mon1tor_claim_duration_seconds", "One claim of due deliveries (its transaction: choosing, then taking).", FAST),
     recordDuration: histogram("mon1tor_record_batch_duration_seconds", "Writing one batch of attempt outcomes (one transaction).", FAST),
     notifications: counter("mon1tor_notifications_total", "Notifications raised for teams: endpoint_failing, endpoint_disabled.", ["kind"]),
     autoDisables: counter("mon1tor_endpoint_auto_disables_total", "Endpoints the failure policy disabled.", []),
