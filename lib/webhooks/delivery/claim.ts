@@ -72,10 +72,12 @@ function legacyHistoryEnd(pool: pg.Pool): Promise<string> {
  * today (this process's clock, UTC), so a new day's deliveries are not missed; what can wait about
  * this long more (until a claim reads them afresh) is a delivery dated on an earlier day than the
  * first queued one when they were read: a replay or a redelivery of an older event (its day is the
- * event's, retention.ts). On an explicit clock (tests) they are always read.
+ * event's, retention.ts); and a retry, when none was queued then (the first comes 5 s after its
+ * failure). On an explicit clock (tests) they are always read.
  */
 const QUEUED_DAYS_REUSE_MS = 1_000;
-const lastQueuedDays = new WeakMap<pg.Pool, { at: number; days: { first: string; last: string } }>();
+const lastQueuedDays = new WeakMap<pg.Pool, { at: number; days: QueuedDays }>();
+type QueuedDays = NonNullable<Awaited<ReturnType<typeof queuedDays>>>;
 
 /** queuedDays(), or what a claim of this pool read less than QUEUED_DAYS_REUSE_MS ago, unless `afresh`. */
 async function recentQueuedDays(pool: pg.Pool, client: pg.PoolClient, afresh: boolean) {
@@ -83,7 +85,7 @@ async function recentQueuedDays(pool: pg.Pool, client: pg.PoolClient, afresh: bo
   const recent = afresh ? undefined : lastQueuedDays.get(pool);
   if (recent && now - recent.at < QUEUED_DAYS_REUSE_MS) {
     const today = new Date(now).toISOString().slice(0, 10);
-    return { first: recent.days.first, last: recent.days.last > today ? recent.days.last : today };
+    return { ...recent.days, last: recent.days.last > today ? recent.days.last : today };
   }
   const days = await queuedDays(client);
   if (days && !afresh) lastQueuedDays.set(pool, { at: now, days });
@@ -214,7 +216,8 @@ export async function claimDeliveries(
        FROM ${queued} q
        JOIN "WebhookEndpoint" e ON e.id = q.id AND ${sendable("e")}
      )`;
-  const head = options.ids
+  // `retries`: whether any queued delivery waits for a retry (queuedDays()).
+  const head = (retries: boolean) => options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
       `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" d WHERE d.id = ANY($3::text[]) AND ${inQueuedDays("d")})`)}, due AS MATERIALIZED (
        SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
@@ -238,7 +241,7 @@ export async function claimDeliveries(
                WHERE ${isFresh} AND d."endpointId" > q.id
                ORDER BY d."endpointId" LIMIT 1)
        FROM fresh q WHERE q.id IS NOT NULL
-     ), retries AS MATERIALIZED (
+     ), retries AS MATERIALIZED (${retries ? `
        SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
        WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
@@ -249,7 +252,11 @@ export async function claimDeliveries(
          -- read each one's whole history through another index.
          AND (SELECT ${sendable("x")} AND ${quotaOf("x")} > 0 FROM "WebhookEndpoint" x WHERE x.id = d."endpointId")
        ORDER BY d."nextAttemptAt"
-       LIMIT $4
+       LIMIT $4` : `
+       -- None queued when the days were read (recentQueuedDays): planning the scan was a fifth
+       -- of the claim's planning.
+       SELECT NULL::text AS id, NULL::timestamp AS "createdAt", NULL::text AS "endpointId", NULL::timestamp AS "nextAttemptAt",
+              NULL::int AS attempts, NULL::int AS "maxAttempts" WHERE false`}
      ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (
        SELECT *, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
        FROM (
@@ -271,7 +278,7 @@ export async function claimDeliveries(
        ) queued
      )`;
   // The claim's first statement chooses; the second (TAKE_SQL) takes.
-  const choose = `${head}, candidates AS (
+  const choose = (retries: boolean) => `${head(retries)}, candidates AS (
        -- The oldest due rows within each endpoint's quota, up to the claim's limit.
        SELECT id, attempts, "maxAttempts", "nextAttemptAt" FROM due
        WHERE rank <= quota
@@ -297,7 +304,7 @@ export async function claimDeliveries(
     // Given ids (an immediate kick, a handful) may be a redelivery of any day: read afresh.
     const days = await recentQueuedDays(pool, client, options.now !== null || options.ids !== undefined);
     if (!days) return null;
-    const chosen = await client.query<{ id: string | null; attempts: number; maxAttempts: number; dueSeen: number }>(choose, [
+    const chosen = await client.query<{ id: string | null; attempts: number; maxAttempts: number; dueSeen: number }>(choose(days.retries), [
       options.now?.toISOString() ?? null,
       [...options.inFlight.keys()],
       options.ids ?? null,

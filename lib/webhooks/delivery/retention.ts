@@ -21,16 +21,20 @@ const HISTORY_TABLES = ["DeliveryAttempt", "Delivery", "Event"] as const;
  * partition. Retention keeps the first and every later day; the claim reads those days alone
  * (lib/webhooks/delivery/claim.ts), reusing a read for up to a second. A delivery queued after a
  * read, on a day outside it, is committed with a NOTIFY that starts another claim, and is taken by
- * the first claim to read the days afresh.
+ * the first claim to read the days afresh. `retries`: whether any queued delivery waits for a
+ * retry (one probe of Delivery_retry_idx), without which the claim leaves out its retry scan.
  */
-export async function queuedDays(pool: pg.Pool | pg.PoolClient): Promise<{ first: string; last: string } | null> {
+export async function queuedDays(pool: pg.Pool | pg.PoolClient): Promise<{ first: string; last: string; retries: boolean } | null> {
   // "maxAttempts" >= 0: the index's own predicate (the migration says why), true of every row.
-  const result = await pool.query<{ first: string | null; last: string | null }>(
-    `SELECT to_char(min("createdAt"::date), 'YYYY-MM-DD') AS first, to_char(max("createdAt"::date), 'YYYY-MM-DD') AS last
+  const result = await pool.query<{ first: string | null; last: string | null; retries: boolean }>(
+    `SELECT to_char(min("createdAt"::date), 'YYYY-MM-DD') AS first, to_char(max("createdAt"::date), 'YYYY-MM-DD') AS last,
+            -- The first entry of Delivery_retry_idx. (As EXISTS, planned on statistics that said
+            -- the table was empty, it read every queued row: lib/webhooks/delivery/plans.test.ts.)
+            (SELECT min(r."nextAttemptAt") FROM "Delivery" r WHERE r.status <> 'pending' AND r."nextAttemptAt" IS NOT NULL) IS NOT NULL AS retries
      FROM "Delivery" WHERE "nextAttemptAt" IS NOT NULL AND "maxAttempts" >= 0`,
   );
-  const { first, last } = result.rows[0]!;
-  return first && last ? { first, last } : null;
+  const { first, last, retries } = result.rows[0]!;
+  return first && last ? { first, last, retries } : null;
 }
 
 /** Days made ahead: an insert always finds its partition, even a worker's clock a little ahead. */
