@@ -88,7 +88,7 @@ async function recentQueuedDays(pool: pg.Pool, client: pg.PoolClient, afresh: bo
     return { ...recent.days, last: recent.days.last > today ? recent.days.last : today };
   }
   const days = await queuedDays(client);
-  if (days && !afresh) lastQueuedDays.set(pool, { at: now, days });
+  if (days) lastQueuedDays.set(pool, { at: now, days });
   else lastQueuedDays.delete(pool);
   return days;
 }
