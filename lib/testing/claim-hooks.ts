@@ -1,6 +1,7 @@
 // For tests: a pool that runs hooks around each claim (lib/webhooks/delivery/claim.ts) made
-// through it, as a dispatcher makes them: `before` as the claim's statement goes out, `after`
-// once its transaction has committed (what a dispatcher sees as the claim's answer).
+// through it, as a dispatcher makes them: `before` as the claim's first statement (the one that
+// chooses) goes out, `after` once its transaction has committed (what a dispatcher sees as the
+// claim's answer).
 import type pg from "pg";
 
 const bound = (target: object, property: string | symbol) => {
@@ -16,7 +17,7 @@ export function aroundClaims(pool: pg.Pool, hooks: { before?: () => void; after?
         if (property !== "query") return bound(target, property);
         return async (config: string | pg.QueryConfig, values?: unknown[]) => {
           const text = typeof config === "string" ? config : config.text;
-          if (text.includes("picked AS (")) {
+          if (text.includes("candidates AS (")) {
             claiming = true;
             hooks.before?.();
           }
