@@ -91,8 +91,9 @@ const globalForDb = globalThis as unknown as { mon1torDb?: PrismaClient; mon1tor
  * statements that read Delivery and DeliveryAttempt, the claim's choice included, are not named,
  * because those tables swing from near empty to tens of thousands of rows within a minute, and
  * such plans then read them whole. The one exception, the claim's second statement, reaches every
- * row by key in a way no plan can turn into a scan (lib/webhooks/delivery/claim.ts). Behind PgBouncer in transaction mode the named ones need PgBouncer 1.21 or
- * later with `max_prepared_statements` set (see docs/production.md).
+ * row by key in a way no plan can turn into a scan (lib/webhooks/delivery/claim.ts). Behind
+ * PgBouncer in transaction mode the named ones need PgBouncer 1.21 or later with
+ * `max_prepared_statements` set (see docs/production.md).
  */
 export const pool: pg.Pool = (globalForDb.mon1torPool ??= createPool());
 /**

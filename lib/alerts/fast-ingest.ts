@@ -210,8 +210,9 @@ type Pending<T, R> = { item: T; queuedAt: number; resolve: (row: R) => void; rej
  * alert's dedupKey) never share a group, nor run in two groups at once: the later waits until the
  * group of the first has committed, and sees it, as it would alone. (Only kept out of the same
  * group, a batch's second alert of one dedupKey went out in the next group while the first's was
- * still being written, and sometimes was the one accepted.) One item's error fails its group's statement, so the group is
- * then written again one item at a time: an error reaches only its own caller.
+ * still being written, and sometimes was the one accepted.) One item's error fails its group's
+ * statement, so the group is then written again one item at a time: an error reaches only its
+ * own caller.
  *
  * Overload: when the alerts waiting here are more than this process committed in the last second
  * (or one has waited longer than MAX_QUEUE_MS before its group started), the call is refused at

@@ -95,6 +95,8 @@ async function recentQueuedDays(pool: pg.Pool, client: pg.PoolClient, afresh: bo
 
 // Time is PostgreSQL's own unless a test passes one ($1 in both of the claim's statements).
 const NOW = dbNow(1);
+/** The minute a delivery cap (deliveryRateCap) counts in. */
+const MINUTE = `date_trunc('minute', ${NOW})`;
 
 /** Nobody holds row `d`: never leased, or its lease ran out (on an explicit clock, tests, no restart grace). */
 const UNHELD = `(d."leaseExpiresAt" IS NULL OR (d."leaseExpiresAt" <= ${NOW}
@@ -138,8 +140,8 @@ const TAKE_SQL = `WITH exhausted AS (
        FOR NO KEY UPDATE OF e
      ), counted AS (
        UPDATE "WebhookEndpoint" e
-       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = date_trunc('minute', ${NOW}) THEN e."rateWindowCount" ELSE 0 END + c.claimed,
-           "rateWindowStart" = date_trunc('minute', ${NOW})
+       SET "rateWindowCount" = CASE WHEN e."rateWindowStart" = ${MINUTE} THEN e."rateWindowCount" ELSE 0 END + c.claimed,
+           "rateWindowStart" = ${MINUTE}
        FROM (SELECT p."endpointId" AS id, count(*) AS claimed FROM picked p JOIN capped ON capped.id = p."endpointId" GROUP BY 1) c
        WHERE e.id = c.id
      ), claimed AS (
@@ -184,7 +186,6 @@ export async function claimDeliveries(
     ids?: string[];
   },
 ): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
-  const minute = `date_trunc('minute', ${NOW})`;
   // Due now, and not in flight with another worker (or with this one) until the lease runs out.
   // Per endpoint and alert, in order: never a newer state while an older one is unfinished.
   // An alert's first event (most of a storm) has nothing older: no lookup.
@@ -206,7 +207,7 @@ export async function claimDeliveries(
   const quotaOf = (e: string) => `LEAST(
          $5 - COALESCE((SELECT b.n FROM unnest($2::text[], $6::int[]) AS b(id, n) WHERE b.id = ${e}.id), 0),
          CASE WHEN ${e}."deliveryRateCap" IS NULL THEN $5
-              ELSE ${e}."deliveryRateCap" - CASE WHEN ${e}."rateWindowStart" = ${minute} THEN ${e}."rateWindowCount" ELSE 0 END
+              ELSE ${e}."deliveryRateCap" - CASE WHEN ${e}."rateWindowStart" = ${MINUTE} THEN ${e}."rateWindowCount" ELSE 0 END
          END)`;
   // Active, and for a CLI relay (lib/relay/) held by a connected mon1tor listen: a disconnected
   // relay's deliveries wait here for it to reconnect (or expire, lib/webhooks/delivery/backlog.ts).
@@ -220,7 +221,7 @@ export async function claimDeliveries(
   const head = (retries: boolean) => options.ids
     ? // Given ids (the API's immediate kick): looked up by primary key, a handful at most.
       `WITH ${room(`(SELECT DISTINCT "endpointId" AS id FROM "Delivery" d WHERE d.id = ANY($3::text[]) AND ${inQueuedDays("d")})`)}, due AS MATERIALIZED (
-       SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts", e.quota,
               row_number() OVER (PARTITION BY d."endpointId" ORDER BY d."nextAttemptAt") AS rank
        FROM "Delivery" d JOIN endpoints e ON e.id = d."endpointId" AND e.quota > 0
        WHERE d.id = ANY($3::text[]) AND ${isDue}
@@ -242,7 +243,7 @@ export async function claimDeliveries(
                ORDER BY d."endpointId" LIMIT 1)
        FROM fresh q WHERE q.id IS NOT NULL
      ), retries AS MATERIALIZED (${retries ? `
-       SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+       SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
        FROM "Delivery" d
        WHERE d.status <> 'pending' AND d."nextAttemptAt" IS NOT NULL AND ${isDue}
          -- Not the retries of endpoints that can take none now (at their in-flight cap here,
@@ -255,14 +256,14 @@ export async function claimDeliveries(
        LIMIT $4` : `
        -- None queued when the days were read (recentQueuedDays): planning the scan was a fifth
        -- of the claim's planning.
-       SELECT NULL::text AS id, NULL::timestamp AS "createdAt", NULL::text AS "endpointId", NULL::timestamp AS "nextAttemptAt",
-              NULL::int AS attempts, NULL::int AS "maxAttempts" WHERE false`}
+       SELECT NULL::text AS id, NULL::text AS "endpointId", NULL::timestamp AS "nextAttemptAt", NULL::int AS attempts,
+              NULL::int AS "maxAttempts" WHERE false`}
      ), ${room(`(SELECT id FROM fresh WHERE id IS NOT NULL UNION SELECT "endpointId" FROM retries)`)}, due AS MATERIALIZED (
        SELECT *, row_number() OVER (PARTITION BY "endpointId" ORDER BY "nextAttemptAt") AS rank
        FROM (
          SELECT d.*, e.quota
          FROM endpoints e CROSS JOIN LATERAL (
-           SELECT d.id, d."createdAt", d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
+           SELECT d.id, d."endpointId", d."nextAttemptAt", d.attempts, d."maxAttempts"
            FROM "Delivery" d
            WHERE d."endpointId" = e.id AND ${isFresh} AND ${isDue}
            ORDER BY d."nextAttemptAt"
