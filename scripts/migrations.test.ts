@@ -33,6 +33,14 @@ const SQL_ONLY_INDEXES = ["Alert_open_dedupKey_key", "Delivery_unfinished_alert_
 const NOT_A_PARTITION = (column: string) =>
   `${column} NOT IN (SELECT c.relname::text FROM pg_class c WHERE c.relispartition AND c.relnamespace = 'public'::regnamespace)`;
 
+/** Indexes on the same table with the same columns, expressions, predicate and operator classes. */
+const DUPLICATE_INDEXES_SQL = `
+  SELECT indrelid::regclass::text AS "table", array_agg(indexrelid::regclass::text ORDER BY indexrelid::regclass::text) AS indexes
+  FROM pg_index JOIN pg_class c ON c.oid = indrelid
+  WHERE c.relnamespace = 'public'::regnamespace
+  GROUP BY indrelid, indkey::text, indclass::text, coalesce(pg_get_expr(indexprs, indrelid), ''), coalesce(pg_get_expr(indpred, indrelid), '')
+  HAVING count(*) > 1`;
+
 /** Tables, columns, types, defaults, constraints, indexes and enums: what drift would change. */
 async function describeSchema(database: string) {
   return withClient(database, async (client) => {
@@ -134,6 +142,7 @@ describe("migrations", () => {
          UNION ALL SELECT tableoid::regclass::text, count(*)::int FROM "Event" GROUP BY 1
          UNION ALL SELECT tableoid::regclass::text, count(*)::int FROM "DeliveryAttempt" GROUP BY 1 ORDER BY 1`,
       );
+      expect((await client.query(DUPLICATE_INDEXES_SQL)).rows).toEqual([]);
       expect(placed.rows).toEqual([
         { partition: '"DeliveryAttempt_legacy"', n: 3 },
         { partition: '"Delivery_legacy"', n: 3 },
@@ -161,6 +170,12 @@ describe("migrations", () => {
       await pool.end();
     }
   }, 120_000);
+
+  it("leave no table, partition or not, with two indexes on the same key", async () => {
+    // Each costs every row written an entry; the pre-partitioning history had two unique ones.
+    const twins = await withClient(TEMPLATE_DATABASE, async (client) => (await client.query(DUPLICATE_INDEXES_SQL)).rows);
+    expect(twins).toEqual([]);
+  });
 
   it("create the partial indexes schema.prisma cannot express", async () => {
     const rows = await withClient(TEMPLATE_DATABASE, async (client) =>
