@@ -161,6 +161,27 @@ export async function throughTheApi(ctx: BenchContext) {
         const warmUpDeliveries = (warmSeconds * perSecond + 20) * ENDPOINTS;
         report.walBytesPerDelivery = Math.round(wal!.bytes / (expected + warmUpDeliveries));
         say(`    WAL written: ${fmt(wal!.bytes / 1e6, 1)} MB, ${fmt(report.walBytesPerDelivery as number)} bytes per delivery (ingest, claim and recording; the warm-up's included)`);
+        if (process.env.BENCH_PG_STATS) {
+          // Which records those were and where they went (pg_walinspect, shipped with PostgreSQL), per delivery.
+          await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+          const per = expected + warmUpDeliveries;
+          const show = (rows: { what: string; records: number; bytes: number }[]) => {
+            for (const row of rows) say(`      ${fmt(row.records / per, 2).padStart(7)}  ${fmt(row.bytes / per).padStart(6)}  ${row.what}`);
+          };
+          say("      records  bytes  per delivery, by kind of record");
+          show(await db.$queryRawUnsafe(
+            `SELECT "resource_manager/record_type" AS what, count::float8 AS records, combined_size::float8 AS bytes
+             FROM pg_get_wal_stats($1::pg_lsn, pg_current_wal_lsn(), true) WHERE count > 0 ORDER BY combined_size DESC LIMIT 12`,
+            walBefore!.lsn,
+          ));
+          say("      records  bytes  per delivery, by relation (block data and full-page images only)");
+          show(await db.$queryRawUnsafe(
+            `SELECT coalesce(pg_filenode_relation(0, relfilenode)::text, relfilenode::text) || ' ' || resource_manager || '/' || record_type AS what,
+                    count(*)::float8 AS records, sum(block_data_length + block_fpi_length)::float8 AS bytes
+             FROM pg_get_wal_block_info($1::pg_lsn, pg_current_wal_lsn()) GROUP BY 1 ORDER BY 2 DESC LIMIT 24`,
+            walBefore!.lsn,
+          ));
+        }
       }
       const latencies = s.arrivals.filter(([id]) => run.sent.has(id)).map(([id, t]) => t - run.sent.get(id)!).sort((x, y) => x - y);
       if (high) {
