@@ -55,7 +55,12 @@ const outdatedSql = `WITH outdated AS (
          WHERE d.id = ANY($9::text[]) AND d."createdAt" BETWEEN $10::timestamp AND $11::timestamp AND d."alertId" IS NOT NULL
        )`;
 
-/** One batch in one transaction. Throws whatever PostgreSQL said. */
+/**
+ * One batch in one transaction. Throws whatever PostgreSQL said. Its two statements on Delivery
+ * and DeliveryAttempt are planned on every call (lib/db.ts): with one generic plan, which cannot
+ * know how long the id list is, PostgreSQL matched the list to the rows found by a nested loop's
+ * filter, 2.3 million comparisons and 240 ms for a batch of 1,500.
+ */
 export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: RecordOptions) {
   if (outcomes.length === 0) return;
   const rows = rowsOf(outcomes, options.random);
