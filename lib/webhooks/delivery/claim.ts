@@ -298,7 +298,8 @@ export async function claimDeliveries(
   // production has seven). A generic plan held to index scans in order (enable_seqscan and
   // enable_sort off, as for the take) was tried as well: not knowing the days, it found the
   // endpoints with new deliveries through (endpointId, createdAt) and read past each one's
-  // delivered rows, 20,000 a claim in a 20,000-delivery drain, which doubled dispatch's PostgreSQL CPU.
+  // delivered rows, 20,000 a claim in a 20,000-delivery drain. With the recording's tried the same
+  // way (record.ts), dispatch's PostgreSQL CPU per delivery went from 54 to 108-121 µs.
   const legacyEnd = await legacyHistoryEnd(pool);
   const result = await inTransaction(pool, async (client) => {
     // Each endpoint's oldest due rows taken off the index in order, never its queue sorted: a
