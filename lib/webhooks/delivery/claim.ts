@@ -116,9 +116,9 @@ const inDays = (row: string, first: number) => `${row}."createdAt" >= $${first}:
  * planning (0.7 of 1.7 ms). A generic plan is made once, for the statistics of its moment, and
  * one made while the tables were small had read a day's whole partition for every claim (40,000
  * rows in lib/webhooks/delivery/plans.test.ts): its joins on the chosen rows rescanned them. So
- * nothing here is joined: each Delivery row is reached through the id list as an index
- * condition, and its event and endpoint each by key, per row (LATERAL ... LIMIT 1, which no plan
- * can turn into a scan).
+ * nothing here is joined to a table: each Delivery row is reached through the id list as an index
+ * condition, and each event and endpoint by key, once (LATERAL ... LIMIT 1, which no plan can turn
+ * into a scan). The joins are of the statement's own few hundred rows.
  */
 const TAKE_SQL = `WITH exhausted AS (
        -- Rows at their attempt cap are never sent again.
@@ -152,24 +152,70 @@ const TAKE_SQL = `WITH exhausted AS (
        RETURNING d.id, to_char(d."createdAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", d."createdAt" AS at, d."eventId",
                  d.attempts, d."maxAttempts", d."endpointId", d.status = 'retrying' AS "wasRetrying", d."teamId",
                  d."createdAt" AT TIME ZONE 'UTC' AS "queuedAt"
-     )
-     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
-     SELECT c.id, c."createdAt", c.attempts, c."maxAttempts", c."endpointId", e.url, e.kind, e."secretCiphertext",
-            CASE WHEN e."previousSecretExpiresAt" > ${NOW} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
-            e."customHeadersCiphertext", ev.body, c."wasRetrying", c."teamId", c."queuedAt", ev.traceparent, x.teams AS "exhaustedTeams"
-     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x
-     LEFT JOIN (claimed c
-       CROSS JOIN LATERAL (SELECT * FROM "WebhookEndpoint" e WHERE e.id = c."endpointId" LIMIT 1) e
+     ), events AS (
+       -- Each event read once, and its body sent once, on one of its deliveries' rows (the
+       -- carrier): a storm's alert goes to every endpoint, and read per delivery the same body
+       -- was sent and parsed, and held in memory, once per endpoint.
+       SELECT g.carrier, ev.body, ev.traceparent
+       FROM (SELECT "eventId", min(id) AS carrier, min(at) AS at FROM claimed GROUP BY 1) g
        -- The event is in its delivery's day (lib/webhooks/delivery/retention.ts), or, for history
        -- from before partitioning, anywhere before it: one partition to read, not every day's.
        CROSS JOIN LATERAL (
          SELECT ev.body, ev.traceparent FROM "Event" ev
-         WHERE ev.id = c."eventId" AND ev."createdAt" <= c.at
-           AND ev."createdAt" >= CASE WHEN c.at >= $6::timestamp THEN date_trunc('day', c.at) ELSE '-infinity' END
+         WHERE ev.id = g."eventId" AND ev."createdAt" <= g.at
+           AND ev."createdAt" >= CASE WHEN g.at >= $6::timestamp THEN date_trunc('day', g.at) ELSE '-infinity' END
            AND ev."createdAt" < $8::date + 1 AND ev."createdAt" >= CASE WHEN $7::date >= $6::timestamp THEN $7::date ELSE '-infinity' END
          LIMIT 1
        ) ev
+     ), endpoints AS (
+       -- The same for each endpoint's settings.
+       SELECT g.carrier, e.url, e.kind, e."secretCiphertext",
+              CASE WHEN e."previousSecretExpiresAt" > ${NOW} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+              e."customHeadersCiphertext"
+       FROM (SELECT "endpointId", min(id) AS carrier FROM claimed GROUP BY 1) g
+       CROSS JOIN LATERAL (SELECT * FROM "WebhookEndpoint" e WHERE e.id = g."endpointId" LIMIT 1) e
+     )
+     -- One row at least, even when nothing was claimed: it carries the teams of the rows given up.
+     SELECT c.id, c."createdAt", c.attempts, c."maxAttempts", c."endpointId", c."eventId", c."wasRetrying", c."teamId", c."queuedAt",
+            ev.carrier IS NOT NULL AS "carriesEvent", ev.body, ev.traceparent,
+            en.carrier IS NOT NULL AS "carriesEndpoint", en.url, en.kind, en."secretCiphertext", en."previousSecretCiphertext", en."customHeadersCiphertext",
+            x.teams AS "exhaustedTeams"
+     FROM (SELECT COALESCE(array_agg("teamId"), '{}') AS teams FROM exhausted) x
+     LEFT JOIN (claimed c
+       LEFT JOIN events ev ON ev.carrier = c.id
+       LEFT JOIN endpoints en ON en.carrier = c.id
      ) ON true`;
+
+type Event = Pick<Claimed, "body" | "traceparent">;
+type Endpoint = Pick<Claimed, "url" | "kind" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
+/** A row of TAKE_SQL: a claimed delivery, and on its event's and its endpoint's carrier, theirs. */
+type Taken = Omit<Claimed, keyof Event | keyof Endpoint> & { eventId: string; exhaustedTeams: string[] } & (
+    { carriesEvent: true } & Event | { carriesEvent: false }
+  ) & ({ carriesEndpoint: true } & Endpoint | { carriesEndpoint: false });
+
+/**
+ * The claimed deliveries of TAKE_SQL's rows, each with its event's body and its endpoint's
+ * settings (one string per event, shared by its deliveries). A delivery whose event or endpoint
+ * is gone is left out, as a join would have: claimed, it is given up once its attempts are used.
+ */
+function deliveriesOf(rows: Taken[]): Claimed[] {
+  const events = new Map<string, Event>();
+  const endpoints = new Map<string, Endpoint>();
+  for (const row of rows) {
+    if (row.carriesEvent) events.set(row.eventId, { body: row.body, traceparent: row.traceparent });
+    if (row.carriesEndpoint) {
+      const { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext } = row;
+      endpoints.set(row.endpointId, { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext });
+    }
+  }
+  return rows.flatMap((row) => {
+    const event = events.get(row.eventId);
+    const endpoint = endpoints.get(row.endpointId);
+    if (row.id === null || !event || !endpoint) return [];
+    const { id, createdAt, attempts, maxAttempts, endpointId, wasRetrying, teamId, queuedAt } = row;
+    return [{ id, createdAt, attempts, maxAttempts, endpointId, wasRetrying, teamId, queuedAt, ...event, ...endpoint }];
+  });
+}
 
 /** Set for the take (see TAKE_SQL): its generic plan, and one made with no sequential scan to choose from. */
 const TAKE_SETTINGS = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
@@ -324,7 +370,7 @@ export async function claimDeliveries(
     if (candidates.length === 0) return { rows: [], dueSeen, exhaustedTeams: [] };
     const givenUp = (c: (typeof candidates)[number]) => c.attempts >= c.maxAttempts;
     await client.query(TAKE_SETTINGS);
-    const taken = await client.query<Claimed & { exhaustedTeams: string[] }>(
+    const taken = await client.query<Taken>(
       namedStatement(TAKE_SQL, [
         options.now?.toISOString() ?? null,
         candidates.filter((c) => !givenUp(c)).map((c) => c.id),
@@ -338,11 +384,11 @@ export async function claimDeliveries(
     );
     // In the order chosen: each endpoint's oldest first.
     const order = new Map(candidates.map((c, i) => [c.id, i]));
-    const rows = taken.rows.filter((row) => row.id !== null).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    const rows = deliveriesOf(taken.rows).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
     return { rows, dueSeen, exhaustedTeams: taken.rows[0]!.exhaustedTeams };
   });
   if (!result) return { deliveries: [], drained: true, exhaustedTeams: [] };
-  const deliveries = result.rows.map(({ exhaustedTeams: _, ...delivery }) => delivery);
+  const deliveries = result.rows;
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
   // another worker or at the attempt cap mean more is waiting.
