@@ -188,8 +188,11 @@ const TAKE_SQL = `WITH exhausted AS (
 
 type Event = Pick<Claimed, "body" | "traceparent">;
 type Endpoint = Pick<Claimed, "url" | "kind" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
-/** A row of TAKE_SQL: a claimed delivery, and on its event's and its endpoint's carrier, theirs. */
-type Taken = Omit<Claimed, keyof Event | keyof Endpoint> & { eventId: string; exhaustedTeams: string[] } & (
+/**
+ * A row of TAKE_SQL: a claimed delivery, and on its event's and its endpoint's carrier, theirs;
+ * or, when nothing was claimed, one row with no delivery (id null) for the teams given up.
+ */
+type Taken = Omit<Claimed, keyof Event | keyof Endpoint | "id"> & { id: string | null; eventId: string; exhaustedTeams: string[] } & (
     { carriesEvent: true } & Event | { carriesEvent: false }
   ) & ({ carriesEndpoint: true } & Endpoint | { carriesEndpoint: false });
 
@@ -208,11 +211,10 @@ function deliveriesOf(rows: Taken[]): Claimed[] {
       endpoints.set(row.endpointId, { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext });
     }
   }
-  return rows.flatMap((row) => {
-    const event = events.get(row.eventId);
-    const endpoint = endpoints.get(row.endpointId);
-    if (row.id === null || !event || !endpoint) return [];
-    const { id, createdAt, attempts, maxAttempts, endpointId, wasRetrying, teamId, queuedAt } = row;
+  return rows.flatMap(({ id, createdAt, attempts, maxAttempts, endpointId, eventId, wasRetrying, teamId, queuedAt }) => {
+    const event = events.get(eventId);
+    const endpoint = endpoints.get(endpointId);
+    if (id === null || !event || !endpoint) return [];
     return [{ id, createdAt, attempts, maxAttempts, endpointId, wasRetrying, teamId, queuedAt, ...event, ...endpoint }];
   });
 }
@@ -367,7 +369,7 @@ export async function claimDeliveries(
     ]);
     const candidates = chosen.rows.filter((row) => row.id !== null);
     const dueSeen = chosen.rows[0]!.dueSeen;
-    if (candidates.length === 0) return { rows: [], dueSeen, exhaustedTeams: [] };
+    if (candidates.length === 0) return { deliveries: [], dueSeen, exhaustedTeams: [] };
     const givenUp = (c: (typeof candidates)[number]) => c.attempts >= c.maxAttempts;
     await client.query(TAKE_SETTINGS);
     const taken = await client.query<Taken>(
@@ -384,11 +386,11 @@ export async function claimDeliveries(
     );
     // In the order chosen: each endpoint's oldest first.
     const order = new Map(candidates.map((c, i) => [c.id, i]));
-    const rows = deliveriesOf(taken.rows).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    return { rows, dueSeen, exhaustedTeams: taken.rows[0]!.exhaustedTeams };
+    const deliveries = deliveriesOf(taken.rows).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { deliveries, dueSeen, exhaustedTeams: taken.rows[0]!.exhaustedTeams };
   });
   if (!result) return { deliveries: [], drained: true, exhaustedTeams: [] };
-  const deliveries = result.rows;
+  const { deliveries } = result;
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
   // another worker or at the attempt cap mean more is waiting.
