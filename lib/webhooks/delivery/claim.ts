@@ -393,8 +393,9 @@ export async function claimDeliveries(
   const { deliveries } = result;
   // Every due row read was taken: nothing more is due that this process could take now. Rows
   // past an endpoint's quota (each endpoint reads one more), past the claim's limit, locked by
-  // another worker or at the attempt cap mean more is waiting.
-  const drained = deliveries.length === 0 || deliveries.length === result.dueSeen;
+  // another worker or at the attempt cap mean more is waiting; so does a claim that took none of
+  // the rows it chose (another worker was taking them): Dispatcher.drain() claims again shortly.
+  const drained = deliveries.length === result.dueSeen;
   return { deliveries, drained, exhaustedTeams: result.exhaustedTeams };
 }
 

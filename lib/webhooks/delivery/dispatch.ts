@@ -67,6 +67,10 @@ export type DrainStats = { attempted: number; delivered: number; failed: number 
  */
 const FLUSH_MS = 50;
 
+/** After a claim that another worker's left empty (see drain()), how long to wait, and how many times at most in a row. */
+const CONTENDED_RETRY_MS = 50;
+const MAX_CONTENDED_CLAIMS = 20;
+
 export class Dispatcher {
   private readonly pool: pg.Pool;
   private readonly clock: Clock | null;
@@ -323,6 +327,11 @@ export class Dispatcher {
     let emptyAt = 0;
     // An empty claim proves the queue is drained only if no endpoint was held back as busy.
     let emptyWhileIdle = false;
+    // Empty claims in a row that chose due rows another worker was taking (locked, so skipped):
+    // there is more to do, and claiming again shortly shares it. Several workers woken by one
+    // alert choose the same oldest rows; taken as proof of an empty queue, all but one went back
+    // to sleep until the next wake or poll (up to a second) while that one sent everything.
+    let contended = 0;
     // Writing outcomes can unblock an alert's next state (lib/webhooks/delivery/claim.ts): one more claim after
     // that. Also when the timed flush wrote them while the last claim ran, which then missed them.
     let claimedAfterFlush = false;
@@ -348,7 +357,9 @@ export class Dispatcher {
           emptyAt = claimed.length === 0 ? performance.now() : 0;
           drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;
-          emptyWhileIdle = claimed.length === 0 && idle;
+          contended = claimed.length === 0 && !drained ? contended + 1 : 0;
+          // Bounded: rows that stay due yet untaken for a second are left to the next drain.
+          emptyWhileIdle = claimed.length === 0 && idle && (contended === 0 || contended > MAX_CONTENDED_CLAIMS);
           for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
           if (claimed.length > 0) continue;
         }
@@ -368,6 +379,7 @@ export class Dispatcher {
           }
           if ((emptyAt && emptyWhileIdle) || performance.now() >= deadline) break;
           if (lingering) await new Promise((resolve) => setTimeout(resolve, Math.min(this.lingerMs - (now - drainedAt), deadline - now)));
+          else if (contended > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(CONTENDED_RETRY_MS, deadline - now)));
           emptyAt = 0;
           continue;
         }

@@ -8,6 +8,8 @@ import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { startThrowawayDatabase } from "@/lib/testing/throwaway-database";
 import { spawnWorker, stopProcess, waitUntil } from "@/lib/testing/worker-process";
+import { DISPATCH_CHANNEL } from "@/lib/webhooks/delivery/enqueue";
+import { WORKER_APPLICATION_NAME } from "@/lib/webhooks/delivery/wake";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -65,18 +67,26 @@ describe("worker process", () => {
   it("4 workers on 5,000 deliveries: each is received exactly once", async () => {
     const prefix = `race-${Date.now()}`;
     receiver.respond(() => ({ status: 200 }));
-    const ids = await enqueue(db, prefix, 500, 10);
-    expect(ids).toHaveLength(5000);
     // The default timeout, not the suite's 2 s: this test is about claims racing, and on a
     // shared machine four workers starting at once could stall the in-process receiver past
     // 2 s, sending deliveries into minutes of backoff.
     const workers = Array.from({ length: 4 }, () => spawnWorker({ MON1TOR_DELIVERY_TIMEOUT_MS: "15000" }));
     try {
-      await waitUntil(async () => (await deliveredCount(db, ids)) === 5000, 120_000, "all 5000 deliveries");
-    } catch (error) {
-      const states = await db.delivery.groupBy({ by: ["status"], where: { id: { in: ids } }, _count: true });
-      console.error(JSON.stringify(states), workers.map((w) => w.output.join("").slice(-1500)));
-      throw error;
+      // All four listening before anything is queued, then woken at once: started first, one
+      // worker with 1,024 slots could send all 5,000 before the others had connected.
+      const listening = async () =>
+        (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${WORKER_APPLICATION_NAME}`)[0]!.n >= 4;
+      await waitUntil(listening, 60_000, "four workers listening");
+      const ids = await enqueue(db, prefix, 500, 10);
+      expect(ids).toHaveLength(5000);
+      await db.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
+      try {
+        await waitUntil(async () => (await deliveredCount(db, ids)) === 5000, 120_000, "all 5000 deliveries");
+      } catch (error) {
+        const states = await db.delivery.groupBy({ by: ["status"], where: { id: { in: ids } }, _count: true });
+        console.error(JSON.stringify(states), workers.map((w) => w.output.join("").slice(-1500)));
+        throw error;
+      }
     } finally {
       await Promise.all(workers.map((worker) => stopProcess(worker)));
     }
