@@ -34,6 +34,10 @@ async function enqueue(client: Db, prefix: string, alerts: number, endpoints: nu
 const receivedIds = (prefix: string) =>
   receiver.requests.filter((r) => r.method === "POST" && r.path.startsWith(`/${prefix}/`)).map((r) => String(r.headers["webhook-id"]));
 
+/** Workers' LISTEN connections open on this database (each worker has one, named so). */
+const listeningWorkers = async () =>
+  (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${WORKER_APPLICATION_NAME}`)[0]!.n;
+
 const deliveredCount = async (client: Db, ids: string[]) => client.delivery.count({ where: { id: { in: ids }, status: "delivered" } });
 
 describe("worker process", () => {
@@ -74,9 +78,7 @@ describe("worker process", () => {
     try {
       // All four listening before anything is queued, then woken at once: started first, one
       // worker with 1,024 slots could send all 5,000 before the others had connected.
-      const listening = async () =>
-        (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${WORKER_APPLICATION_NAME}`)[0]!.n >= 4;
-      await waitUntil(listening, 60_000, "four workers listening");
+      await waitUntil(async () => (await listeningWorkers()) >= 4, 60_000, "four workers listening");
       const ids = await enqueue(db, prefix, 500, 10);
       expect(ids).toHaveLength(5000);
       await db.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
@@ -106,8 +108,7 @@ describe("worker process", () => {
     });
     const ids = await enqueue(db, prefix, 100, 10);
     const worker = spawnWorker();
-    const listening = async () =>
-      (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'mon1tor-worker'`)[0]!.n > 0;
+    const listening = async () => (await listeningWorkers()) > 0;
     try {
       await waitUntil(listening, 30_000, "the worker's LISTEN connection");
       await waitUntil(async () => receivedIds(prefix).length >= 100, 60_000, "dispatch to start");
