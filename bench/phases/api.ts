@@ -132,7 +132,8 @@ export async function throughTheApi(ctx: BenchContext) {
     // Latency first: the sustained-ingest phase leaves 60,000 alerts' worth of writes for
     // autovacuum, which would skew whatever runs after it.
     // At the storm rate the targets name (200/s), then at twice it (400/s, p99 < 500 ms).
-    for (const perSecond of only.has("latency") ? [LATENCY_RATE, LATENCY_HIGH_RATE] : []) {
+    // BENCH_LATENCY_HIGH_RATE=0 leaves the second out.
+    for (const perSecond of only.has("latency") ? [LATENCY_RATE, LATENCY_HIGH_RATE].filter((rate) => rate > 0) : []) {
       const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
       const high = perSecond === LATENCY_HIGH_RATE;
       // The web server and the worker were started for this phase: their first seconds under load
