@@ -15,6 +15,19 @@ export type StormContext = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function summarizeSlowCalls(calls: { startedS: number; status: number }[]) {
+  let first = Infinity;
+  let last = -Infinity;
+  const byStatus: Record<string, number> = {};
+  for (const call of calls) {
+    first = Math.min(first, call.startedS);
+    last = Math.max(last, call.startedS);
+    const answer = call.status === 0 ? "no answer" : String(call.status);
+    byStatus[answer] = (byStatus[answer] ?? 0) + 1;
+  }
+  return { firstStartedS: Math.round(first * 10) / 10, lastStartedS: Math.round(last * 10) / 10, byStatus };
+}
+
 /**
  * `perSecond` alerts a second for `seconds`, open loop. Each alert is sent with its own
  * Idempotency-Key until a 202, waiting what Retry-After says (with jitter) after a 503 or 429, as a
@@ -23,9 +36,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function overload(ctx: StormContext, perSecond: number, seconds: number) {
   const tag = `overload-${Date.now()}`;
+  const from = performance.now();
   let maxCallMs = 0;
   let refusedCalls = 0;
-  const callsOver2s: number[] = [];
+  /** Calls over 2 s: when each started (seconds into the offer) and how it was answered (0: no answer). */
+  const callsOver2s: { startedS: number; status: number }[] = [];
   const accepted = new Set<number>();
   const send = async (i: number) => {
     for (let attempt = 0; attempt < 200; attempt++) {
@@ -43,18 +58,19 @@ export async function overload(ctx: StormContext, perSecond: number, seconds: nu
         await response.body.dump();
         const ms = performance.now() - at;
         maxCallMs = Math.max(maxCallMs, ms);
-        if (ms > 2_000) callsOver2s.push(ms);
+        if (ms > 2_000) callsOver2s.push({ startedS: (at - from) / 1_000, status: response.statusCode });
         if (response.statusCode === 202) return void accepted.add(i);
         refusedCalls += 1;
         wait = Number(response.headers["retry-after"] ?? 1) * 1_000;
       } catch {
-        maxCallMs = Math.max(maxCallMs, performance.now() - at);
+        const ms = performance.now() - at;
+        maxCallMs = Math.max(maxCallMs, ms);
+        if (ms > 2_000) callsOver2s.push({ startedS: (at - from) / 1_000, status: 0 });
       }
       await sleep(wait * (0.5 + Math.random()));
     }
   };
   const senders: Promise<void>[] = [];
-  const from = performance.now();
   for (let i = 0; i < perSecond * seconds; i++) {
     const due = from + (i * 1_000) / perSecond - performance.now();
     if (due > 0) await sleep(due);
@@ -74,6 +90,8 @@ export async function overload(ctx: StormContext, perSecond: number, seconds: nu
     deliveriesLost: Math.max(0, stored.distinct - deliveries.received),
     maxCallMs: Math.round(maxCallMs),
     callsOver2s: callsOver2s.length,
+    /** Where the calls over 2 s were: the seconds of the offer they started in, and their answers. */
+    over2s: callsOver2s.length === 0 ? null : summarizeSlowCalls(callsOver2s),
     refusedCalls,
     secondsToDrain: Math.round(secondsToDrain * 10) / 10,
   };

@@ -309,7 +309,7 @@ export async function throughTheApi(ctx: BenchContext) {
       const { team } = await endpoints("ovl", 1);
       await settle();
       const line = (result: Awaited<ReturnType<typeof overload>>) =>
-        `    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`;
+        `    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s${result.over2s ? `, started ${result.over2s.firstStartedS}-${result.over2s.lastStartedS} s into the offer, answered ${JSON.stringify(result.over2s.byStatus)}` : ""}); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`;
       const result = await overload({ ...storm, key: await keyFor(team) }, perSecond, seconds);
       report.overload = result;
       say(line(result));
