@@ -106,22 +106,33 @@ function lookupOnce(prefix: string, now: number): Promise<LookedUp> {
 /** Bumped by every revocation in this process: a lookup that started before one caches nothing, and later requests do not join it. */
 let revocations = 0;
 
+const findKey = (prefix: string) => db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
+/** The "last used" column, written at most once a minute per key. */
+const markUsed = (id: string, now: number) =>
+  db.apiKey.updateMany({
+    where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - 60_000) } }] },
+    data: { lastUsedAt: new Date(now) },
+  });
+
+/**
+ * Runs the lookup's two queries once for no key, at start-up (instrumentation.ts): a web process
+ * just started had its first alert calls of a storm wait for Prisma's first queries.
+ */
+export async function warmKeyLookup() {
+  await findKey("");
+  await markUsed("", Date.now());
+}
+
 /** Reads the key's row; a key that is valid, and not revoked here meanwhile, is trusted for KEY_CACHE_MS. */
 async function readKey(prefix: string, now: number): Promise<LookedUp> {
   const generation = revocations;
-  const row = await db.apiKey.findUnique({ where: { prefix }, include: { team: { select: { id: true, name: true } } } });
+  const row = await findKey(prefix);
   if (!row || row.revokedAt) {
     checked.delete(prefix);
     return row && { hash: row.hash, revokedAt: row.revokedAt, key: { id: row.id, name: row.name, permissions: row.permissions, team: row.team } };
   }
   const key = { id: row.id, name: row.name, permissions: row.permissions, team: row.team };
-  // At most one write a minute per key for the "last used" column.
-  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now - 60_000) {
-    await db.apiKey.updateMany({
-      where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - 60_000) } }] },
-      data: { lastUsedAt: new Date(now) },
-    });
-  }
+  if (!row.lastUsedAt || row.lastUsedAt.getTime() < now - 60_000) await markUsed(row.id, now);
   if (generation === revocations) {
     if (checked.size >= MAX_CACHED_KEYS) checked.clear();
     checked.set(prefix, { hash: row.hash, key, until: now + KEY_CACHE_MS });
