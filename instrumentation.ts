@@ -29,10 +29,9 @@ export async function register() {
     }
     // In the background: the server answers at once, and its first storm finds its connections open.
     const { ingestPool, pool, warmPool } = await import("./lib/db");
-    const { warmGroupStatement } = await import("./lib/alerts/fast-ingest");
     const { warmKeyLookup } = await import("./lib/api-keys/keys");
     void warmPool(pool).then(warmKeyLookup).catch(() => {});
-    void warmPool(ingestPool(), warmGroupStatement);
+    void warmPool(ingestPool());
     // The history's days ahead, as housekeeping makes them: a deployment whose worker or cron
     // stopped for days still finds today's partition when its web server starts again.
     const { ensureHistoryPartitions } = await import("./lib/webhooks/delivery/retention");

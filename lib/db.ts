@@ -54,14 +54,9 @@ export function createPool(connectionString = databaseUrl(), max = 10, { generic
  * them (each takes a TCP connect, SCRAM authentication and a new PostgreSQL backend). Never
  * throws: with the database away, requests answer 503 and connect when it is back.
  */
-export async function warmPool(pool: pg.Pool, warm?: (client: pg.PoolClient) => Promise<unknown>): Promise<void> {
+export async function warmPool(pool: pg.Pool): Promise<void> {
   const clients = await Promise.allSettled(Array.from({ length: pool.options.max }, () => pool.connect()));
-  // Each connection's first run of a statement (`warm`) reads the catalog and makes its plan; a
-  // connection it failed on is closed rather than kept.
-  const warmed = await Promise.allSettled(clients.map((client) => (warm && client.status === "fulfilled" ? warm(client.value) : null)));
-  clients.forEach((client, i) => {
-    if (client.status === "fulfilled") client.value.release(warmed[i]!.status === "rejected");
-  });
+  for (const client of clients) if (client.status === "fulfilled") client.value.release();
 }
 
 export function createDbClient(connectionString = databaseUrl(), max = 10) {

@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Admission, ADMISSION_BURST, ADMISSION_BURST_WINDOW_MS, ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront, MAX_RETRY_AFTER_SECONDS } from "@/lib/alerts/admission";
+import { Admission, ADMISSION_BURST, ADMISSION_MIN_IN_FLIGHT, admitAlertCallsInFront, MAX_RETRY_AFTER_SECONDS } from "@/lib/alerts/admission";
 
 let server: http.Server;
 let base: string;
@@ -129,33 +129,6 @@ describe("admission in front of the handler", () => {
       vi.advanceTimersByTime(1_000);
       expect(admission.admit()).toBe(true);
       for (let i = 0; i < ADMISSION_BURST; i++) expect(admission.admit()).toBe(true);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
-  it("draws on the burst allowance only for calls that come together: past its window a storm is refused, allowance left or not", () => {
-    vi.useFakeTimers({ toFake: ["performance"] });
-    try {
-      const admission = new Admission();
-      for (let i = 0; i < ADMISSION_MIN_IN_FLIGHT; i++) expect(admission.admit()).toBe(true);
-      // The limit is full: the allowance opens its window with the first call past it.
-      expect(admission.admit()).toBe(true);
-      vi.advanceTimersByTime(ADMISSION_BURST_WINDOW_MS / 2);
-      expect(admission.admit()).toBe(true);
-      // A storm's next calls, past the window: refused, though most of the allowance is left.
-      vi.advanceTimersByTime(ADMISSION_BURST_WINDOW_MS);
-      expect(admission.admit()).toBe(false);
-      // Calls completing under the limit now and then do not open a new window while it keeps filling.
-      for (let i = 0; i < 3; i++) admission.done();
-      expect(admission.admit()).toBe(true);
-      expect(admission.admit()).toBe(false);
-      // A second with the limit never full: the allowance and its window are whole again.
-      while (admission.inFlight > 0) admission.done();
-      vi.advanceTimersByTime(1_000);
-      expect(admission.admit()).toBe(true);
-      while (admission.inFlight < ADMISSION_MIN_IN_FLIGHT) expect(admission.admit()).toBe(true);
-      expect(admission.admit()).toBe(true);
     } finally {
       vi.useRealTimers();
     }

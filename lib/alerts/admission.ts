@@ -42,16 +42,6 @@ export const ADMISSION_MIN_IN_FLIGHT = 100;
  * back every few moments, and its calls waited 24 s in the clients' pools again.
  */
 export const ADMISSION_BURST = 1_000;
-/**
- * The burst allowance is for calls that arrive together, not for a storm's first second: it is
- * used only within this long of the limit filling. Spent on a storm instead (1,000 alerts/s
- * offered to a process just started), it admitted 1,100 calls that a cold web process on a slow
- * moment of this machine took up to 6 s to complete; their connections were all the client had,
- * so the calls behind them waited too, refusals included (2,541 calls over 2 s, all in the
- * storm's first 4 s). Every client retrying at once after a restart (e2e/shutdown.spec.ts: each
- * retries every 200 ms) is still inside it.
- */
-export const ADMISSION_BURST_WINDOW_MS = 250;
 
 /** The longest Retry-After admission asks for. */
 export const MAX_RETRY_AFTER_SECONDS = 60;
@@ -62,8 +52,6 @@ export class Admission {
   private burst: number;
   /** When a call last found the limit full. */
   private lastFullAt = -Infinity;
-  /** When the whole allowance was first drawn on: its window (ADMISSION_BURST_WINDOW_MS) starts there. */
-  private burstFrom = -Infinity;
 
   constructor(private readonly burstSize = ADMISSION_BURST) {
     this.burst = burstSize;
@@ -93,8 +81,7 @@ export class Admission {
     const now = performance.now();
     if (this.inFlight >= this.capacity) {
       this.lastFullAt = now;
-      if (this.burst === this.burstSize) this.burstFrom = now;
-      if (this.burst < 1 || now - this.burstFrom > ADMISSION_BURST_WINDOW_MS) {
+      if (this.burst < 1) {
         this.refusedSinceRate += 1;
         return false;
       }

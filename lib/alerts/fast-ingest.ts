@@ -12,7 +12,6 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
-import type pg from "pg";
 import { ingestPool, INGEST_CONNECTIONS, namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
@@ -145,16 +144,6 @@ async function writeGroup(items: Item[]): Promise<Row[]> {
   );
   // Named, on connections that keep its generic plan: planned once per connection (lib/db.ts).
   return (await ingestPool().query<Row>(namedStatement(SQL, values))).rows;
-}
-
-/**
- * Runs the group statement on `client` for an empty group, which writes nothing: the connection's
- * generic plan is made and the tables' catalog entries are read before the first storm, not by its
- * first calls (a web process just started, on a slow moment of this machine, answered its first
- * calls of a storm after up to 5 s).
- */
-export function warmGroupStatement(client: pg.ClientBase) {
-  return client.query(namedStatement(SQL, [...COLUMNS.map(() => []), [], [], new Date().toISOString()]));
 }
 
 export async function fastIngest(
