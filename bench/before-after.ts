@@ -12,12 +12,11 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fmt, say } from "./lib";
 
 const BEFORE = process.env.BENCH_BEFORE ?? "7dccbaf";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const RATE = 200;
-const say = (line: string) => console.log(line);
-const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 type Run = { side: "before" | "after"; referenceMs: number; postgresUsPerAlert: number; walBytesPerAlert: number; walRecordsPerAlert: number; receiptP50Ms: number; receiptP99Ms: number };
 
