@@ -39,6 +39,25 @@ describe("connection pools", () => {
     }
   }, 20_000);
 
+  it("a pool of generic plans has the setting on each connection's first query, sent before it rather than beside it", async () => {
+    // node-postgres warns (and pg 9 will throw) when a query is sent while the client runs another.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const generic = createPool(process.env.DATABASE_URL, 2, { genericPlans: true });
+    try {
+      const modes = await Promise.all([1, 2].map(() => generic.query<{ plan_cache_mode: string }>("SHOW plan_cache_mode")));
+      expect(modes.map((result) => result.rows[0]!.plan_cache_mode)).toEqual(["force_generic_plan", "force_generic_plan"]);
+      expect(generic.totalCount).toBe(2);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((message) => message.includes("already executing a query"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await generic.end();
+    }
+  });
+
   it("warmPool never throws: with the database away it opens nothing and returns", async () => {
     const away = createPool("postgresql://nobody:nothing@127.0.0.1:1/none", 2);
     try {

@@ -32,6 +32,16 @@ export function createPool(connectionString = databaseUrl(), max = 10, { generic
     idleTimeoutMillis: 0,
     keepAlive: true,
     allowExitOnIdle: true,
+    // Run on each new connection before it is first handed out, and awaited: a query sent from the
+    // 'connect' event instead ran beside the first caller's, which node-postgres deprecates (an
+    // error in pg 9). Behind PgBouncer in transaction mode a session setting does not stick: the
+    // statement is then planned per call, as before. A failure is the caller's to see, on its own
+    // query.
+    ...(genericPlans && {
+      verify: (client: pg.PoolClient, done: (error?: Error) => void) => {
+        client.query("SET plan_cache_mode = force_generic_plan").then(() => done(), () => done());
+      },
+    }),
   });
   // A connection dropped by a database restart, a failover or pg_terminate_backend() must not
   // crash the process. The pool's own listener covers idle connections only: a checked-out
@@ -42,9 +52,6 @@ export function createPool(connectionString = databaseUrl(), max = 10, { generic
   pool.on("error", () => {});
   pool.on("connect", (client) => {
     client.on("error", () => {});
-    // Queued ahead of whatever the client is handed out for. Behind PgBouncer in transaction
-    // mode a session setting does not stick: the statement is then planned per call, as before.
-    if (genericPlans) client.query("SET plan_cache_mode = force_generic_plan").catch(() => {});
   });
   return pool;
 }
