@@ -88,12 +88,13 @@ export async function createContext() {
   const printStatementStats = async () => {
     if (!process.env.BENCH_PG_STATS) return;
     await db.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-    const top = await db.$queryRawUnsafe<{ ms: number; plan: number; plans: number; calls: number; query: string }[]>(
-      `SELECT round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, plans::int, calls::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
+    const top = await db.$queryRawUnsafe<{ ms: number; plan: number; plans: number; calls: number; longest: number; query: string }[]>(
+      `SELECT round(total_exec_time)::int AS ms, round(total_plan_time)::int AS plan, plans::int, calls::int, round(max_exec_time)::int AS longest,
+              left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
        FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
     );
-    say("      executing  planning (plans)    calls  statement");
-    for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.plan).padStart(6)} ms (${String(row.plans).padStart(6)}) ${String(row.calls).padStart(6)}  ${row.query}`);
+    say("      executing  planning (plans)    calls  longest  statement");
+    for (const row of top) say(`      ${String(row.ms).padStart(6)} ms ${String(row.plan).padStart(6)} ms (${String(row.plans).padStart(6)}) ${String(row.calls).padStart(6)} ${String(row.longest).padStart(5)} ms  ${row.query}`);
     await db.$executeRawUnsafe("SELECT pg_stat_statements_reset()");
     // What was written to the WAL meanwhile: every synchronous commit waits for it to be flushed.
     const [wal] = await db.$queryRawUnsafe<{ bytes: number; records: number; fpi: number; syncs: number }[]>(

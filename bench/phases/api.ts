@@ -309,10 +309,12 @@ export async function throughTheApi(ctx: BenchContext) {
       const { team } = await endpoints("ovl", 1);
       await settle();
       const line = (result: Awaited<ReturnType<typeof overload>>) =>
-        `    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s${result.over2s ? `, started ${result.over2s.firstStartedS}-${result.over2s.lastStartedS} s into the offer, answered ${JSON.stringify(result.over2s.byStatus)}` : ""}); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`;
-      const result = await overload({ ...storm, key: await keyFor(team) }, perSecond, seconds);
+        `    longest call ${fmt(result.maxCallMs)} ms (${result.callsOver2s} over 2 s${result.over2s ? `, started ${result.over2s.firstStartedS}-${result.over2s.lastStartedS} s into the offer, answered ${JSON.stringify(result.over2s.byStatus)}; of those, ${result.over2s.waitedOver1sForConnection} waited over 1 s in the client for a connection (longest ${fmt(result.over2s.longestConnectionWaitMs)} ms) and ${result.over2s.waitedOver1sAfterSending} over 1 s for the answer once sent (longest ${fmt(result.over2s.longestAfterSendingMs)} ms); the load generator's event loop stalled up to ${fmt(result.over2s.generatorLoopDelayMaxMs)} ms; ${fmt(result.over2s.connectionsOpened)} connections opened` : ""}); ${fmt(result.accepted)} of ${fmt(result.offered)} accepted, ${result.lost} lost, ${result.duplicates} duplicates; ${fmt(result.refusedCalls)} calls answered 503; all accepted and delivered ${result.secondsToDrain} s after the offer ended`;
+      const overloadKey = await keyFor(team);
+      const result = await sampleWaits(() => overload({ ...storm, key: overloadKey }, perSecond, seconds));
       report.overload = result;
       say(line(result));
+      await printStatementStats();
       await reset();
       // Served in front of Next, a web process takes more than 1,000 alerts/s: the same again
       // past what the machine can take, so that the refusals (503, Retry-After) are measured too.
