@@ -1,5 +1,5 @@
 import "server-only";
-import { NextResponse } from "next/server";
+import { jsonAnswer } from "@/lib/api/front";
 import type { BatchResult } from "@/lib/alerts/batch";
 
 /**
@@ -12,7 +12,7 @@ import type { BatchResult } from "@/lib/alerts/batch";
 export function batchResponse({ results, retryAfterSeconds }: BatchResult) {
   const count = (status: string) => results.filter((result) => result.status === status).length;
   const refused = count("refused");
-  return NextResponse.json(
+  return jsonAnswer(
     { accepted: count("accepted"), deduplicated: count("deduplicated"), ignored: count("ignored"), refused, errors: refused > 0, results },
     { status: retryAfterSeconds ? 503 : 200, headers: retryAfterSeconds ? { "retry-after": String(retryAfterSeconds) } : {} },
   );

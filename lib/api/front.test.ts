@@ -2,6 +2,7 @@
 // the real route handlers, on a real HTTP server whose own handler stands in for Next.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as postAlert } from "@/app/api/v1/alerts/route";
@@ -84,6 +85,29 @@ describe("alert calls served in front of Next", () => {
     const batch = await call("/api/v1/alerts/batch", { key, body: JSON.stringify({ alerts: [{ title: "one" }, { title: "" }] }) });
     expect(batch.status).toBe(200);
     expect(batch.json).toMatchObject({ accepted: 1, refused: 1 });
+  });
+
+  it("reads the body off the socket as the handler asks: UTF-8 as sent, bad JSON refused, an undeclared length cut off at the limit, the connection kept", async () => {
+    const { owner, key } = await keyForNewTeam();
+    const title = "Disque plein 🚨 sur db-1 — “prod”";
+    expect((await call("/api/v1/alerts", { key, body: Buffer.from(JSON.stringify({ title }), "utf8") })).status).toBe(202);
+    expect(await db.alert.count({ where: { teamId: owner.team.id, title } })).toBe(1);
+    expect(await call("/api/v1/alerts", { key, body: '{"title": "x",' })).toMatchObject({ status: 400, json: { error: { code: "bad_request" } } });
+    expect(await call("/api/v1/alerts", { key, body: Buffer.from([0x7b, 0xff, 0x7d]) })).toMatchObject({ status: 400, json: { error: { message: "The request body is not valid UTF-8 text." } } });
+    // Sent in chunks with no Content-Length: refused once past 64 KB, the rest dropped as it arrives.
+    const chunks = async function* () {
+      yield Buffer.from('{"title": "x", "message": "');
+      for (let i = 0; i < 40; i++) yield Buffer.from("m".repeat(16 * 1024));
+      yield Buffer.from('"}');
+    };
+    const response = await request(`${base}/api/v1/alerts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: Readable.from(chunks()),
+      dispatcher: agent,
+    });
+    expect({ status: response.statusCode, json: await response.body.json() }).toMatchObject({ status: 413, json: { error: { code: "payload_too_large" } } });
+    expect((await call("/api/v1/alerts", { key, body: JSON.stringify({ title: "after the cut-off" }) })).status).toBe(202);
   });
 
   it("leaves everything else to Next: other methods on these paths, other routes, and routes it was not given", async () => {

@@ -1,4 +1,5 @@
 import "server-only";
+import { frontBodyOf } from "@/lib/api/front";
 import { AppError } from "@/lib/errors";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -20,6 +21,26 @@ export async function readJsonBody(request: Request, maxBytes: number, what = "t
   }
   const tooLarge = () => new AppError("payload_too_large", `The request body is larger than ${formatSize(maxBytes)}.`);
   if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  const bytes = await bodyBytes(request, maxBytes);
+  if (bytes === null) throw tooLarge();
+  let raw: string;
+  try {
+    raw = utf8.decode(bytes);
+  } catch {
+    throw new AppError("bad_request", "The request body is not valid UTF-8 text.");
+  }
+  try {
+    return { raw, json: JSON.parse(raw) as unknown };
+  } catch {
+    throw new AppError("bad_request", "The request body is not valid JSON.");
+  }
+}
+
+/** The body, or null once it passed `maxBytes` (its reading then stops). */
+async function bodyBytes(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+  // Served in front of Next (lib/api/front.ts): read off the socket, no web stream.
+  const front = frontBodyOf(request);
+  if (front) return front.read(maxBytes);
   const chunks: Uint8Array[] = [];
   const reader = request.body?.getReader();
   let size = 0;
@@ -30,21 +51,11 @@ export async function readJsonBody(request: Request, maxBytes: number, what = "t
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      return null;
     }
     chunks.push(value);
   }
-  let raw: string;
-  try {
-    raw = utf8.decode(Buffer.concat(chunks));
-  } catch {
-    throw new AppError("bad_request", "The request body is not valid UTF-8 text.");
-  }
-  try {
-    return { raw, json: JSON.parse(raw) as unknown };
-  } catch {
-    throw new AppError("bad_request", "The request body is not valid JSON.");
-  }
+  return Buffer.concat(chunks);
 }
 
 const formatSize = (bytes: number) => (bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MB` : `${bytes / 1024} KB`);

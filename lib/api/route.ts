@@ -1,11 +1,11 @@
 import "server-only";
-import { NextResponse } from "next/server";
+import { jsonAnswer } from "@/lib/api/front";
 import type { z } from "zod";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { AppError, databaseUnavailable, httpStatus, isDatabaseUnavailable } from "@/lib/errors";
 
 export function errorResponse(error: AppError) {
-  const response = NextResponse.json(
+  const response = jsonAnswer(
     { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } },
     { status: httpStatus[error.code] },
   );

@@ -1,5 +1,4 @@
-import { NextResponse } from "next/server";
-import { afterAnswer } from "@/lib/api/front";
+import { afterAnswer, jsonAnswer } from "@/lib/api/front";
 import { acceptAlert } from "@/lib/alerts/accept";
 import { alertInputSchema, requestHash } from "@/lib/alerts/ingest";
 import { API_KEY_LIMIT_NAME, apiKeyRoute } from "@/lib/api/api-key-route";
@@ -27,7 +26,7 @@ export const POST = apiKeyRoute(async (request, { apiKey, limit }) => {
   if (outcome.kind === "rate_limited") throw rateLimited(limit, API_KEY_LIMIT_NAME, outcome.state);
   countAccepted("api", apiKey.team.id, [{ status: "accepted", replayed: outcome.replayed }]);
   if (outcome.deliveryIds.length > 0) afterAnswer(() => dispatchSoon(outcome.deliveryIds));
-  return NextResponse.json(outcome.response, { status: 202, headers: outcome.replayed ? { "idempotent-replayed": "true" } : {} });
+  return jsonAnswer(outcome.response, { status: 202, headers: outcome.replayed ? { "idempotent-replayed": "true" } : {} });
 }, { countsRequest: true, ingest: "api" });
 
 export const { GET, HEAD, PUT, PATCH, DELETE, OPTIONS } = otherMethods("POST");
