@@ -335,9 +335,14 @@ export async function throughTheApi(ctx: BenchContext) {
       say(`\n(7) batch ingest: 100 alerts per call, 4 callers in a closed loop for ${seconds} s, one active endpoint`);
       const { team } = await endpoints("bat", 1);
       await settle();
-      const result = await batchIngest({ ...storm, key: await keyFor(team) }, 100, 4, seconds);
-      report.batchIngest = result;
+      const key = await keyFor(team);
+      await printStatementStats();
+      const split = await cpuSplit(apiProcesses, (value) => value.accepted, () => sampleWaits(() => batchIngest({ ...storm, key }, 100, 4, seconds)));
+      const result = split.value;
+      report.batchIngest = { ...result, cpuPerAlertUs: split.perUnitUs };
       say(`    ${fmt(result.alertsPerSecond)} alerts/s (${fmt(result.calls)} calls), ${result.lost} lost, ${result.deliveriesLost} deliveries lost; not accepted: ${JSON.stringify(result.notAccepted)}`);
+      say(split.line.replace("per delivery", "per alert"));
+      await printStatementStats();
       await reset();
     }
 
