@@ -49,8 +49,9 @@ export const countEventsSql = (p: { counted: string; now: string }) => `counted 
     "windowStart" = CASE WHEN r."windowStart" <= ${p.now} - make_interval(secs => (SELECT c."windowSeconds" FROM counted c WHERE c.key = EXCLUDED.key))
                  THEN ${p.now} ELSE r."windowStart" END
   RETURNING r.key, r.count, r."windowStart"
-), total AS (
-  -- A sharded limit: this shard's count plus the others' in their windows.
+), total AS MATERIALIZED (
+  -- A sharded limit: this shard's count plus the others' in their windows. Materialized: inlined
+  -- into a group statement's join, the other shards were summed again for each of its alerts.
   SELECT l.key, l."windowStart", l.count + COALESCE((
            SELECT sum(o.count)::int FROM "RateLimit" o
            WHERE o.key = ANY(c.keys) AND o.key <> l.key

@@ -12,6 +12,7 @@
 // Requests whose answer depends on an existing alert (a resolved state for a dedupKey, or a
 // dedupKey together with an Idempotency-Key) take the general path, ingestAlert in a
 // transaction: they need to read that alert first.
+import type pg from "pg";
 import { ingestPool, INGEST_CONNECTIONS, namedStatement, pool } from "@/lib/db";
 import { AppError, isDatabaseUnavailable } from "@/lib/errors";
 import { alertFields, alertPayload, newAlertId, type AlertInput } from "@/lib/alerts/ingest";
@@ -86,12 +87,15 @@ WITH items AS (
   SELECT i.ord, e.id FROM items i
   JOIN "WebhookEndpoint" e ON e."teamId" = i."teamId" AND e.status = 'active'
    AND ${takesEventSql("e", { type: "i.type", severity: "i.severity", monitorId: 'i."monitorId"' })}
+), fanout AS (
+  -- Counted once per alert here: a count for each alert over every target was quadratic in the group.
+  SELECT t.ord, count(*)::int AS n FROM targets t GROUP BY t.ord
 ), claimed AS (
   INSERT INTO "IdempotencyRecord" ("teamId", key, "requestHash", response, "createdAt")
   SELECT r."teamId", r."idempotencyKey", r."requestHash",
-         jsonb_build_object('id', r."alertId", 'eventId', r."eventId", 'deliveriesQueued', (SELECT count(*) FROM targets t WHERE t.ord = r.ord), 'deduplicated', false),
+         jsonb_build_object('id', r."alertId", 'eventId', r."eventId", 'deliveriesQueued', COALESCE(f.n, 0), 'deduplicated', false),
          r.now
-  FROM ranked r WHERE r."limitCount" <= r."limit" AND r."idempotencyKey" IS NOT NULL
+  FROM ranked r LEFT JOIN fanout f ON f.ord = r.ord WHERE r."limitCount" <= r."limit" AND r."idempotencyKey" IS NOT NULL
   ORDER BY r."teamId", r."idempotencyKey"
   ON CONFLICT DO NOTHING
   RETURNING "teamId", key
@@ -131,7 +135,7 @@ ORDER BY g.ord`;
  * ingest stalled behind them. Its shard is the next in turn, from a random start per process.
  */
 let nextShard = Math.floor(Math.random() * 1_000);
-async function writeGroup(items: Item[]): Promise<Row[]> {
+export async function writeGroup(items: Item[], on: pg.Pool = ingestPool()): Promise<Row[]> {
   const shard = nextShard++;
   const counterKeyOf = (item: Item) => item.limitKeys[shard % item.limitKeys.length]!;
   const pairs = new Map<string, string[]>();
@@ -143,14 +147,13 @@ async function writeGroup(items: Item[]): Promise<Row[]> {
     items.reduce((latest, item) => (item.now > latest ? item.now : latest), items[0]!.now),
   );
   // Named, on connections that keep its generic plan: planned once per connection (lib/db.ts).
-  return (await ingestPool().query<Row>(namedStatement(SQL, values))).rows;
+  return (await on.query<Row>(namedStatement(SQL, values))).rows;
 }
 
-export async function fastIngest(
-  team: { id: string; name: string },
-  input: AlertInput,
-  options: { limit: Limit; idempotency: { key: string; hash: string } | null; now?: Date; admitted?: boolean },
-): Promise<FastResult> {
+type IngestOptions = { limit: Limit; idempotency: { key: string; hash: string } | null; now?: Date; admitted?: boolean };
+
+/** The alert as the group statement takes it, with new ids for it and its event. */
+export function groupItem(team: { id: string; name: string }, input: AlertInput, options: IngestOptions): Item {
   const now = options.now ?? new Date();
   const at = input.occurredAt ? new Date(input.occurredAt) : now;
   const alertId = newAlertId();
@@ -163,7 +166,7 @@ export async function fastIngest(
     team,
     alert: alertPayload({ id: alertId, ...alertFields(input, at) }, { sequence: 1, previousEventId: null }),
   });
-  const row = await groupCommit.submit(options.admitted ?? false, {
+  return {
     limitKeys: counterKeys(options.limit),
     windowSeconds: options.limit.windowSeconds,
     limit: options.limit.limit,
@@ -184,12 +187,17 @@ export async function fastIngest(
     occurredAt: at.toISOString(),
     body,
     traceparent: currentTraceparent(),
-  });
+  };
+}
+
+export async function fastIngest(team: { id: string; name: string }, input: AlertInput, options: IngestOptions): Promise<FastResult> {
+  const item = groupItem(team, input, options);
+  const row = await groupCommit.submit(options.admitted ?? false, item);
   if (!row.allowed) {
-    return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), now) };
+    return { kind: "rate_limited", state: limitState(options.limit, row.limitCount, new Date(row.windowStartMs), new Date(item.now)) };
   }
   if (!row.go) return { kind: "replay" };
-  if (row.inserted) return { kind: "accepted", alertId, eventId, deliveryIds: row.deliveryIds };
+  if (row.inserted) return { kind: "accepted", alertId: item.alertId, eventId: item.eventId, deliveryIds: row.deliveryIds };
   // The dedup index refused it: an alert with this dedupKey is open (it waited for that commit).
   const open = await pool.query<{ id: string }>(`SELECT id FROM "Alert" WHERE "teamId" = $1 AND "dedupKey" = $2 AND status = 'triggered'`, [team.id, input.dedupKey]);
   return { kind: "deduplicated", alertId: open.rows[0]?.id ?? "" };
