@@ -77,6 +77,13 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
   await inTransaction(pool, async (client) => {
     reached.length = 0;
     const retrying = rows.filter((r) => r.status === "retrying").map((r) => r.delivery.id);
+    // With no retrying outcome (a healthy storm's batches), each outcome is joined to its row by
+    // hashing, never by a nested loop: planned on statistics that make the batch's rows look like
+    // one (a day analysed before a storm), the loop unpacked the outcome lists again for every
+    // row, 25 ms of a 31 ms batch of 64 (lib/webhooks/delivery/plans.test.ts). The supersede
+    // lookup, which a retrying outcome adds, keeps the planner's choice: it joins in a subquery.
+    const hashOnly = retrying.length === 0;
+    if (hashOnly) await client.query("SET LOCAL enable_nestloop = off");
     const updated = await client.query<{ id: string; status: string }>(
       `${retrying.length > 0 ? outdatedSql : ""}
        UPDATE "Delivery" d SET
@@ -114,6 +121,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
         ...days,
       ],
     );
+    if (hashOnly) await client.query("SET LOCAL enable_nestloop = on");
     // An attempt already written is skipped: a batch whose COMMIT was sent but never answered
     // is written again, with the same start time (part of the key: attempts are partitioned by it).
     const written = await client.query<{ id: string }>(
