@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
+import { nextStartArgs } from "./scripts/lib/next-start";
 
 // Debian's Chromium where it is installed (CI installs it through apt); elsewhere
 // Playwright's own browser, if the developer has one.
@@ -23,7 +24,7 @@ export default defineConfig({
     { name: "app", testIgnore: /first-run\.spec\.ts/, dependencies: ["first-run"], use: { ...devices["Desktop Chrome"] } },
   ],
   webServer: {
-    command: `node_modules/.bin/next start --port ${port}`,
+    command: ["node_modules/.bin/next", ...nextStartArgs(port)].join(" "),
     url: `http://localhost:${port}/signin`,
     reuseExistingServer: false,
     timeout: 120_000,

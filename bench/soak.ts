@@ -14,6 +14,7 @@ import path from "node:path";
 import { Agent, request } from "undici";
 import { startBenchDatabase } from "./database";
 import { freePort } from "../scripts/lib/embedded-postgres";
+import { nextStartArgs } from "../scripts/lib/next-start";
 
 const minutes = Number(process.argv[process.argv.indexOf("--minutes") + 1] ?? NaN) || Number(process.env.SOAK_MINUTES ?? 10);
 const durationMs = minutes * 60_000;
@@ -258,7 +259,7 @@ async function main() {
   const webPorts = [await freePort(), await freePort()];
   const webs = webPorts.map((port, i) =>
     launch(`web ${i + 1}`, () =>
-      spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}`, MON1TOR_METRICS_PUBLIC: "true" } }),
+      spawn(process.execPath, ["node_modules/next/dist/bin/next", ...nextStartArgs(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${port}`, MON1TOR_METRICS_PUBLIC: "true" } }),
     ),
   );
   // Each worker serves its Prometheus metrics: the report reads its claim and recording times there.

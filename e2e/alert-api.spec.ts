@@ -131,3 +131,29 @@ test("a path no API route handles answers a JSON 404 naming it, for any method",
   expect((await request.get("/api/v1/openapi.json")).status()).toBe(200);
   expect((await request.get("/api/auth/csrf")).status()).toBe(200);
 });
+
+// A client that keeps a connection open longer than Node's default 5 s (a load balancer, a
+// Playwright request context) must be able to use it again: the server closes idle connections
+// only after scripts/lib/next-start.ts's KEEP_ALIVE_TIMEOUT_MS. At 5 s, a POST sent as the server
+// closed the connection came back ECONNRESET.
+test("an idle keep-alive connection is still open for the next call after 6 s", async ({ baseURL }) => {
+  const http = await import("node:http");
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = () =>
+    new Promise<{ status: number; reused: boolean; socket: import("node:net").Socket }>((resolve, reject) => {
+      const request = http.get(`${baseURL}/api/health/live`, { agent }, (response) => {
+        response.resume();
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, reused: request.reusedSocket, socket: request.socket! }));
+      });
+      request.on("error", reject);
+    });
+  const first = await call();
+  expect([first.status, first.reused]).toEqual([200, false]);
+  let closed = false;
+  first.socket.once("close", () => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  expect(closed).toBe(false);
+  const second = await call();
+  expect([second.status, second.reused, second.socket === first.socket]).toEqual([200, true, true]);
+  agent.destroy();
+});

@@ -8,6 +8,7 @@ import pg from "pg";
 import { startReceiver } from "../lib/testing/receiver";
 import { stopProcess, waitUntil } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
+import { nextStartArgs } from "../scripts/lib/next-start";
 import { createApiKey, ownerPage } from "./helpers";
 
 const baseURL = `http://localhost:${Number(process.env.E2E_PORT ?? 3100)}`;
@@ -148,7 +149,7 @@ test("two CLIs on one team, one of them on a second web process, each get every 
   const { page } = await ownerPage(browser);
   const key = await createApiKey(page, "team", ["Send alerts", MANAGE]);
   const port = await freePort();
-  const other = spawn("node_modules/.bin/next", ["start", "--port", String(port)], { env: { ...process.env, NEXTAUTH_URL: `http://localhost:${port}` }, stdio: "ignore" });
+  const other = spawn("node_modules/.bin/next", nextStartArgs(port), { env: { ...process.env, NEXTAUTH_URL: `http://localhost:${port}` }, stdio: "ignore" });
   children.push(other);
   const otherURL = `http://localhost:${port}`;
   await waitUntil(async () => (await fetch(`${otherURL}/api/health/live`)).ok, 60_000, "the second web process");

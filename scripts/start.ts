@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { EnvError, parseServerEnv } from "../lib/env";
 import { onShutdown } from "./lib/shutdown";
+import { nextStartArgs } from "./lib/next-start";
 import { supervise } from "./lib/supervise";
 import {
   applyDestinationDefaults,
@@ -55,7 +56,7 @@ async function main() {
   // Each child runs in a process group of its own, with an IPC channel: only this process
   // signals them, once, in order (scripts/lib/shutdown.ts), and they stop if it is gone.
   const childOptions: SpawnOptions = { env, stdio: ["inherit", "inherit", "inherit", "ipc"], detached: true };
-  const web: ChildProcess = spawn(next, [production ? "start" : "dev", "--port", port], childOptions);
+  const web: ChildProcess = spawn(next, production ? nextStartArgs(port) : ["dev", "--port", port], childOptions);
   // The worker is supervised: if it dies it comes back, and the web server keeps serving.
   const worker = supervise({
     name: "worker",

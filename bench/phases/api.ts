@@ -5,6 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import { Agent, request } from "undici";
 import { freePort } from "../../scripts/lib/embedded-postgres";
+import { nextStartArgs } from "../../scripts/lib/next-start";
 import { postgresPids } from "../cpu";
 import { ask, cpuSplit, ENDPOINTS, fmt, LATENCY_HIGH_RATE, LATENCY_RATE, say, type BenchContext } from "../lib";
 import { batchIngest, overload, type StormContext } from "../storm";
@@ -30,7 +31,7 @@ export async function throughTheApi(ctx: BenchContext) {
     );
     const webPort = await freePort();
     const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-    const web = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", "start", "--port", String(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}`, MON1TOR_API_KEY_RATE_PER_MINUTE: process.env.MON1TOR_API_KEY_RATE_PER_MINUTE ?? KEY_RATE_PER_MINUTE } });
+    const web = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", ...nextStartArgs(webPort)], { stdio: "ignore", env: { ...process.env, NEXTAUTH_URL: `http://127.0.0.1:${webPort}`, MON1TOR_API_KEY_RATE_PER_MINUTE: process.env.MON1TOR_API_KEY_RATE_PER_MINUTE ?? KEY_RATE_PER_MINUTE } });
     const worker = spawn(process.execPath, [...profile, "dist/worker.mjs"], { stdio: "ignore", env: process.env });
     cleanup.push(async () => web.kill(), async () => worker.kill());
     /** The processes behind the API, for the CPU split per alert. */
