@@ -10,10 +10,7 @@ import { createPool, db } from "@/lib/db";
 import { groupItem, writeGroup } from "@/lib/alerts/fast-ingest";
 import { limits } from "@/lib/rate-limit";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
-
-type PlanNode = { "Node Type": string; "Relation Name"?: string; "CTE Name"?: string; "Actual Loops"?: number; Plans?: PlanNode[] };
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+import { nodesRunPerRow, type PlanNode } from "@/lib/testing/plans";
 
 const GROUP = 40;
 let session: pg.Pool;
@@ -54,6 +51,5 @@ it("writes a group of alerts, each with an Idempotency-Key, with no part of the 
   expect(stored.every((record) => (record.response as { deliveriesQueued: number }).deliveriesQueued === 3)).toBe(true);
 
   expect(plans).toHaveLength(1);
-  const perAlert = nodes(plans[0]!).filter((node) => (node["Actual Loops"] ?? 1) >= GROUP);
-  expect(perAlert.map((node) => `${node["Node Type"]} ${node["Relation Name"] ?? node["CTE Name"] ?? ""}`)).toEqual([]);
+  expect(nodesRunPerRow(plans[0]!, GROUP)).toEqual([]);
 });

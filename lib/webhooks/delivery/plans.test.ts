@@ -19,6 +19,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type pg from "pg";
 import { createPool, inTransaction, pool } from "@/lib/db";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { nodesRunPerRow, type PlanNode } from "@/lib/testing/plans";
 import { claimDeliveries, type Claimed } from "@/lib/webhooks/delivery/claim";
 import { failurePolicyFromEnv } from "@/lib/webhooks/delivery/failure";
 import { recordBatch, type Outcome } from "@/lib/webhooks/delivery/record";
@@ -29,18 +30,6 @@ const ALERTS = 2_000;
 const TAKE = 200;
 // Queued: ALERTS × ENDPOINTS deliveries (each alert's second state), beside as many delivered.
 
-type PlanNode = {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  Alias?: string;
-  "Actual Rows"?: number;
-  "Actual Loops"?: number;
-  "Rows Removed by Filter"?: number;
-  "Rows Removed by Index Recheck"?: number;
-  Plans?: PlanNode[];
-};
-
 const HISTORY = /^(Delivery|Event|DeliveryAttempt)_/;
 
 /** Every row a scan of a history partition returned or looked at and dropped, over all its loops. */
@@ -49,12 +38,6 @@ function historyRowsRead(node: PlanNode): number {
     ? ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * (node["Actual Loops"] ?? 1)
     : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + historyRowsRead(child), 0);
-}
-
-/** The nodes of a plan run at least `rows` times, once per row of a batch that size (but a Result, which costs nothing). */
-function nodesRunPerRow(node: PlanNode, rows: number): string[] {
-  const own = (node["Actual Loops"] ?? 1) >= rows && node["Node Type"] !== "Result" ? [`${node["Node Type"]} ${node["Relation Name"] ?? node["Alias"] ?? ""}`] : [];
-  return [...own, ...(node.Plans ?? []).flatMap((child) => nodesRunPerRow(child, rows))];
 }
 
 const indexesUsed = (node: PlanNode): string[] => [...(node["Index Name"] ? [node["Index Name"]] : []), ...(node.Plans ?? []).flatMap(indexesUsed)];
