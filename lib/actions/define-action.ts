@@ -27,7 +27,12 @@ export function toFailure(error: unknown): ActionResult<never> {
   return { ok: false, code: "internal", message: "Something went wrong on our side. Please try again." };
 }
 
-export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
+/**
+ * Zod's issues by field (dotted path). An issue about the input as a whole is filed under `root`:
+ * "form" for a server action's form, "body" for an API call's body, "" for an item of a batch
+ * (lib/alerts/batch.ts names it by its index).
+ */
+export function fieldErrorsOf(error: z.ZodError, root = "form"): Record<string, string[]> {
   // A Map, not an object: field names come from the input, and an unknown key such as
   // "constructor" or "__proto__" would otherwise find Object.prototype's members.
   const fields = new Map<string, string[]>();
@@ -38,7 +43,7 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
       for (const unknown of issue.keys) add([...issue.path, unknown].join("."), "Unknown field");
       continue;
     }
-    add(issue.path.join(".") || "form", issue.message);
+    add(issue.path.join(".") || root, issue.message);
   }
   return Object.fromEntries(fields);
 }

@@ -28,9 +28,9 @@ export type BatchItem =
 
 export type BatchResult = { results: ItemResult[]; deliveryIds: string[]; retryAfterSeconds: number | null };
 
-/** Item `index` refused for these fields, each named by its path in the call (`alerts.<index>.<field>`). */
+/** Item `index` refused for these fields, each named by its path in the call (`alerts.<index>.<field>`; "" is the item itself). */
 export function refusedItem(index: number, fields: Record<string, string[]>): BatchItem {
-  const named = Object.fromEntries(Object.entries(fields).map(([field, messages]) => [`alerts.${index}.${field}`, messages]));
+  const named = Object.fromEntries(Object.entries(fields).map(([field, messages]) => [field ? `alerts.${index}.${field}` : `alerts.${index}`, messages]));
   const [field, messages] = Object.entries(named)[0]!;
   return { refused: new AppError("validation", `Invalid field '${field}': ${messages[0]}`, named) };
 }
@@ -38,7 +38,7 @@ export function refusedItem(index: number, fields: Record<string, string[]>): Ba
 /** An item of the batch API, checked as the single alert API checks its body. */
 export function parseBatchItem(value: unknown, index: number): BatchItem {
   const parsed = alertInputSchema.safeParse(value);
-  return parsed.success ? { input: parsed.data, hashOf: value } : refusedItem(index, fieldErrorsOf(parsed.error));
+  return parsed.success ? { input: parsed.data, hashOf: value } : refusedItem(index, fieldErrorsOf(parsed.error, ""));
 }
 
 export const batchSchema = z.strictObject({

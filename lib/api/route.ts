@@ -46,7 +46,7 @@ export function otherMethods(...served: ("GET" | "POST")[]) {
 
 /** A 422 naming the first field a schema refused (`Invalid field 'x': …`), with every field in `fields`; `hint` follows the first message. */
 export function invalidInput(error: z.ZodError, hint = "") {
-  const fields = fieldErrorsOf(error);
+  const fields = fieldErrorsOf(error, "body");
   const [field, messages] = Object.entries(fields)[0]!;
   return new AppError("validation", `Invalid field '${field}': ${messages[0]}${hint}`, fields);
 }

@@ -59,7 +59,7 @@ function occurredAt(value: string | undefined) {
 export function alertmanagerItem(teamId: string, value: unknown, index: number): BatchItem {
   const refuse = (fields: Record<string, string[]>) => refusedItem(index, fields);
   const parsed = alertSchema.safeParse(value);
-  if (!parsed.success) return refuse(fieldErrorsOf(parsed.error));
+  if (!parsed.success) return refuse(fieldErrorsOf(parsed.error, ""));
   const { status, labels, annotations, startsAt, endsAt, fingerprint } = parsed.data;
   const alertname = trimmed(labels.alertname);
   const instance = trimmed(labels.instance);
@@ -76,7 +76,7 @@ export function alertmanagerItem(teamId: string, value: unknown, index: number):
   const checked = alertInputSchema.safeParse(candidate);
   if (!checked.success) {
     const source: Record<string, string> = { title: annotations.summary !== undefined ? "annotations.summary" : "labels.alertname", message: annotations.description !== undefined ? "annotations.description" : "annotations.message", "monitor.id": "labels.alertname", "monitor.name": "labels.instance", dedupKey: "fingerprint" };
-    return refuse(Object.fromEntries(Object.entries(fieldErrorsOf(checked.error)).map(([field, messages]) => [source[field] ?? field, messages])));
+    return refuse(Object.fromEntries(Object.entries(fieldErrorsOf(checked.error, "")).map(([field, messages]) => [source[field] ?? field, messages])));
   }
   const skip = async (input: AlertInput) => {
     if (input.status !== "resolved") return null;

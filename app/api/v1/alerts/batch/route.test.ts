@@ -49,12 +49,15 @@ describe("POST /api/v1/alerts/batch", () => {
         { title: "cpu", severity: "loud" },
         { title: "memory", status: "resolved" },
         { nope: true },
+        null,
       ],
     });
     expect(response.status).toBe(200);
     const json = (await response.json()) as BatchJson;
-    expect(json).toMatchObject({ accepted: 2, deduplicated: 1, refused: 3, errors: true });
-    expect(json.results.map((r) => r.status)).toEqual(["accepted", "deduplicated", "refused", "refused", "accepted", "refused"]);
+    expect(json).toMatchObject({ accepted: 2, deduplicated: 1, refused: 4, errors: true });
+    expect(json.results.map((r) => r.status)).toEqual(["accepted", "deduplicated", "refused", "refused", "accepted", "refused", "refused"]);
+    // An item that is not an object at all is named by its own path.
+    expect(json.results[6]!.error!.fields).toEqual({ "alerts.6": ["Invalid input: expected object, received null"] });
     expect(json.results[1]!.id).toBe(json.results[0]!.id);
     expect(json.results[2]!.error!.fields).toHaveProperty(["alerts.2.title"]);
     expect(json.results[3]!.error!.message).toMatch(/^Invalid field 'alerts\.3\.severity'/);
@@ -81,7 +84,8 @@ describe("POST /api/v1/alerts/batch", () => {
       [{ alerts: Array.from({ length: 1_001 }, () => ({ title: "x" })) }, 422, /'alerts': must hold at most 1000 alerts/],
       [{ title: "one alert, not a batch" }, 422, /'alerts'/],
       [{ alerts: [] }, 422, /must hold at least one alert/],
-      [[{ title: "a bare list" }], 422, /Invalid field/],
+      // The body as a whole is named "body" (a form's word, "form", meant nothing to an API caller).
+      [[{ title: "a bare list" }], 422, /^Invalid field 'body': .*expected object, received array/],
       ["{not json", 400, /not valid JSON/],
     ];
     for (const [body, status, message] of cases) {
@@ -210,9 +214,11 @@ describe("POST /api/v1/integrations/alertmanager", () => {
       amAlert("nul", "firing", { labels: { alertname: "a\u0000b" } }),
       amAlert("surrogate", "firing", { annotations: { summary: "\ud800" } }),
       { status: "firing", labels: {} },
+      "not an alert",
     ]));
     const json = (await response.json()) as BatchJson;
-    expect(json.results.map((r) => r.status)).toEqual(["accepted", "refused", "refused", "refused"]);
+    expect(json.results.map((r) => r.status)).toEqual(["accepted", "refused", "refused", "refused", "refused"]);
+    expect(Object.keys(json.results[4]!.error!.fields!)).toEqual(["alerts.4"]);
     expect(Object.keys(json.results[1]!.error!.fields!)).toContain("alerts.1.labels.alertname");
     expect(Object.keys(json.results[2]!.error!.fields!)).toContain("alerts.2.annotations.summary");
     expect(Object.keys(json.results[3]!.error!.fields!)).toContain("alerts.3.fingerprint");
