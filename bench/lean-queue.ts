@@ -9,50 +9,30 @@
 // CPU per delivery for claiming and for recording, one statement after another (no contention),
 // rounds alternating. Moving new deliveries into Q is not measured: it would cost the ingest.
 //   BENCH_ALERTS=2000 alerts × 10 endpoints per round; BENCH_ROUNDS=4; BENCH_BATCH=256 per claim
-import os from "node:os";
-import { cpuSeconds, postgresPids } from "./cpu";
-import { startBenchDatabase } from "./database";
+import { ok, postgresCpu as measure, startQueueDesignBench } from "./queue-design";
 import type { Claimed } from "../lib/webhooks/delivery/claim";
-import type { OutboundResult } from "../lib/webhooks/delivery/outbound";
 import type { Outcome } from "../lib/webhooks/delivery/record";
-console.log(`mon1tor lean-queue bench · ${new Date().toISOString().slice(0, 10)} · ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} · Node ${process.version}`);
-const { pg: server } = await startBenchDatabase("lean-queue");
-const { db, createDispatchPool } = await import("../lib/db");
-const pool = createDispatchPool();
-const { createActiveEndpoint } = await import("../lib/testing/factories");
-const { fastIngest } = await import("../lib/alerts/fast-ingest");
-const { claimDeliveries } = await import("../lib/webhooks/delivery/claim");
-const { recordOutcomes } = await import("../lib/webhooks/delivery/record");
-const { failurePolicyFromEnv, applyFailurePolicy } = await import("../lib/webhooks/delivery/failure");
-const { recordHealth } = await import("../lib/webhooks/delivery/health-hours");
+
+const { server, db, pool, policy, applyFailurePolicy, createActiveEndpoint, fastIngest, claimDeliveries, recordOutcomes, recordHealth } =
+  await startQueueDesignBench("lean-queue");
 const team = await db.team.create({ data: { name: "s" } });
 for (let i = 0; i < 10; i++) await createActiveEndpoint(team.id, `https://r-${i}.example.com/w`);
 const limit = { key: `k:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };
 const BATCH = Number(process.env.BENCH_BATCH ?? 256);
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
-const policy = failurePolicyFromEnv();
 await pool.query(`
   CREATE TABLE "DeliveryB" (LIKE "Delivery" INCLUDING DEFAULTS) WITH (fillfactor = 50);
   ALTER TABLE "DeliveryB" ADD PRIMARY KEY (id);
   CREATE INDEX ON "DeliveryB" ("endpointId", "createdAt");
   CREATE INDEX ON "DeliveryB" ("eventId");
   ALTER TABLE "DeliveryB" ADD FOREIGN KEY ("endpointId") REFERENCES "WebhookEndpoint"(id) ON DELETE CASCADE;
-  ALTER TABLE "DeliveryB" ADD FOREIGN KEY ("eventId") REFERENCES "Event"(id) ON DELETE CASCADE;
+  -- No foreign key to Event, as Delivery has none since Event is partitioned (its key is (id, "createdAt")).
   CREATE TABLE "AttemptB" (LIKE "DeliveryAttempt" INCLUDING DEFAULTS);
   ALTER TABLE "AttemptB" ADD PRIMARY KEY ("deliveryId", number);
   ALTER TABLE "AttemptB" ADD FOREIGN KEY ("deliveryId") REFERENCES "DeliveryB"(id) ON DELETE CASCADE;
   CREATE TABLE "Q" (id text PRIMARY KEY REFERENCES "DeliveryB"(id) ON DELETE CASCADE, "endpointId" text NOT NULL,
                     "nextAttemptAt" timestamp(3) NOT NULL, "leaseExpiresAt" timestamp(3), attempts int NOT NULL DEFAULT 0) WITH (fillfactor = 50);
   CREATE INDEX ON "Q" ("endpointId", "nextAttemptAt");`);
-/** Every attempt succeeds: the common case of a storm. */
-const ok: OutboundResult = { ok: true, statusCode: 200, errorClass: null, reason: null, durationMs: 3, responseExcerpt: "", retryAfterSeconds: null, certificate: null };
-/** PostgreSQL's CPU seconds while `work` runs. */
-const measure = async (work: () => Promise<unknown>) => {
-  const before = cpuSeconds(postgresPids());
-  await work();
-  return cpuSeconds(postgresPids()) - before;
-};
-
 async function roundA() {
   let claimCpu = 0;
   let recordCpu = 0;
