@@ -23,6 +23,12 @@ const port = process.env.PORT ?? "3000";
 const say = (line: string) => console.log(`[mon1tor] ${line}`);
 
 async function main() {
+  // `next start` serves a build (.next/BUILD_ID): without one it exits after the database was
+  // started and migrated, with a message about Next rather than about us.
+  if (production && !fs.existsSync(path.resolve(".next/BUILD_ID"))) {
+    console.error("[mon1tor] no production build here: run `npm run build` first, then `npm start` (or `npm run dev` to develop).");
+    process.exit(1);
+  }
   const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
   let stopDatabase = async () => {};
 
