@@ -61,6 +61,7 @@ test("an alert sent through the API with a key created in the UI arrives signed"
   const path = `/api-alert/${Date.now()}`;
   receiver.respond(() => ({ status: 204 }));
   await addActiveEndpoint(page, `${receiver.url}${path}`);
+  const endpointPage = page.url();
   const secret = await revealSecret(page);
   const key = await createApiKey(page);
 
@@ -78,6 +79,10 @@ test("an alert sent through the API with a key created in the UI arrives signed"
   const event = verify(copy!, secret);
   expect(event.type).toBe("alert.triggered");
   expect(event.data.alert.title).toBe("Disk almost full");
+
+  // The endpoint's delivery log names the alert of each delivery, not only its type.
+  await page.goto(endpointPage);
+  await expect(page.getByRole("table", { name: "Deliveries" }).getByRole("row").nth(1)).toContainText("Disk almost full");
 
   await page.goto("/alerts");
   await page.getByRole("link", { name: "Disk almost full" }).click();

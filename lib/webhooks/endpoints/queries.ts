@@ -100,7 +100,8 @@ export async function listDeliveries(teamId: string, endpointId: string, filter:
       lastError: true,
       lastLatencyMs: true,
       createdAt: true,
-      event: { select: { type: true } },
+      // Which alert: in a storm every row's type is alert.triggered.
+      event: { select: { type: true, alert: { select: { title: true } } } },
     },
   });
   return { rows: rows.slice(0, DELIVERY_PAGE_SIZE), hasMore: rows.length > DELIVERY_PAGE_SIZE };

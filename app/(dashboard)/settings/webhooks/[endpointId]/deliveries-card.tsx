@@ -57,6 +57,7 @@ export async function DeliveriesCard({
               <Link href={`${base}/deliveries/${delivery.id}`} className="font-mono text-brand-700 underline">
                 {delivery.event.type}
               </Link>
+              {delivery.event.alert ? <span className="block max-w-xs truncate text-xs text-slate-600">{delivery.event.alert.title}</span> : null}
             </td>
             <td>
               <DeliveryStatusBadge status={delivery.status} nextAttemptAt={delivery.nextAttemptAt} reason={delivery.lastError} />
