@@ -97,13 +97,19 @@ export function EndpointActions({ endpointId, status, backlog, relay = null }: {
             onChoose={(choice) => toggle.run(() => resumeEndpointAction({ endpointId, ...(choice ? { backlog: choice } : {}) }))}
           />
         ) : null}
+        {/* The likely next step is the primary button: validating one not validated yet, a test alert to one that is. */}
         {relay === null && (status === "active" || status === "pending") ? (
-          <PendingButton pending={validate.pending} pendingLabel="Validating…" onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}>
+          <PendingButton
+            variant={status === "active" ? "secondary" : "primary"}
+            pending={validate.pending}
+            pendingLabel="Validating…"
+            onClick={() => validate.run(() => validateEndpointAction({ endpointId }))}
+          >
             Validate again
           </PendingButton>
         ) : null}
         {status === "active" ? (
-          <PendingButton variant="secondary" pending={test.pending} pendingLabel="Sending…" onClick={() => test.run(() => sendTestAlertAction({ endpointId }))}>
+          <PendingButton pending={test.pending} pendingLabel="Sending…" onClick={() => test.run(() => sendTestAlertAction({ endpointId }))}>
             Send test alert
           </PendingButton>
         ) : null}
