@@ -108,6 +108,23 @@ export async function startEmbeddedPostgres(options: {
   }
   const serverOptions = { dataDir, port: options.port, flags: [...SERVER_FLAGS, ...(options.flags ?? [])], log };
   let server = await startServer(serverOptions);
+  let stopped = false;
+  if (options.throwaway) {
+    // A scratch cluster lives no longer than its process: a bench or test that ends without
+    // stopping it (it crashed) takes the server down as it exits (an immediate shutdown), and its
+    // files (a bench's run to gigabytes) go once the server is gone. Crashed benches had left
+    // their servers running and their data on disk.
+    process.once("exit", () => {
+      const pid = server.pid;
+      if (stopped || pid === undefined) return;
+      try {
+        process.kill(pid, "SIGQUIT");
+      } catch {
+        return;
+      }
+      spawn("sh", ["-c", `while kill -0 ${pid} 2>/dev/null; do sleep 0.2; done; rm -rf -- "$0"`, dataDir], { detached: true, stdio: "ignore" }).unref();
+    });
+  }
 
   const url = (database: string) =>
     `postgresql://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${database}`;
@@ -134,6 +151,7 @@ export async function startEmbeddedPostgres(options: {
     },
     async stop() {
       await stopServer(server);
+      stopped = true;
       // A bench run leaves gigabytes of tables and WAL behind; repeated runs had filled the disk.
       if (options.throwaway) fs.rmSync(dataDir, { recursive: true, force: true });
     },
