@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { createApiKey, ownerPage } from "./helpers";
 
@@ -156,4 +157,24 @@ test("an idle keep-alive connection is still open for the next call after 6 s", 
   const second = await call();
   expect([second.status, second.reused, second.socket === first.socket]).toEqual([200, true, true]);
   agent.destroy();
+});
+
+test("the API keys page's curl commands, run as shown with a new key, send one alert and a batch", async ({ browser }) => {
+  const { page, context } = await ownerPage(browser, "curl");
+  const newKey = await createApiKey(page, "from the page");
+  const run = async (label: string) => {
+    const command = await page.getByLabel(label, { exact: true }).textContent();
+    const result = spawnSync("sh", ["-c", command!], { env: { ...process.env, MON1TOR_API_KEY: newKey }, encoding: "utf8", timeout: 30_000 });
+    expect(result.status, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  };
+  const one = await run("One alert (curl)");
+  expect(one).toMatchObject({ deduplicated: false, id: expect.stringMatching(/^alt_/) });
+  // The batch's second item resolves the first command's alert, by its dedupKey.
+  const batch = await run("A batch of alerts (curl)");
+  expect(batch).toMatchObject({ accepted: 2, refused: 0, errors: false });
+  expect((batch.results as { id: string }[])[1]!.id).toBe(one.id);
+  await page.goto("/alerts");
+  await expect(page.getByRole("link", { name: "CPU above 90% on web-1" })).toBeVisible();
+  await context.close();
 });

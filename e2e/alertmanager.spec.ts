@@ -11,6 +11,7 @@ import { expect, test } from "@playwright/test";
 import { startReceiver, type Receiver } from "../lib/testing/receiver";
 import { stopProcess } from "../lib/testing/worker-process";
 import { freePort } from "../scripts/lib/embedded-postgres";
+import { API_KEY_PLACEHOLDER } from "../lib/api/send-snippets";
 import { addActiveEndpoint, createApiKey, ownerPage, revealSecret } from "./helpers";
 
 const ALERTMANAGER = process.env.ALERTMANAGER_PATH ?? "/usr/bin/prometheus-alertmanager";
@@ -37,23 +38,14 @@ test("Alertmanager's webhook: a firing alert arrives signed as alert.triggered, 
 
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-alertmanager-"));
   const port = await freePort();
-  const config = `
-route:
-  receiver: mon1tor
-  group_by: ["alertname"]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: mon1tor
-    webhook_configs:
-      - url: ${baseURL}/api/v1/integrations/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials: ${key}
-`;
+  // The configuration the API keys page shows, with the key in place and Alertmanager's group
+  // timers shortened for the test: what a user copies is what runs.
+  const shown = await page.getByLabel("Alertmanager receiver (alertmanager.yml)", { exact: true }).textContent();
+  expect(shown).toContain(`${baseURL}/api/v1/integrations/alertmanager`);
+  const config = shown!
+    .replace(API_KEY_PLACEHOLDER, key)
+    .replace("route:\n  receiver: mon1tor\n", 'route:\n  receiver: mon1tor\n  group_by: ["alertname"]\n  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 1h\n');
+  expect(config).toContain("group_wait: 1s");
   fs.writeFileSync(path.join(workDir, "alertmanager.yml"), config);
   const output: string[] = [];
   alertmanager = spawn(

@@ -4,6 +4,7 @@ import { pageContext } from "@/lib/auth/context";
 import { apiKeyPermissionLabels, type ApiKeyPermission } from "@/lib/api-keys/permissions";
 import { listApiKeys } from "@/lib/api-keys/queries";
 import { CreateApiKeyForm, RevokeApiKeyButton } from "./api-key-controls";
+import { SendAlertsCard } from "./send-alerts-card";
 
 export const metadata = { title: "API keys" };
 
@@ -38,6 +39,7 @@ export default async function ApiKeysPage() {
               ))}
           </DataTable>
         </Card>
+        <SendAlertsCard />
       </div>
     </>
   );
