@@ -183,10 +183,14 @@ type PendingButtonProps = {
   pending: boolean;
 } & React.ButtonHTMLAttributes<HTMLButtonElement>;
 
-/** A button for a slow action: disabled with a spinner and its pending label while it runs. */
-export function PendingButton({ children, pendingLabel, variant = "primary", pending, type = "button", ...button }: PendingButtonProps) {
+/**
+ * A button for a slow action: disabled with a spinner and its pending label while it runs. A
+ * `className` adds to the variant's classes (layout such as `w-full`); it used to replace them,
+ * which left the sign-in, sign-up, invite and "Create key" buttons unstyled.
+ */
+export function PendingButton({ children, pendingLabel, variant = "primary", pending, type = "button", className, ...button }: PendingButtonProps) {
   return (
-    <button type={type} disabled={pending} aria-disabled={pending} className={buttonClass(variant)} {...button}>
+    <button type={type} disabled={pending} aria-disabled={pending} className={className ? `${buttonClass(variant)} ${className}` : buttonClass(variant)} {...button}>
       {pending ? <Spinner /> : null}
       {pending ? pendingLabel : children}
     </button>

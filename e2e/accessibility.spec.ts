@@ -169,3 +169,24 @@ test("the inline confirm traps nothing and returns focus: Escape or Cancel goes 
   await expect(page.getByRole("button", { name: "Delete", exact: true })).toBeFocused();
   await context.close();
 });
+
+test("each form's main button looks like a button: the sign-in, sign-up and key forms' had lost their style to a layout class", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Tailwind's reset leaves an unstyled button transparent, like the text around it.
+  const styled = async (name: string) => {
+    const button = page.getByRole("button", { name, exact: true });
+    await expect(button).toBeVisible();
+    expect(await button.evaluate((element) => getComputedStyle(element).backgroundColor), name).not.toBe("rgba(0, 0, 0, 0)");
+  };
+  await page.goto("/signin");
+  await styled("Sign in");
+  await page.goto("/signup");
+  await styled("Create account");
+  await signUp(page, newAccount("buttons"));
+  await page.goto("/settings/api-keys");
+  await styled("Create key");
+  await page.goto("/settings/webhooks");
+  await styled("Add endpoint");
+  await context.close();
+});
