@@ -34,6 +34,15 @@ export function Card({ title, children, className = "" }: { title?: string; chil
   );
 }
 
+/** Code to read or copy (a snippet, a command): scrolls sideways rather than wrap, reachable by keyboard, named by `label`. */
+export function CodeBlock({ label, code }: { label: string; code: string }) {
+  return (
+    <pre tabIndex={0} aria-label={label} className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
+      <code>{code}</code>
+    </pre>
+  );
+}
+
 export function EmptyState({ title, children }: { title: string; children?: React.ReactNode }) {
   return (
     <div className="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-10 text-center">

@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import http from "node:http";
+import type { Socket } from "node:net";
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { createApiKey, ownerPage } from "./helpers";
 
@@ -138,10 +140,9 @@ test("a path no API route handles answers a JSON 404 naming it, for any method",
 // only after scripts/lib/next-start.ts's KEEP_ALIVE_TIMEOUT_MS. At 5 s, a POST sent as the server
 // closed the connection came back ECONNRESET.
 test("an idle keep-alive connection is still open for the next call after 6 s", async ({ baseURL }) => {
-  const http = await import("node:http");
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const call = () =>
-    new Promise<{ status: number; reused: boolean; socket: import("node:net").Socket }>((resolve, reject) => {
+    new Promise<{ status: number; reused: boolean; socket: Socket }>((resolve, reject) => {
       const request = http.get(`${baseURL}/api/health/live`, { agent }, (response) => {
         response.resume();
         response.on("end", () => resolve({ status: response.statusCode ?? 0, reused: request.reusedSocket, socket: request.socket! }));

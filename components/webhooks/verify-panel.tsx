@@ -1,4 +1,4 @@
-import { Card } from "@/components/ui";
+import { Card, CodeBlock } from "@/components/ui";
 import { SIGNATURE_HEADER } from "@/lib/webhooks/delivery/sign";
 import { verifySnippets } from "@/lib/webhooks/endpoints/verify-snippets";
 
@@ -11,16 +11,12 @@ export function VerifyPanel() {
           request body, keyed with the signing secret exactly as shown (including <code>whsec_</code>). Compute it over the
           bytes you received, before parsing JSON, and compare in constant time.
         </p>
-        <pre tabIndex={0} aria-label="Node verification code" className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
-          <code>{verifySnippets.node}</code>
-        </pre>
+        <CodeBlock label="Node verification code" code={verifySnippets.node} />
         <p>
           To reject replays with this header alone, check the signed body&apos;s <code>createdAt</code> and remember its{" "}
           <code>id</code>:
         </p>
-        <pre tabIndex={0} aria-label="Node replay protection code" className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
-          <code>{verifySnippets.nodeReplay}</code>
-        </pre>
+        <CodeBlock label="Node replay protection code" code={verifySnippets.nodeReplay} />
         <p>
           We also send the Standard Webhooks headers <code>webhook-id</code>, <code>webhook-timestamp</code> and{" "}
           <code>webhook-signature</code>, so the official <code>standardwebhooks</code> libraries verify our requests as they

@@ -1,5 +1,5 @@
 import { CopyButton } from "@/components/copy-button";
-import { Card } from "@/components/ui";
+import { Card, CodeBlock } from "@/components/ui";
 import { sendSnippets, API_KEY_PLACEHOLDER } from "@/lib/api/send-snippets";
 import { publicUrl } from "@/lib/env";
 
@@ -10,9 +10,7 @@ function Snippet({ label, code }: { label: string; code: string }) {
         <h3 className="text-sm font-medium text-slate-800">{label}</h3>
         <CopyButton value={code} label={`Copy: ${label}`} />
       </div>
-      <pre tabIndex={0} aria-label={label} className="overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">
-        <code>{code}</code>
-      </pre>
+      <CodeBlock label={label} code={code} />
     </div>
   );
 }
