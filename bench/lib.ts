@@ -65,7 +65,8 @@ export type BenchContext = Awaited<ReturnType<typeof createContext>>;
 export async function createContext() {
   const { pg } = await startBenchDatabase("bench");
   const { db } = await import("../lib/db");
-  const { ingestAlert } = await import("../lib/alerts/ingest");
+  const { fastIngest } = await import("../lib/alerts/fast-ingest");
+  const { env } = await import("../lib/env");
   const { createActiveEndpoint } = await import("../lib/testing/factories");
   const { deliveryHeaders } = await import("../lib/webhooks/delivery/sign");
 
@@ -145,12 +146,21 @@ export async function createContext() {
     return { team, secrets };
   }
 
+  /**
+   * A backlog of new alerts, through the alert API's storm path (fastIngest, groups of 100): queued
+   * rows, or with MON1TOR_EVENT_QUEUE=true EventQueue rows, exactly as a storm leaves them.
+   */
   async function enqueue(team: { id: string; name: string }, alerts: number) {
     const started = performance.now();
+    const limit = { key: `bench:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };
+    const eventQueue = env().MON1TOR_EVENT_QUEUE;
     for (let done = 0; done < alerts; done += 100) {
-      await db.$transaction(async (tx) => {
-        for (let i = done; i < Math.min(alerts, done + 100); i++) await ingestAlert(tx, team, { title: `bench ${i}`, severity: "warning", status: "triggered" });
-      }, { timeout: 60_000 });
+      const results = await Promise.all(
+        Array.from({ length: Math.min(100, alerts - done) }, (_, i) =>
+          fastIngest(team, { title: `bench ${done + i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue }),
+        ),
+      );
+      if (results.some((r) => r.kind !== "accepted")) throw new Error("enqueue: an alert was not accepted");
     }
     return performance.now() - started;
   }

@@ -56,6 +56,11 @@ export const serverEnvSchema = z.object({
     .pipe(z.array(z.number().int().positive()).max(10)),
   /** Alert API requests per minute per key: an alert storm is 1,000 a second, so the default allows 2,000. */
   MON1TOR_API_KEY_RATE_PER_MINUTE: z.coerce.number().int().positive().default(120_000),
+  /**
+   * The event as the queue (lib/webhooks/delivery/event-queue.ts): a new alert's deliveries to
+   * endpoints with room are written once, finished, instead of queued, claimed and recorded.
+   */
+  MON1TOR_EVENT_QUEUE: bool,
   /** Deliveries per minute to an endpoint that has not confirmed ownership (echoed the token). */
   MON1TOR_UNCONFIRMED_RATE_PER_MINUTE: z.coerce.number().int().positive().default(5000),
   MON1TOR_FAILURE_DISABLE_AFTER: z.coerce.number().int().positive().default(20),

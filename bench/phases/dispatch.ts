@@ -8,8 +8,8 @@ export async function dispatchRun(ctx: BenchContext, tag: string, env: Record<st
   const { db, receiver, stats, reset, cleanup, workerFile, endpoints, enqueue, settle } = ctx;
   const { team } = await endpoints(tag, ENDPOINTS);
   const enqueueMs = await enqueue(team, ALERTS);
-  say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through ingestAlert)`);
-  await settle(['"Delivery"', '"Event"']);
+  say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through the storm path)`);
+  await settle(['"Delivery"', '"Event"', '"EventQueue"']);
   const worker = child(workerFile, env);
   cleanup.push(async () => worker.kill());
   await ask(worker, undefined, "ready");

@@ -9,6 +9,8 @@ import { ingestAlert, storedResponse, withIdempotency, type AlertInput } from "@
 import { hit, type Limit, type LimitState } from "@/lib/rate-limit";
 import { metrics, withTeam } from "@/lib/metrics/metrics";
 import { inSpan } from "@/lib/telemetry/tracing";
+import { env } from "@/lib/env";
+import { workerListening } from "@/lib/webhooks/delivery/immediate-dispatch";
 
 export type Accepted = { id: string; eventId: string | null; deliveriesQueued: number; deduplicated: boolean };
 
@@ -34,7 +36,10 @@ async function accept(
 ): Promise<Outcome> {
   const { limit, idempotency } = options;
   if (fastPathApplies(input, idempotency?.key ?? null)) {
-    const result = await fastIngest(team, input, { limit, idempotency, admitted: options.admitted });
+    // Into the event queue only when a worker will claim it: without one, this process sends the
+    // deliveries it queued itself, by their rows (dispatchSoon).
+    const eventQueue = env().MON1TOR_EVENT_QUEUE && (await workerListening());
+    const result = await fastIngest(team, input, { limit, idempotency, admitted: options.admitted, eventQueue });
     switch (result.kind) {
       case "rate_limited":
         return { kind: "rate_limited", state: result.state };

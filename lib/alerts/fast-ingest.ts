@@ -20,6 +20,7 @@ import { counterKeys, countEventsSql, limitState, type Limit, type LimitState } 
 import { currentTraceparent } from "@/lib/telemetry/tracing";
 import { NEW_DELIVERY_ID_SQL, newEventId, serializeEnvelope } from "@/lib/webhooks/delivery/envelope";
 import { takesEventSql } from "@/lib/webhooks/endpoints/filters";
+import { eventQueueTakesSql } from "@/lib/webhooks/delivery/event-queue";
 
 /** Whether `fastIngest` can answer this request without reading an existing alert. */
 export const fastPathApplies = (input: AlertInput, idempotencyKey: string | null) =>
@@ -55,16 +56,18 @@ type Item = {
   occurredAt: string;
   body: string;
   traceparent: string | null;
+  /** Its deliveries to endpoints that can take them so go in one EventQueue row (lib/webhooks/delivery/event-queue.ts). */
+  eventQueue: boolean;
 };
 
 type Row = { limitCount: number; windowStartMs: number; allowed: boolean; go: boolean; inserted: boolean; deliveryIds: string[] };
 
-// The columns of `items`, in the order of the parameters $1..$20.
+// The columns of `items`, in the order of the parameters $1..$21.
 const COLUMNS = [
   ["counterKey", "text"], ["windowSeconds", "int"], ["limit", "int"], ["now", "timestamptz"], ["teamId", "text"],
   ["idempotencyKey", "text"], ["requestHash", "text"], ["alertId", "text"], ["type", "text"], ["eventId", "text"],
   ["severity", "text"], ["title", "text"], ["status", "text"], ["message", "text"], ["monitorId", "text"],
-  ["monitorName", "text"], ["dedupKey", "text"], ["occurredAt", "timestamptz"], ["body", "text"], ["traceparent", "text"],
+  ["monitorName", "text"], ["dedupKey", "text"], ["occurredAt", "timestamptz"], ["body", "text"], ["traceparent", "text"], ["eventQueue", "bool"],
 ] as const;
 const utc = (column: string) => `u."${column}" AT TIME ZONE 'UTC' AS "${column}"`;
 
@@ -74,17 +77,18 @@ WITH items AS (
   FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ")})
        WITH ORDINALITY AS u(${COLUMNS.map(([name]) => `"${name}"`).join(", ")}, ord)
 ), ${countEventsSql({
-  // $21, $22: (counter row, a counter row of the same limit) pairs; $23: the group's time.
+  // $22, $23: (counter row, a counter row of the same limit) pairs; $24: the group's time.
   counted: `SELECT i."counterKey" AS key, count(*)::int AS n, min(i."windowSeconds") AS "windowSeconds",
-         ARRAY(SELECT p.key FROM unnest($21::text[], $22::text[]) AS p(of, key) WHERE p.of = i."counterKey") AS keys
+         ARRAY(SELECT p.key FROM unnest($22::text[], $23::text[]) AS p(of, key) WHERE p.of = i."counterKey") AS keys
   FROM items i GROUP BY i."counterKey"`,
-  now: "($23::timestamptz AT TIME ZONE 'UTC')",
+  now: "($24::timestamptz AT TIME ZONE 'UTC')",
 })}, ranked AS (
   -- Each alert counts as if alone, after the group's earlier alerts of its key.
   SELECT i.*, (t.count - c.n + row_number() OVER (PARTITION BY i."counterKey" ORDER BY i.ord))::int AS "limitCount", t."windowStart"
   FROM items i JOIN total t ON t.key = i."counterKey" JOIN counted c ON c.key = i."counterKey"
 ), targets AS (
-  SELECT i.ord, e.id FROM items i
+  -- "queued": the fast path's EventQueue row takes it (eventQueueTakesSql; the claim checks it again).
+  SELECT i.ord, e.id, i."eventQueue" AND ${eventQueueTakesSql("e")} AS queued FROM items i
   JOIN "WebhookEndpoint" e ON e."teamId" = i."teamId" AND e.status = 'active'
    AND ${takesEventSql("e", { type: "i.type", severity: "i.severity", monitorId: 'i."monitorId"' })}
 ), fanout AS (
@@ -118,10 +122,19 @@ WITH items AS (
 ), deliveries AS (
   INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, "nextAttemptAt", "createdAt", "updatedAt")
   SELECT ${NEW_DELIVERY_ID_SQL}, g."teamId", t.id, g."eventId", g."alertId", 1, g.now, g.now, g.now
-  FROM go g JOIN event ev ON ev.id = g."eventId" JOIN targets t ON t.ord = g.ord
+  FROM go g JOIN event ev ON ev.id = g."eventId" JOIN targets t ON t.ord = g.ord AND NOT t.queued
   RETURNING id, "eventId"
+), fast AS (
+  INSERT INTO "EventQueue" ("eventId", "teamId", "alertId", "eventCreatedAt", "endpointIds", "deliveryIds", "createdAt")
+  SELECT g."eventId", g."teamId", g."alertId", g.now, f.endpoints, f.deliveries, g.now
+  FROM go g JOIN event ev ON ev.id = g."eventId"
+  JOIN (SELECT t.ord, array_agg(t.id ORDER BY t.id) AS endpoints, array_agg(${NEW_DELIVERY_ID_SQL} ORDER BY t.id) AS deliveries
+        FROM targets t WHERE t.queued GROUP BY t.ord) f ON f.ord = g.ord
+  RETURNING "eventId", "deliveryIds"
 ), queued AS (
-  SELECT d."eventId", array_agg(d.id) AS ids FROM deliveries d GROUP BY d."eventId"
+  SELECT "eventId", array_agg(id) AS ids FROM (
+    SELECT d."eventId", d.id FROM deliveries d UNION ALL SELECT f."eventId", unnest(f."deliveryIds") FROM fast f
+  ) d GROUP BY "eventId"
 )
 SELECT g."limitCount", (extract(epoch FROM g."windowStart") * 1000)::float8 AS "windowStartMs", g.allowed, g.go,
        a.id IS NOT NULL AS inserted, COALESCE(q.ids, '{}') AS "deliveryIds"
@@ -150,7 +163,14 @@ export async function writeGroup(items: Item[], on: pg.Pool = ingestPool()): Pro
   return (await on.query<Row>(namedStatement(SQL, values))).rows;
 }
 
-type IngestOptions = { limit: Limit; idempotency: { key: string; hash: string } | null; now?: Date; admitted?: boolean };
+type IngestOptions = {
+  limit: Limit;
+  idempotency: { key: string; hash: string } | null;
+  now?: Date;
+  admitted?: boolean;
+  /** Queue its deliveries as one EventQueue row where they can be (a worker is there to send them). */
+  eventQueue?: boolean;
+};
 
 /** The alert as the group statement takes it, with new ids for it and its event. */
 export function groupItem(team: { id: string; name: string }, input: AlertInput, options: IngestOptions): Item {
@@ -187,6 +207,7 @@ export function groupItem(team: { id: string; name: string }, input: AlertInput,
     occurredAt: at.toISOString(),
     body,
     traceparent: currentTraceparent(),
+    eventQueue: options.eventQueue ?? false,
   };
 }
 

@@ -22,12 +22,19 @@ const QUERY = `
     FROM "Delivery"
     -- Queued and not parked (lib/webhooks/delivery/backlog.ts): Delivery_queued_idx holds exactly the queued rows.
     WHERE "nextAttemptAt" IS NOT NULL AND "nextAttemptAt" < '9999-12-31 00:00:00'
+  ), events AS (
+    -- New alerts' deliveries still in the event queue (lib/webhooks/delivery/event-queue.ts): as many as the endpoints each lists.
+    SELECT
+      COALESCE(sum(cardinality("endpointIds")) FILTER (WHERE "leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= ${DB_NOW}), 0) AS due,
+      min("createdAt") FILTER (WHERE "leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= ${DB_NOW}) AS oldest,
+      COALESCE(sum(cardinality("endpointIds")) FILTER (WHERE "leaseExpiresAt" > ${DB_NOW}), 0) AS leased
+    FROM "EventQueue"
   )
-  SELECT q.due::int, COALESCE(EXTRACT(EPOCH FROM ${DB_NOW} - q.oldest), 0)::float8 AS "oldestDueSeconds",
-         q.waiting::int AS "waitingRetry", q.leased::int AS "inFlight",
+  SELECT (q.due + ev.due)::int AS due, COALESCE(EXTRACT(EPOCH FROM ${DB_NOW} - LEAST(q.oldest, ev.oldest)), 0)::float8 AS "oldestDueSeconds",
+         q.waiting::int AS "waitingRetry", (q.leased + ev.leased)::int AS "inFlight",
          (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1)::int AS workers,
          (SELECT COALESCE(json_object_agg(status, n), '{}') FROM (SELECT status, count(*)::int AS n FROM "WebhookEndpoint" GROUP BY status) e) AS endpoints
-  FROM queued q`;
+  FROM queued q, events ev`;
 
 export function queueGauges(pool: pg.Pool = defaultPool) {
   let last: { at: number; value: Promise<Snapshot | null> } | null = null;

@@ -8,6 +8,7 @@
 import type pg from "pg";
 import { dbNow, inTransaction, namedStatement } from "@/lib/db";
 import { finishDeliverySql } from "@/lib/webhooks/delivery/finish";
+import type { QueuedIn } from "@/lib/webhooks/delivery/event-queue";
 import { historyPartitions, legacyPartition, queuedDays } from "@/lib/webhooks/delivery/retention";
 
 export type Claimed = {
@@ -36,6 +37,8 @@ export type Claimed = {
   queuedAt: Date;
   /** The trace of the call that queued it (lib/telemetry/tracing.ts), or null. */
   traceparent: string | null;
+  /** Sent from an EventQueue row, which has no Delivery row for it yet (lib/webhooks/delivery/event-queue.ts). */
+  queuedIn?: QueuedIn;
 };
 
 export const EXHAUSTED_REASON = "gave up: every allowed attempt was made, and the last one's result was never recorded";
@@ -245,7 +248,9 @@ export async function claimDeliveries(
   const isDue = `d."nextAttemptAt" <= ${NOW} AND ${UNHELD} AND ${inQueuedDays("d")}
          AND (d."alertId" IS NULL OR d.sequence <= 1 OR NOT EXISTS (
            SELECT 1 FROM "Delivery" o
-           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL))`;
+           WHERE o."endpointId" = d."endpointId" AND o."alertId" = d."alertId" AND o.sequence < d.sequence AND o."nextAttemptAt" IS NOT NULL)
+           -- Nor while the alert's first state waits in an EventQueue row for this endpoint (event-queue.ts).
+           AND NOT EXISTS (SELECT 1 FROM "EventQueue" q WHERE q."alertId" = d."alertId" AND d."endpointId" = ANY(q."endpointIds")))`;
   // A new delivery, not parked (lib/webhooks/delivery/backlog.ts): Delivery_fresh_idx's predicate as
   // written there, so that the scans below can read that index.
   const isFresh = `d.status = 'pending' AND d."nextAttemptAt" < '9999-12-31 00:00:00' AND ${inQueuedDays("d")}`;

@@ -10,6 +10,7 @@ import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
+import { claimEvents, EVENT_HOLD_MS, extendEventLeases, fromQueue, writeAsRows } from "@/lib/webhooks/delivery/event-queue";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -44,7 +45,12 @@ export type DispatcherOptions = {
   lingerMs?: number;
   /** How often the leases of held deliveries are renewed; a third of the lease unless given (tests). */
   leaseRenewMs?: number;
+  /** Claim EventQueue rows too (lib/webhooks/delivery/event-queue.ts); MON1TOR_EVENT_QUEUE unless given. */
+  eventQueue?: boolean;
 };
+
+/** The deliveries of one EventQueue row this process claimed: sent, and those still in flight. */
+type HeldEvent = { claims: number; done: Outcome[]; flying: Set<Claimed>; firstDoneAt: number };
 
 type Prepared = {
   from: Pick<Claimed, "url" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
@@ -104,6 +110,23 @@ export class Dispatcher {
    */
   private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
+  private readonly eventQueue: boolean;
+  /**
+   * EventQueue rows claimed here whose deliveries are not all recorded yet, by event id: their
+   * outcomes are written together, when the last is in (or EVENT_HOLD_MS after the first).
+   */
+  private readonly events = new Map<string, HeldEvent>();
+  /**
+   * Every EventQueue row claimed here and not yet removed by a written batch (or given up to
+   * rows), with the claim made (its `claims`): their leases are renewed, as `held`'s are.
+   */
+  private readonly eventClaims = new Map<string, number>();
+  /** Outcomes waiting in `events` for the rest of their event's. */
+  private heldOutcomes = 0;
+  /** When each endpoint last answered here: one that has not for EVENT_HOLD_MS does not limit how many events a claim takes. */
+  private readonly answeredAt = new Map<string, number>();
+  /** Deliveries per event claimed lately, to size the next event claim. */
+  private fanout = 10;
 
   constructor(options: DispatcherOptions = {}) {
     this.pool = options.pool ?? defaultPool;
@@ -124,6 +147,7 @@ export class Dispatcher {
     // A third of the lease: two renewals can fail (a slow database) before it runs out. At most
     // 10 s: after a database restart, well within its grace (RESTART_GRACE_SECONDS).
     this.leaseRenewMs = options.leaseRenewMs ?? Math.min(10_000, Math.floor(this.leaseMs / 3));
+    this.eventQueue = options.eventQueue ?? env().MON1TOR_EVENT_QUEUE;
   }
 
   /** Long enough that a live worker always finishes (or abandons) an attempt before it. */
@@ -133,7 +157,7 @@ export class Dispatcher {
 
   /** Outcomes sent but not yet written. */
   get buffered() {
-    return this.buffer.length + this.recording;
+    return this.buffer.length + this.recording + this.heldOutcomes;
   }
 
   private get running() {
@@ -142,17 +166,58 @@ export class Dispatcher {
     return total;
   }
 
+  /**
+   * How many EventQueue rows the next claim may take: about `limit` deliveries' worth, and no more
+   * than any endpoint answering here has room for (each row lists every endpoint of its team).
+   * An endpoint that has not answered for EVENT_HOLD_MS does not count: its share of each row
+   * is written as a queued row instead, and waits for room there.
+   */
+  private eventsToClaim(limit: number) {
+    const now = performance.now();
+    let room = Number.POSITIVE_INFINITY;
+    for (const [endpointId, count] of this.inFlight) {
+      if (now - (this.answeredAt.get(endpointId) ?? 0) < EVENT_HOLD_MS) room = Math.min(room, this.perEndpoint - count);
+    }
+    return Math.max(0, Math.min(Math.ceil(limit / this.fanout), room));
+  }
+
+  /** EventQueue rows first (a storm's new alerts), then queued rows, together up to `limit` deliveries. */
+  private async claimBoth(limit: number, ids?: string[]) {
+    const now = this.clock?.now() ?? null;
+    const events = !ids && this.eventQueue ? this.eventsToClaim(limit) : 0;
+    const fromEvents =
+      events > 0
+        ? await claimEvents(this.pool, { now, limit: events, leaseMs: this.leaseMs, room: (id) => this.perEndpoint - (this.inFlight.get(id) ?? 0) })
+        : { deliveries: [], drained: true, written: 0 };
+    const rowsLimit = limit - fromEvents.deliveries.length;
+    const inFlight = new Map(this.inFlight);
+    for (const d of fromEvents.deliveries) inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
+    const rows =
+      rowsLimit > 0
+        ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
+        : { deliveries: [], drained: false, exhaustedTeams: [] };
+    const claimedEvents = new Set(fromEvents.deliveries.map((d) => d.queuedIn.eventId)).size;
+    if (claimedEvents > 0) this.fanout = Math.max(1, fromEvents.deliveries.length / claimedEvents);
+    for (const delivery of fromEvents.deliveries) {
+      const { eventId, claims } = delivery.queuedIn;
+      let held = this.events.get(eventId);
+      if (!held) this.events.set(eventId, (held = { claims, done: [], flying: new Set(), firstDoneAt: 0 }));
+      this.eventClaims.set(eventId, claims);
+      held.flying.add(delivery);
+    }
+    // A row written for an endpoint with no room, or an event given up, is due now: claim again soon.
+    const eventsDrained = fromEvents.drained && fromEvents.written === 0;
+    return {
+      deliveries: [...fromEvents.deliveries, ...rows.deliveries],
+      drained: rows.drained && (events === 0 ? !this.eventQueue || ids !== undefined : eventsDrained),
+      exhaustedTeams: rows.exhaustedTeams,
+    };
+  }
+
   private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
     const end = metrics().claimDuration.startTimer();
     const startedAt = new Date();
-    const claimed = await claimDeliveries(this.pool, {
-      now: this.clock?.now() ?? null,
-      limit,
-      leaseMs: this.leaseMs,
-      inFlight: this.inFlight,
-      perEndpoint: this.perEndpoint,
-      ids,
-    });
+    const claimed = await this.claimBoth(limit, ids);
     end();
     // Given up in the claim itself: their last allowed attempt's result was never recorded.
     for (const teamId of claimed.exhaustedTeams) child(metrics().deliveries, withTeam({ outcome: "failed" }, teamId)).inc();
@@ -226,7 +291,7 @@ export class Dispatcher {
 
   private release(outcomes: Outcome[]) {
     for (const { delivery } of outcomes) if (this.held.get(delivery.id) === delivery.attempts) this.held.delete(delivery.id);
-    if (this.held.size === 0 && this.heartbeat) {
+    if (this.held.size === 0 && this.eventClaims.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = null;
     }
@@ -235,10 +300,12 @@ export class Dispatcher {
   private renewing = false;
   /** Extends the lease of every delivery still held here; a renewal that fails is tried at the next beat. */
   private async renewLeases() {
-    if (this.renewing || this.held.size === 0) return;
+    if (this.renewing || (this.held.size === 0 && this.eventClaims.size === 0)) return;
     this.renewing = true;
     try {
-      await extendLeases(this.pool, { now: this.clock?.now() ?? null, leaseMs: this.leaseMs, held: this.held });
+      const now = this.clock?.now() ?? null;
+      if (this.held.size > 0) await extendLeases(this.pool, { now, leaseMs: this.leaseMs, held: this.held });
+      if (this.eventClaims.size > 0) await extendEventLeases(this.pool, { now, leaseMs: this.leaseMs, held: this.eventClaims });
     } catch (error) {
       this.reportError("renewing leases", error);
     } finally {
@@ -247,16 +314,19 @@ export class Dispatcher {
   }
 
   private launch(delivery: Claimed, stats: DrainStats, tasks: Set<Promise<void>>): Promise<void> {
-    this.hold(delivery);
+    // A delivery sent from a queue row has no row of its own to lease: its event's row is (renewLeases).
+    if (fromQueue(delivery)) this.heartbeat ??= setInterval(() => void this.renewLeases(), this.leaseRenewMs).unref();
+    else this.hold(delivery);
     this.inFlight.set(delivery.endpointId, (this.inFlight.get(delivery.endpointId) ?? 0) + 1);
     const task: Promise<void> = this.attempt(delivery).then((outcome) => {
       const left = this.inFlight.get(delivery.endpointId)! - 1;
       if (left === 0) this.inFlight.delete(delivery.endpointId);
       else this.inFlight.set(delivery.endpointId, left);
+      this.answeredAt.set(delivery.endpointId, performance.now());
       stats.attempted += 1;
       if (outcome.result.ok) stats.delivered += 1;
       else stats.failed += 1;
-      this.buffer.push(outcome);
+      this.collect(outcome);
       if (this.buffer.length >= this.batchSize) void this.flush();
       tasks.delete(task);
       for (const wake of this.waiting) wake();
@@ -269,18 +339,64 @@ export class Dispatcher {
    * stay buffered for the next flush; should this process die first, the leases expire
    * and the deliveries are sent again (at least once).
    */
+  /** An outcome to write: at once, or with the rest of its event's (sent from a queue row). */
+  private collect(outcome: Outcome) {
+    const held = fromQueue(outcome.delivery) ? this.events.get(outcome.delivery.queuedIn.eventId) : undefined;
+    if (!held) return void this.buffer.push(outcome);
+    held.flying.delete(outcome.delivery);
+    held.done.push(outcome);
+    held.firstDoneAt ||= performance.now();
+    this.heldOutcomes += 1;
+    if (held.flying.size === 0) this.releaseEvent(outcome.delivery.queuedIn!.eventId, held);
+  }
+
+  /** Moves an event's outcomes to the buffer: it is written with the next batch, and its queue row removed. */
+  private releaseEvent(eventId: string, held: HeldEvent) {
+    this.events.delete(eventId);
+    this.heldOutcomes -= held.done.length;
+    for (const outcome of held.done) this.buffer.push(outcome);
+  }
+
+  /**
+   * Events with a delivery still in flight EVENT_HOLD_MS after their first outcome: those are
+   * written as leased rows of their own (held here as any claimed row), and the event's other
+   * outcomes are written now, without them. If writing fails, the event keeps waiting.
+   */
+  private async writeSlow() {
+    const now = performance.now();
+    const slow = [...this.events].filter(([, held]) => held.firstDoneAt > 0 && now - held.firstDoneAt >= EVENT_HOLD_MS && held.flying.size > 0);
+    if (slow.length === 0) return;
+    const flying = slow.flatMap(([, held]) => [...held.flying].filter(fromQueue));
+    try {
+      await writeAsRows(this.pool, flying, { now: this.clock?.now() ?? null, leaseMs: this.leaseMs });
+    } catch (error) {
+      return this.reportError("writing slow deliveries", error);
+    }
+    for (const delivery of flying) this.hold(delivery);
+    // An outcome that came in meanwhile is among `done` already; its row is there, and it is recorded as a row's.
+    for (const [eventId, held] of slow) if (this.events.get(eventId) === held) this.releaseEvent(eventId, held);
+  }
+
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
+      if (this.events.size > 0) await this.writeSlow();
       const batch = this.buffer;
       this.buffer = [];
       if (batch.length === 0) return;
       this.recording = batch.length;
       const end = metrics().recordDuration.startTimer();
+      // Read before recording, which may write them as rows of their own (record.ts).
+      const events = batch.map(({ delivery }) => delivery.queuedIn?.eventId);
       try {
         const left = await recordOutcomes(this.pool, batch, { policy: this.failurePolicy, now: this.clock?.now() ?? null, random: this.random });
         this.written += batch.length - left.length;
         end();
         const unwritten = new Set(left);
+        // A written batch removed its events' queue rows: their leases are not renewed any more.
+        for (const [i, outcome] of batch.entries()) {
+          const eventId = events[i];
+          if (eventId !== undefined && !unwritten.has(outcome)) this.eventClaims.delete(eventId);
+        }
         this.release(batch.filter((outcome) => !unwritten.has(outcome)));
         if (left.length > 0) {
           this.buffer = left.concat(this.buffer);

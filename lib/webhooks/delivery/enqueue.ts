@@ -65,7 +65,10 @@ export async function enqueueEvent(
   let superseded = 0;
   if (deliveries.length > 0) {
     await tx.delivery.createMany({ data: deliveries });
-    if (input.alertId && sequence !== null && sequence > 1) superseded = await supersedeOlder(tx, input.alertId, sequence, input.type, endpointIds);
+    if (input.alertId && sequence !== null && sequence > 1) {
+      superseded = await supersedeOlder(tx, input.alertId, sequence, input.type, endpointIds);
+      superseded += await supersedeQueued(tx, input.alertId, input.eventId, input.type, endpointIds);
+    }
   }
   // `superseded`: older states given up for this one (counted by the caller once committed).
   return { deliveryIds: deliveries.map((d) => d.id), body, superseded };
@@ -91,4 +94,47 @@ async function supersedeOlder(tx: Tx, alertId: string, sequence: number, type: E
     sequence,
     type,
   );
+}
+
+/**
+ * The same for an alert's first state still waiting in the event queue (lib/webhooks/delivery/event-queue.ts,
+ * which holds only first states): for each endpoint that skips outdated states, its delivery is
+ * written superseded and taken off the queue row. A row being claimed now (locked, or leased) is left
+ * to be sent; its alert's newer state waits for it (lib/webhooks/delivery/claim.ts).
+ */
+async function supersedeQueued(tx: Tx, alertId: string, eventId: string, type: EventType, endpointIds: string[]): Promise<number> {
+  const rows = await tx.$queryRawUnsafe<{ superseded: number }[]>(
+    `WITH q AS (
+       SELECT q."eventId", q."teamId", q."eventCreatedAt", q."endpointIds", q."deliveryIds" FROM "EventQueue" q
+       WHERE q."alertId" = $2 AND q."endpointIds" && $1::text[] AND (q."leaseExpiresAt" IS NULL OR q."leaseExpiresAt" < ${DB_NOW})
+       FOR NO KEY UPDATE SKIP LOCKED
+     ), listed AS (
+       SELECT q."eventId", q."teamId", q."eventCreatedAt", p.endpoint, p.delivery,
+              COALESCE(p.endpoint = ANY($1::text[]) AND e."skipOutdatedStates", false) AS outdated
+       FROM q CROSS JOIN LATERAL unnest(q."endpointIds", q."deliveryIds") AS p(endpoint, delivery)
+       LEFT JOIN "WebhookEndpoint" e ON e.id = p.endpoint
+     ), written AS (
+       INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "supersededById", "lastError", "createdAt", "updatedAt")
+       SELECT l.delivery, l."teamId", l.endpoint, l."eventId", $2, 1, 'superseded', $3,
+              'superseded by ' || $3 || ' (' || $4 || '): a newer state of this alert was queued', l."eventCreatedAt", ${DB_NOW}
+       FROM listed l WHERE l.outdated
+       RETURNING 1
+     ), kept AS (
+       SELECT l."eventId", array_agg(l.endpoint ORDER BY l.endpoint) AS endpoints, array_agg(l.delivery ORDER BY l.endpoint) AS deliveries
+       FROM listed l WHERE NOT l.outdated GROUP BY l."eventId"
+     ), narrowed AS (
+       UPDATE "EventQueue" x SET "endpointIds" = k.endpoints, "deliveryIds" = k.deliveries
+       FROM kept k WHERE x."eventId" = k."eventId" AND EXISTS (SELECT 1 FROM listed l WHERE l."eventId" = k."eventId" AND l.outdated)
+       RETURNING 1
+     ), removed AS (
+       DELETE FROM "EventQueue" x WHERE x."eventId" IN (SELECT "eventId" FROM q) AND x."eventId" NOT IN (SELECT "eventId" FROM kept)
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM written)::int AS superseded`,
+    endpointIds,
+    alertId,
+    eventId,
+    type,
+  );
+  return rows[0]!.superseded;
 }

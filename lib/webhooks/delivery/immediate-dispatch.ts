@@ -40,6 +40,9 @@ export async function dispatchSoon(ids: string[]): Promise<void> {
   return kickDeliveries(ids);
 }
 
+/** Whether a dispatch worker is there to send what the alert API queues (createWaker's workerListening). */
+export const workerListening = () => waker().workerListening();
+
 /** Tries these deliveries now, in this process, without waiting for a worker or the cron (a test send waits for it). */
 export function kickDeliveries(ids: string[]): Promise<void> {
   if (ids.length === 0) return Promise.resolve();

@@ -20,6 +20,7 @@ import { storableText } from "@/lib/text";
 import { noteCertificates } from "@/lib/webhooks/endpoints/certificates";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/delivery/retry";
 import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish";
+import { fromQueue as sentFromQueue, queuedRowOf, writeAsRows, WRITE_DELIVERED_SQL, WRITE_QUEUED_SQL, writeQueuedParams } from "@/lib/webhooks/delivery/event-queue";
 
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
 
@@ -64,12 +65,12 @@ const outdatedSql = `WITH outdated AS (
 export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: RecordOptions) {
   if (outcomes.length === 0) return;
   const rows = rowsOf(outcomes, options.random);
-  const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+  const all = <T,>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   const now = options.now?.toISOString() ?? null;
   // The batch's first and last "createdAt": PostgreSQL plans each statement for the day partitions
   // between them alone (usually one), not for every day's. Planning across all of them cost
   // 1.9 ms a batch. (Claimed.createdAt has one fixed format, so they compare as text.)
-  const created = col((r) => r.delivery.createdAt).sort();
+  const created = all((r) => r.delivery.createdAt).sort();
   const days = [created[0]!, created.at(-1)!];
   // Counted once the transaction has committed: a batch rolled back and written again counts once.
   const reached: { outcome: DeliveryOutcome; teamId: string }[] = [];
@@ -82,9 +83,36 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // one (a day analysed before a storm), the loop unpacked the outcome lists again for every
     // row, 25 ms of a 31 ms batch of 64 (lib/webhooks/delivery/plans.test.ts). The supersede
     // lookup, which a retrying outcome adds, keeps the planner's choice: it joins in a subquery.
-    const hashOnly = retrying.length === 0;
+    // Sent from EventQueue rows (event-queue.ts): each delivered one's row written once, finished;
+    // the others written as claimed, then recorded below as any other.
+    const fromQueue = rows.flatMap((r) => (sentFromQueue(r.delivery) ? [{ ...r, delivery: r.delivery }] : []));
+    const finished = new Set<string>();
+    if (fromQueue.length > 0) {
+      const delivered = fromQueue.filter((r) => r.status === "delivered");
+      if (delivered.length > 0) {
+        await client.query(WRITE_DELIVERED_SQL, [
+          ...writeQueuedParams(delivered.map((r) => queuedRowOf(r.delivery)), options.now, null).slice(0, 8),
+          delivered.map((r) => r.result.statusCode),
+          delivered.map((r) => r.reason),
+          delivered.map((r) => r.result.durationMs),
+          now,
+        ]);
+        for (const r of delivered) finished.add(r.delivery.id);
+      }
+      const claimed = fromQueue.filter((r) => r.status !== "delivered");
+      if (claimed.length > 0) {
+        await client.query(WRITE_QUEUED_SQL, writeQueuedParams(claimed.map((r) => queuedRowOf(r.delivery)), options.now, null));
+      }
+      await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [[...new Set(fromQueue.map((r) => r.delivery.queuedIn.eventId))]]);
+    }
+    const rest = finished.size === 0 ? rows : rows.filter((r) => !finished.has(r.delivery.id));
+    const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rest.map(pick);
+    const hashOnly = retrying.length === 0 && rest.length > 0;
     if (hashOnly) await client.query("SET LOCAL enable_nestloop = off");
-    const updated = await client.query<{ id: string; status: string }>(
+    const updated =
+      rest.length === 0
+        ? { rows: [] }
+        : await client.query<{ id: string; status: string }>(
       `${retrying.length > 0 ? outdatedSql : ""}
        UPDATE "Delivery" d SET
          status = CASE WHEN o.newer IS NOT NULL THEN 'superseded'::"DeliveryStatus" ELSE u.status::"DeliveryStatus" END,
@@ -136,20 +164,21 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        ON CONFLICT ("deliveryId", number, "startedAt") DO NOTHING
        RETURNING "deliveryId" AS id`,
       [
-        col((r) => r.delivery.id),
-        col((r) => r.delivery.attempts),
-        col((r) => r.startedAt.toISOString()),
-        col((r) => r.result.durationMs),
-        col((r) => r.result.statusCode),
-        col((r) => r.result.errorClass),
-        col((r) => r.reason),
-        col((r) => r.excerpt),
+        all((r) => r.delivery.id),
+        all((r) => r.delivery.attempts),
+        all((r) => r.startedAt.toISOString()),
+        all((r) => r.result.durationMs),
+        all((r) => r.result.statusCode),
+        all((r) => r.result.errorClass),
+        all((r) => r.reason),
+        all((r) => r.excerpt),
         ...days,
       ],
     );
     // Only outcomes that were still current count toward the endpoint's health, and each once:
     // written again, an outcome finds its attempt row there and is not counted a second time.
     const current = new Map(updated.rows.map((row) => [row.id, row.status]));
+    for (const id of finished) current.set(id, "delivered");
     const firstWritten = new Set(written.rows.map((row) => row.id));
     const counted = rows.filter((r) => current.has(r.delivery.id) && firstWritten.has(r.delivery.id));
     for (const r of counted) {
@@ -234,6 +263,17 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: Outcome[], options
   } catch (error) {
     if (!refusedByDatabase(error)) return outcomes;
     if (outcomes.length > 1) console.error(`[mon1tor] a batch of ${outcomes.length} results failed; recording them one by one`);
+  }
+  // Sent from queue rows: written as claimed rows first (nothing a receiver sent is in them), so
+  // that each can be recorded, or quarantined, alone.
+  const queued = outcomes.map((o) => o.delivery).filter(sentFromQueue);
+  if (queued.length > 0) {
+    try {
+      await writeAsRows(pool, queued, { now: options.now, leaseMs: null });
+    } catch (error) {
+      if (!refusedByDatabase(error)) return outcomes;
+      throw error;
+    }
   }
   for (const [index, outcome] of outcomes.entries()) {
     try {

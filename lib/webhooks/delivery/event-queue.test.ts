@@ -1,0 +1,196 @@
+// The event as the queue (lib/webhooks/delivery/event-queue.ts): a new alert's deliveries go out
+// from one EventQueue row and are written once, finished; whatever the fast path does not send
+// is written as a queued Delivery row and handled as any other. Real PostgreSQL, a real receiver.
+import crypto from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fastIngest } from "@/lib/alerts/fast-ingest";
+import { ingestAlert } from "@/lib/alerts/ingest";
+import { db, pool } from "@/lib/db";
+import { limits } from "@/lib/rate-limit";
+import { TestClock } from "@/lib/testing/clock";
+import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
+import { startReceiver, type Receiver } from "@/lib/testing/receiver";
+import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
+import { claimEvents } from "@/lib/webhooks/delivery/event-queue";
+
+let receiver: Receiver;
+beforeAll(async () => {
+  receiver = await startReceiver();
+});
+afterAll(() => receiver.close());
+
+/** A team with an endpoint per path, and a new alert for it taken in through the event queue. */
+async function alertFor(paths: string[], alert: { dedupKey?: string } = {}) {
+  const team = await createTeam();
+  const endpoints = [];
+  for (const path of paths) endpoints.push(await createActiveEndpoint(team.id, `${receiver.url}${path}`));
+  const result = await fastIngest(team, { title: "Disk full", severity: "critical", status: "triggered", ...alert }, {
+    limit: limits.alertApiPerKey(`eq-${team.id}`),
+    idempotency: null,
+    eventQueue: true,
+  });
+  if (result.kind !== "accepted") throw new Error(`not accepted: ${result.kind}`);
+  return { team, endpoints, ...result };
+}
+
+const queueRows = (teamId: string) => db.eventQueue.findMany({ where: { teamId } });
+const deliveriesOf = (teamId: string) =>
+  db.delivery.findMany({ where: { teamId }, include: { attemptLog: true, endpoint: { select: { url: true } } }, orderBy: { endpointId: "asc" } });
+const at = (path: string) => receiver.requests.filter((r) => r.path === path);
+
+describe("the event as the queue", () => {
+  it("queues a new alert as one row, sends it signed to each endpoint, and writes each delivery once, delivered, with its attempt", async () => {
+    receiver.respond(() => ({ status: 200, body: "ok" }));
+    const { team, endpoints, deliveryIds, eventId } = await alertFor(["/eq/a", "/eq/b"]);
+
+    const [queued] = await queueRows(team.id);
+    expect(queued).toMatchObject({ eventId, claims: 0 });
+    expect([...queued!.deliveryIds].sort()).toEqual([...deliveryIds].sort());
+    expect(await db.delivery.count({ where: { teamId: team.id } })).toBe(0);
+
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+
+    for (const [i, path] of ["/eq/a", "/eq/b"].entries()) {
+      const [request] = at(path);
+      expect(request, path).toBeDefined();
+      expect(request!.headers["x-mon1tor-sha256-wh"]).toBe(crypto.createHmac("sha256", endpoints[i]!.secret).update(request!.body).digest("hex"));
+      expect(JSON.parse(request!.body)).toMatchObject({ id: eventId, type: "alert.triggered" });
+      expect(deliveryIds).toContain(request!.headers["webhook-id"]);
+    }
+    const deliveries = await deliveriesOf(team.id);
+    expect(deliveries.map((d) => d.id).sort()).toEqual([...deliveryIds].sort());
+    for (const d of deliveries) {
+      expect(d).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 200, nextAttemptAt: null, leaseExpiresAt: null, eventId });
+      expect(d.attemptLog).toMatchObject([{ number: 1, statusCode: 200, responseExcerpt: "ok" }]);
+    }
+    expect(await queueRows(team.id)).toEqual([]);
+    const health = await db.webhookEndpoint.findMany({ where: { teamId: team.id }, select: { consecutiveFailures: true, healthHours: { select: { attempts: true, succeeded: true } } } });
+    expect(health).toEqual([
+      { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
+      { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
+    ]);
+  });
+
+  it("writes a failed attempt as a queued row, retried on its schedule like any other", async () => {
+    receiver.respond((r) => ({ status: r.path === "/eq/flaky" ? 503 : 200 }));
+    const { team, endpoints } = await alertFor(["/eq/fine", "/eq/flaky"]);
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000, random: () => 0.5 }).drain();
+
+    const flaky = await db.delivery.findFirstOrThrow({ where: { endpointId: endpoints[1]!.endpoint.id }, include: { attemptLog: true } });
+    expect(flaky).toMatchObject({ status: "retrying", attempts: 1, lastStatusCode: 503 });
+    expect(flaky.nextAttemptAt).not.toBeNull();
+    expect(flaky.attemptLog).toMatchObject([{ number: 1, statusCode: 503 }]);
+    expect(await db.delivery.findFirstOrThrow({ where: { endpointId: endpoints[0]!.endpoint.id } })).toMatchObject({ status: "delivered" });
+    expect(await queueRows(team.id)).toEqual([]);
+
+    receiver.respond(() => ({ status: 200 }));
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000, clock: new TestClock(new Date(flaky.nextAttemptAt!.getTime() + 1_000)) }).drain();
+    expect(await db.delivery.findFirstOrThrow({ where: { id: flaky.id } })).toMatchObject({ status: "delivered", attempts: 2 });
+    expect(at("/eq/flaky").map((r) => r.headers["webhook-id"])).toEqual([flaky.id, flaky.id]);
+  });
+
+  it("does not send to an endpoint paused after the alert was queued: its delivery waits as a queued row", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const { team, endpoints } = await alertFor(["/eq/on", "/eq/paused"]);
+    await db.webhookEndpoint.update({ where: { id: endpoints[1]!.endpoint.id }, data: { status: "paused" } });
+
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+
+    expect(at("/eq/paused")).toEqual([]);
+    expect(at("/eq/on")).toHaveLength(1);
+    const deliveryTo = (i: number) => db.delivery.findFirstOrThrow({ where: { endpointId: endpoints[i]!.endpoint.id } });
+    expect(await deliveryTo(0)).toMatchObject({ status: "delivered", attempts: 1 });
+    const paused = await deliveryTo(1);
+    expect(paused).toMatchObject({ status: "pending", attempts: 0 });
+    expect(paused.nextAttemptAt).not.toBeNull();
+    expect(await queueRows(team.id)).toEqual([]);
+  });
+
+  it("sends again, with the same webhook-id, what a claim whose lease ran out never recorded; the lost attempt counts", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const { team, deliveryIds } = await alertFor(["/eq/lease"]);
+    const start = new Date();
+    // A worker claims the row and dies before recording anything.
+    const first = await claimEvents(pool, { now: start, limit: 10, leaseMs: 60_000, room: () => 64 });
+    expect(first.deliveries.map((d) => d.id)).toEqual(deliveryIds);
+
+    const later = new TestClock(new Date(start.getTime() + 61_000));
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000, clock: later }).drain();
+
+    expect(at("/eq/lease").map((r) => r.headers["webhook-id"])).toEqual(deliveryIds);
+    const [delivery] = await deliveriesOf(team.id);
+    expect(delivery).toMatchObject({ id: deliveryIds[0], status: "delivered", attempts: 2 });
+    expect(delivery!.attemptLog).toMatchObject([{ number: 2, statusCode: 200 }]);
+    expect(await queueRows(team.id)).toEqual([]);
+  });
+
+  it("holds an alert's resolved state back while its triggered state waits in the event queue", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const { team, endpoints } = await alertFor(["/eq/order"], { dedupKey: "db-1" });
+    // Every state wanted: the triggered one is not superseded by the resolved one.
+    await db.webhookEndpoint.update({ where: { id: endpoints[0]!.endpoint.id }, data: { skipOutdatedStates: false } });
+    await db.$transaction((tx) => ingestAlert(tx, team, { title: "Disk full", severity: "critical", status: "resolved", dedupKey: "db-1" }));
+
+    // A dispatcher that claims queued rows only: the resolved state's row is not due before the triggered one is sent.
+    await new Dispatcher({ eventQueue: false, timeoutMs: 2_000 }).drain();
+    expect(at("/eq/order")).toEqual([]);
+
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    expect(at("/eq/order").map((r) => JSON.parse(r.body).type)).toEqual(["alert.triggered", "alert.resolved"]);
+  });
+
+  it("supersedes an alert's triggered state still in the event queue when its resolved state comes, where the endpoint skips outdated states", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const { team, endpoints, deliveryIds } = await alertFor(["/eq/skip", "/eq/keep"], { dedupKey: "db-2" });
+    const keep = endpoints[1]!.endpoint.id;
+    await db.webhookEndpoint.update({ where: { id: keep }, data: { skipOutdatedStates: false } });
+    const resolved = await db.$transaction((tx) => ingestAlert(tx, team, { title: "Disk full", severity: "critical", status: "resolved", dedupKey: "db-2" }));
+    expect(resolved.superseded).toBe(1);
+
+    const skipped = await db.delivery.findFirstOrThrow({ where: { endpointId: endpoints[0]!.endpoint.id, status: "superseded" } });
+    expect(deliveryIds).toContain(skipped.id);
+    expect(skipped).toMatchObject({ supersededById: resolved.eventId, attempts: 0, nextAttemptAt: null });
+    expect(await queueRows(team.id)).toMatchObject([{ endpointIds: [keep] }]);
+
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    expect(at("/eq/skip").map((r) => JSON.parse(r.body).type)).toEqual(["alert.resolved"]);
+    expect(at("/eq/keep").map((r) => JSON.parse(r.body).type)).toEqual(["alert.triggered", "alert.resolved"]);
+  });
+
+  it("writes a slow endpoint's delivery as a leased row, and records the event's other deliveries without waiting for it", async () => {
+    let release!: () => void;
+    const slowAnswered = new Promise<void>((resolve) => (release = resolve));
+    receiver.respond(async (r) => {
+      if (r.path === "/eq/slow") await slowAnswered;
+      return { status: 200 };
+    });
+    const { team, endpoints } = await alertFor(["/eq/quick", "/eq/slow"]);
+    const draining = new Dispatcher({ eventQueue: true, timeoutMs: 10_000 }).drain();
+
+    const quickId = endpoints[0]!.endpoint.id;
+    const slowId = endpoints[1]!.endpoint.id;
+    // Polled, not timed: the quick one is written delivered while the slow one is still in flight.
+    let rows = await deliveriesOf(team.id);
+    for (let i = 0; i < 100 && !rows.some((d) => d.endpointId === quickId && d.status === "delivered"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      rows = await deliveriesOf(team.id);
+    }
+    expect(rows.find((d) => d.endpointId === quickId)).toMatchObject({ status: "delivered", attempts: 1 });
+    const slow = rows.find((d) => d.endpointId === slowId);
+    expect(slow).toMatchObject({ status: "pending", attempts: 1 });
+    expect(slow!.leaseExpiresAt).not.toBeNull();
+    expect(await queueRows(team.id)).toEqual([]);
+
+    release();
+    await draining;
+    expect(await db.delivery.findFirstOrThrow({ where: { endpointId: slowId }, include: { attemptLog: true } })).toMatchObject({
+      status: "delivered",
+      attempts: 1,
+      leaseExpiresAt: null,
+      attemptLog: [{ number: 1, statusCode: 200 }],
+    });
+    expect(at("/eq/slow")).toHaveLength(1);
+  });
+});

@@ -1,0 +1,259 @@
+// The event as the queue (issue 24; on with MON1TOR_EVENT_QUEUE). A new alert's ingest writes one
+// EventQueue row that lists the endpoints its event goes to and their delivery ids, instead of a
+// queued Delivery row per endpoint; a claim leases that row; and each delivery's row is written
+// once, finished, with its attempt, in the batch that deletes the queue row (record.ts). In a
+// healthy storm that is one queue row per alert where today's queue writes, locks, updates and
+// rewrites a row per delivery (`npm run bench:event-queue`).
+//
+// Only the common case goes this way. Everything else is written as a queued Delivery row, and
+// from then on is handled by the code every delivery always had (claim.ts, record.ts, backlog.ts):
+// - at the claim, an endpoint that is no longer active over plain HTTP with no delivery cap, or
+//   that has no room in this process (a slow endpoint at its in-flight limit);
+// - a queue row claimed again (the first claim's lease ran out: its worker died or stalled), whose
+//   deliveries are written with the attempt that claim counted;
+// - a delivery still in flight EVENT_HOLD_MS after the first of its event's outcomes (a slow
+//   receiver), written as a leased row so its event's other outcomes need not wait for it;
+// - an attempt that failed (written as claimed, then recorded as any other: retried, superseded or
+//   failed) and a batch PostgreSQL refused (recorded row by row).
+// An alert's later states are ordinary queued rows; the claim holds one back while its alert's
+// queue row lists the endpoint (claim.ts), so an alert's states still reach an endpoint in order.
+import type pg from "pg";
+import { dbNow, inTransaction } from "@/lib/db";
+import { RESTART_GRACE_SECONDS, type Claimed } from "@/lib/webhooks/delivery/claim";
+
+/** Endpoint row `e` may be sent to from an EventQueue row: over HTTP, with no delivery cap to count against. */
+export const eventQueueTakesSql = (e: string) => `(${e}.kind = 'http' AND ${e}."deliveryRateCap" IS NULL)`;
+
+/** How long a delivery may stay in flight after its event's first outcome before it is written as a leased row. */
+export const EVENT_HOLD_MS = 1_000;
+
+/** Where a delivery sent from an EventQueue row came from: what writing its row needs that Claimed lacks. */
+export type QueuedIn = { eventId: string; alertId: string | null; sequence: number | null; claims: number };
+
+const NOW = dbNow(1);
+
+/**
+ * Leases up to $2 unleased queue rows, oldest first ($3 the lease, ms), and reads each one's event
+ * through its day partition. An event that is gone (with its team) has a null body.
+ */
+const LEASE_SQL = `WITH picked AS (
+       SELECT q."eventId" FROM "EventQueue" q
+       WHERE q."leaseExpiresAt" IS NULL OR (q."leaseExpiresAt" <= ${NOW}
+         AND ($1::timestamptz IS NOT NULL OR now() >= pg_postmaster_start_time() + interval '${RESTART_GRACE_SECONDS} seconds'))
+       ORDER BY q."createdAt"
+       LIMIT $2
+       FOR NO KEY UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE "EventQueue" q SET "leaseExpiresAt" = ${NOW} + make_interval(secs => $3::double precision / 1000), claims = q.claims + 1
+       FROM picked WHERE q."eventId" = picked."eventId"
+       RETURNING q."eventId", q."teamId", q."alertId", q.claims, q."endpointIds", q."deliveryIds", q."eventCreatedAt"
+     )
+     SELECT l."eventId", l."teamId", l."alertId", l.claims, l."endpointIds", l."deliveryIds",
+            to_char(l."eventCreatedAt", 'YYYY-MM-DD HH24:MI:SS.US') AS "createdAt", l."eventCreatedAt" AT TIME ZONE 'UTC' AS "queuedAt",
+            ev.body, ev.traceparent, ev.sequence
+     FROM leased l
+     LEFT JOIN LATERAL (
+       SELECT ev.body, ev.traceparent, ev.sequence FROM "Event" ev WHERE ev.id = l."eventId" AND ev."createdAt" = l."eventCreatedAt" LIMIT 1
+     ) ev ON true
+     ORDER BY l."eventCreatedAt"`;
+
+/** What sending to each endpoint needs, and whether it may still be sent to from the queue. */
+const ENDPOINTS_SQL = `SELECT e.id, e.url, e.kind, e."secretCiphertext",
+            CASE WHEN e."previousSecretExpiresAt" > ${NOW} THEN e."previousSecretCiphertext" END AS "previousSecretCiphertext",
+            e."customHeadersCiphertext", e.status = 'active' AND ${eventQueueTakesSql("e")} AS fast
+     FROM "WebhookEndpoint" e WHERE e.id = ANY($2::text[])`;
+
+/**
+ * Writes deliveries as queued Delivery rows, due now (or leased, with `leaseMs`), each with the
+ * attempts already counted. A row already there is left as it is: written by an earlier claim or
+ * hold of the same queue row. Statement text for `client.query`: $1..$8 the rows' columns, $9 now,
+ * $10 the lease (ms) or null.
+ */
+export const WRITE_QUEUED_SQL = `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, attempts,
+                                  "nextAttemptAt", "leaseExpiresAt", "createdAt", "updatedAt")
+     SELECT u.id, u.team, u.endpoint, u.event, u.alert, u.sequence, u.attempts,
+            ${dbNow(9)}, ${dbNow(9)} + make_interval(secs => $10::double precision / 1000), u.created, ${dbNow(9)}
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::timestamp[])
+       AS u(id, team, endpoint, event, alert, sequence, attempts, created)
+     ON CONFLICT DO NOTHING`;
+
+/**
+ * Writes delivered deliveries sent from queue rows: once, finished. A plain insert (an upsert's
+ * speculative insertion cost a WAL record and its CPU per row): none of these rows exists yet,
+ * except after a batch whose COMMIT went unanswered, whose rows make this fail as a duplicate;
+ * recordOutcomes (record.ts) then writes the batch again as rows, one by one.
+ * $1..$8 as WRITE_QUEUED_SQL's, $9 status codes, $10 reasons, $11 durations, $12 now.
+ */
+export const WRITE_DELIVERED_SQL = `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, attempts, status,
+                                  "lastStatusCode", "lastError", "lastLatencyMs", "deliveredAt", "createdAt", "updatedAt")
+     SELECT u.id, u.team, u.endpoint, u.event, u.alert, u.sequence, u.attempts, 'delivered', u.code, u.reason, u.duration,
+            ${dbNow(12)}, u.created, ${dbNow(12)}
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::timestamp[], $9::int[], $10::text[], $11::int[])
+       AS u(id, team, endpoint, event, alert, sequence, attempts, created, code, reason, duration)`;
+
+export type QueuedRow = { id: string; teamId: string; endpointId: string; eventId: string; alertId: string | null; sequence: number | null; attempts: number; createdAt: string };
+
+/** WRITE_QUEUED_SQL's parameters. */
+export const writeQueuedParams = (rows: QueuedRow[], now: Date | null, leaseMs: number | null) => [
+  rows.map((r) => r.id),
+  rows.map((r) => r.teamId),
+  rows.map((r) => r.endpointId),
+  rows.map((r) => r.eventId),
+  rows.map((r) => r.alertId),
+  rows.map((r) => r.sequence),
+  rows.map((r) => r.attempts),
+  rows.map((r) => r.createdAt),
+  now?.toISOString() ?? null,
+  leaseMs,
+];
+
+/** A delivery sent from a queue row, as its queued Delivery row (with the attempt its claim counted). */
+export const queuedRowOf = (delivery: FromQueue): QueuedRow => ({
+  id: delivery.id,
+  teamId: delivery.teamId,
+  endpointId: delivery.endpointId,
+  eventId: delivery.queuedIn.eventId,
+  alertId: delivery.queuedIn.alertId,
+  sequence: delivery.queuedIn.sequence,
+  attempts: delivery.attempts,
+  createdAt: delivery.createdAt,
+});
+
+type FromQueue = Claimed & { queuedIn: QueuedIn };
+export const fromQueue = (delivery: Claimed): delivery is FromQueue => delivery.queuedIn !== undefined;
+
+/**
+ * Writes deliveries sent from queue rows as their own queued Delivery rows, with the attempt
+ * their claim counted, and from then on they are recorded as any other. `leaseMs`: still in
+ * flight (held by this process, EVENT_HOLD_MS); else their queue rows go too (a batch PostgreSQL
+ * refused, written again row by row, record.ts).
+ */
+export async function writeAsRows(pool: pg.Pool, deliveries: FromQueue[], options: { now: Date | null; leaseMs: number | null }) {
+  await inTransaction(pool, async (client) => {
+    await client.query(WRITE_QUEUED_SQL, writeQueuedParams(deliveries.map(queuedRowOf), options.now, options.leaseMs));
+    if (options.leaseMs === null) await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [[...new Set(deliveries.map((d) => d.queuedIn.eventId))]]);
+  });
+  for (const delivery of deliveries) delete (delivery as Claimed).queuedIn;
+}
+
+type Leased = {
+  eventId: string;
+  teamId: string;
+  alertId: string | null;
+  claims: number;
+  endpointIds: string[];
+  deliveryIds: string[];
+  createdAt: string;
+  queuedAt: Date;
+} & ({ body: string; traceparent: string | null; sequence: number | null } | { body: null; traceparent: null; sequence: null });
+type EndpointRow = Pick<Claimed, "url" | "kind" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext"> & { id: string; fast: boolean };
+
+/**
+ * Claims up to `limit` queue rows and returns the deliveries to send now, each with its event's
+ * body and its endpoint's settings. `room(endpointId)` is how many more this process may send to
+ * an endpoint now; what it may not, and everything of a row claimed before, is written as queued
+ * Delivery rows (the file's header) in the same transaction. `drained`: fewer rows were unleased
+ * than asked for.
+ */
+export async function claimEvents(
+  pool: pg.Pool,
+  options: { now: Date | null; limit: number; leaseMs: number; room: (endpointId: string) => number },
+): Promise<{ deliveries: (Claimed & { queuedIn: QueuedIn })[]; drained: boolean; written: number }> {
+  const now = options.now?.toISOString() ?? null;
+  return inTransaction(pool, async (client) => {
+    const leased = (await client.query<Leased>(LEASE_SQL, [now, options.limit, options.leaseMs])).rows;
+    if (leased.length === 0) return { deliveries: [], drained: true, written: 0 };
+    const endpoints = await client.query<EndpointRow>(ENDPOINTS_SQL, [now, [...new Set(leased.flatMap((l) => l.endpointIds))]]);
+    const endpointOf = new Map(endpoints.rows.map((e) => [e.id, e]));
+    const taken = new Map<string, number>();
+    const deliveries: (Claimed & { queuedIn: QueuedIn })[] = [];
+    const queued: QueuedRow[] = [];
+    const done: string[] = [];
+    const narrowed: { eventId: string; endpointIds: string[]; deliveryIds: string[] }[] = [];
+    for (const row of leased) {
+      const event = row.body === null ? null : row;
+      const sending: number[] = [];
+      row.endpointIds.forEach((endpointId, i) => {
+        const endpoint = endpointOf.get(endpointId);
+        // Gone with its endpoint (its deliveries would have been deleted with it), or its event with its team.
+        if (!endpoint || !event) return;
+        const room = options.room(endpointId) - (taken.get(endpointId) ?? 0);
+        if (row.claims === 1 && endpoint.fast && room > 0) {
+          taken.set(endpointId, (taken.get(endpointId) ?? 0) + 1);
+          sending.push(i);
+          return;
+        }
+        // Claimed before: that claim counted an attempt, which may have been sent.
+        queued.push({
+          id: row.deliveryIds[i]!,
+          teamId: row.teamId,
+          endpointId,
+          eventId: row.eventId,
+          alertId: row.alertId,
+          sequence: event.sequence,
+          attempts: row.claims - 1,
+          createdAt: row.createdAt,
+        });
+      });
+      if (sending.length === 0) {
+        done.push(row.eventId);
+        continue;
+      }
+      if (sending.length < row.endpointIds.length) {
+        narrowed.push({ eventId: row.eventId, endpointIds: sending.map((i) => row.endpointIds[i]!), deliveryIds: sending.map((i) => row.deliveryIds[i]!) });
+      }
+      const queuedIn: QueuedIn = { eventId: row.eventId, alertId: row.alertId, sequence: row.sequence, claims: row.claims };
+      for (const i of sending) {
+        const endpoint = endpointOf.get(row.endpointIds[i]!)!;
+        deliveries.push({
+          id: row.deliveryIds[i]!,
+          createdAt: row.createdAt,
+          attempts: 1,
+          maxAttempts: 8,
+          endpointId: endpoint.id,
+          url: endpoint.url,
+          kind: endpoint.kind,
+          secretCiphertext: endpoint.secretCiphertext,
+          previousSecretCiphertext: endpoint.previousSecretCiphertext,
+          customHeadersCiphertext: endpoint.customHeadersCiphertext,
+          body: row.body!,
+          wasRetrying: false,
+          teamId: row.teamId,
+          queuedAt: row.queuedAt,
+          traceparent: row.traceparent,
+          queuedIn,
+        });
+      }
+    }
+    if (queued.length > 0) await client.query(WRITE_QUEUED_SQL, writeQueuedParams(queued, options.now, null));
+    if (done.length > 0) await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [done]);
+    if (narrowed.length > 0) {
+      // What is left for this claim to send; the rest are queued rows now.
+      await client.query(
+        `UPDATE "EventQueue" q SET "endpointIds" = n.endpoints, "deliveryIds" = n.deliveries
+         FROM jsonb_to_recordset($1::jsonb) AS n("eventId" text, endpoints text[], deliveries text[])
+         WHERE q."eventId" = n."eventId"`,
+        [JSON.stringify(narrowed.map((n) => ({ eventId: n.eventId, endpoints: n.endpointIds, deliveries: n.deliveryIds })))],
+      );
+    }
+    return { deliveries, drained: leased.length < options.limit, written: queued.length };
+  });
+}
+
+/**
+ * Renews the leases of queue rows whose deliveries this process still sends or holds (event id
+ * → the claim it made); only where that claim is still the row's latest. Locked rows (being
+ * recorded) are skipped.
+ */
+export async function extendEventLeases(pool: pg.Pool, options: { now: Date | null; leaseMs: number; held: ReadonlyMap<string, number> }) {
+  await pool.query(
+    `WITH renew AS (
+       SELECT q."eventId" FROM "EventQueue" q JOIN unnest($2::text[], $3::int[]) AS h(id, claims) ON h.id = q."eventId" AND h.claims = q.claims
+       ORDER BY q."eventId"
+       FOR NO KEY UPDATE OF q SKIP LOCKED
+     )
+     UPDATE "EventQueue" q SET "leaseExpiresAt" = ${NOW} + make_interval(secs => $4::double precision / 1000)
+     FROM renew WHERE q."eventId" = renew."eventId"`,
+    [options.now?.toISOString() ?? null, [...options.held.keys()], [...options.held.values()], options.leaseMs],
+  );
+}
