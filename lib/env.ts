@@ -8,6 +8,12 @@ const bool = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 
+/** Like `bool`, but on unless set to "false" or "0". */
+const boolOn = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v !== "false" && v !== "0");
+
 const base64Key = z
   .string()
   .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded (openssl rand -base64 32)");
@@ -58,9 +64,10 @@ export const serverEnvSchema = z.object({
   MON1TOR_API_KEY_RATE_PER_MINUTE: z.coerce.number().int().positive().default(120_000),
   /**
    * The event as the queue (lib/webhooks/delivery/event-queue.ts): a new alert's deliveries to
-   * endpoints with room are written once, finished, instead of queued, claimed and recorded.
+   * endpoints with room are written once, finished, instead of queued, claimed and recorded. On;
+   * "false" queues a row per delivery, as before.
    */
-  MON1TOR_EVENT_QUEUE: bool,
+  MON1TOR_EVENT_QUEUE: boolOn,
   /** Deliveries per minute to an endpoint that has not confirmed ownership (echoed the token). */
   MON1TOR_UNCONFIRMED_RATE_PER_MINUTE: z.coerce.number().int().positive().default(5000),
   MON1TOR_FAILURE_DISABLE_AFTER: z.coerce.number().int().positive().default(20),

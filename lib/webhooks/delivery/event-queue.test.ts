@@ -12,6 +12,7 @@ import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
 import { claimEvents } from "@/lib/webhooks/delivery/event-queue";
+import { getDeliveryDetail, listDeliveries } from "@/lib/webhooks/endpoints/queries";
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -69,6 +70,32 @@ describe("the event as the queue", () => {
       { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
       { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
     ]);
+  });
+
+  it("lists what waits in the event queue in the endpoint's delivery log as pending, and opens its page", async () => {
+    const { team, endpoints, deliveryIds, eventId } = await alertFor(["/eq/log"]);
+    const endpointId = endpoints[0]!.endpoint.id;
+    // An older delivery that has its row already: a test event's.
+    const older = await db.$transaction((tx) => ingestAlert(tx, team, { title: "Older", severity: "info", status: "triggered" }, new Date(Date.now() - 60_000)));
+
+    for (const filter of [{}, { status: "pending" as const }]) {
+      const { rows } = await listDeliveries(team.id, endpointId, filter);
+      expect(rows.map((r) => [r.id, r.status])).toEqual([
+        [deliveryIds[0], "pending"],
+        [older.deliveryIds[0], "pending"],
+      ]);
+      expect(rows[0]!.event).toMatchObject({ type: "alert.triggered", alert: { title: "Disk full" } });
+    }
+    expect((await listDeliveries(team.id, endpointId, { status: "delivered" })).rows).toEqual([]);
+    // Paging past a queued one.
+    expect((await listDeliveries(team.id, endpointId, { before: deliveryIds[0] })).rows.map((r) => r.id)).toEqual([older.deliveryIds[0]]);
+
+    const detail = await getDeliveryDetail(team.id, endpointId, deliveryIds[0]!);
+    expect(detail).toMatchObject({ id: deliveryIds[0], status: "pending", attempts: 0, attemptLog: [], event: { id: eventId, type: "alert.triggered" } });
+    expect(JSON.parse(detail.event.body)).toMatchObject({ id: eventId });
+    // Another team's endpoint does not see it.
+    const stranger = await createTeam();
+    await expect(getDeliveryDetail(stranger.id, endpointId, deliveryIds[0]!)).rejects.toThrow("does not exist");
   });
 
   it("writes a failed attempt as a queued row, retried on its schedule like any other", async () => {

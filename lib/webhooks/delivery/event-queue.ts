@@ -18,7 +18,7 @@
 // An alert's later states are ordinary queued rows; the claim holds one back while its alert's
 // queue row lists the endpoint (claim.ts), so an alert's states still reach an endpoint in order.
 import type pg from "pg";
-import { dbNow, inTransaction } from "@/lib/db";
+import { dbNow, inTransaction, namedStatement } from "@/lib/db";
 import { RESTART_GRACE_SECONDS, type Claimed } from "@/lib/webhooks/delivery/claim";
 
 /** Endpoint row `e` may be sent to from an EventQueue row: over HTTP, with no delivery cap to count against. */
@@ -56,6 +56,9 @@ const LEASE_SQL = `WITH picked AS (
        SELECT ev.body, ev.traceparent, ev.sequence FROM "Event" ev WHERE ev.id = l."eventId" AND ev."createdAt" = l."eventCreatedAt" LIMIT 1
      ) ev ON true
      ORDER BY l."eventCreatedAt"`;
+
+/** Removes queue rows ($1 their event ids) whose deliveries are all written. */
+export const DELETE_SQL = `DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`;
 
 /** What sending to each endpoint needs, and whether it may still be sent to from the queue. */
 const ENDPOINTS_SQL = `SELECT e.id, e.url, e.kind, e."secretCiphertext",
@@ -131,7 +134,7 @@ export const fromQueue = (delivery: Claimed): delivery is FromQueue => delivery.
 export async function writeAsRows(pool: pg.Pool, deliveries: FromQueue[], options: { now: Date | null; leaseMs: number | null }) {
   await inTransaction(pool, async (client) => {
     await client.query(WRITE_QUEUED_SQL, writeQueuedParams(deliveries.map(queuedRowOf), options.now, options.leaseMs));
-    if (options.leaseMs === null) await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [[...new Set(deliveries.map((d) => d.queuedIn.eventId))]]);
+    if (options.leaseMs === null) await client.query(namedStatement(DELETE_SQL, [[...new Set(deliveries.map((d) => d.queuedIn.eventId))]]));
   });
   for (const delivery of deliveries) delete (delivery as Claimed).queuedIn;
 }
@@ -161,9 +164,14 @@ export async function claimEvents(
 ): Promise<{ deliveries: (Claimed & { queuedIn: QueuedIn })[]; drained: boolean; written: number }> {
   const now = options.now?.toISOString() ?? null;
   return inTransaction(pool, async (client) => {
-    const leased = (await client.query<Leased>(LEASE_SQL, [now, options.limit, options.leaseMs])).rows;
+    // Named, as every statement here that runs once a claim: planned on every call, the lease
+    // statement's lookup across the event's day partitions was 0.36 ms of PostgreSQL's CPU a claim.
+    // Its one plan takes the oldest rows off the index in order, never sorts the whole queue (a
+    // plan made while the queue was empty would otherwise sort it once a worker was long away).
+    await client.query("SET LOCAL enable_sort = off");
+    const leased = (await client.query<Leased>(namedStatement(LEASE_SQL, [now, options.limit, options.leaseMs]))).rows;
     if (leased.length === 0) return { deliveries: [], drained: true, written: 0 };
-    const endpoints = await client.query<EndpointRow>(ENDPOINTS_SQL, [now, [...new Set(leased.flatMap((l) => l.endpointIds))]]);
+    const endpoints = await client.query<EndpointRow>(namedStatement(ENDPOINTS_SQL, [now, [...new Set(leased.flatMap((l) => l.endpointIds))]]));
     const endpointOf = new Map(endpoints.rows.map((e) => [e.id, e]));
     const taken = new Map<string, number>();
     const deliveries: (Claimed & { queuedIn: QueuedIn })[] = [];
@@ -226,7 +234,7 @@ export async function claimEvents(
       }
     }
     if (queued.length > 0) await client.query(WRITE_QUEUED_SQL, writeQueuedParams(queued, options.now, null));
-    if (done.length > 0) await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [done]);
+    if (done.length > 0) await client.query(namedStatement(DELETE_SQL, [done]));
     if (narrowed.length > 0) {
       // What is left for this claim to send; the rest are queued rows now.
       await client.query(

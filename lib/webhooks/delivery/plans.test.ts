@@ -24,6 +24,7 @@ import { claimDeliveries, type Claimed } from "@/lib/webhooks/delivery/claim";
 import { failurePolicyFromEnv } from "@/lib/webhooks/delivery/failure";
 import { recordBatch, type Outcome } from "@/lib/webhooks/delivery/record";
 import { queuedDays } from "@/lib/webhooks/delivery/retention";
+import { claimEvents } from "@/lib/webhooks/delivery/event-queue";
 
 const ENDPOINTS = 10;
 const ALERTS = 2_000;
@@ -216,4 +217,44 @@ it("the queued days and a recording batch, planned on statistics of finished del
   expect(update).toHaveLength(1);
   expect(nodesRunPerRow(update[0]!.plan, 64)).toEqual([]);
   await worker.query("RESET ALL");
+}, 120_000);
+
+it("the event queue's lease, planned while the queue was empty, takes the oldest rows off the index once it holds thousands", async () => {
+  const team = await createTeam();
+  const { endpoint } = await createActiveEndpoint(team.id, "http://127.0.0.1:9/plans/events");
+  // Planned here, on an empty (and analysed) queue: the lease is a named statement, its plan kept.
+  await pool.query(`ANALYZE "EventQueue"`);
+  expect((await claimEvents(worker, { now: null, limit: 50, leaseMs: 60_000, room: () => 64 })).deliveries).toEqual([]);
+
+  // Then a worker long away: 5,000 new alerts' events queued, the oldest 1,000 leased by another worker.
+  const prefix = `eq${Date.now()}`;
+  await pool.query(
+    `INSERT INTO "Event" (id, "teamId", type, sequence, body, "createdAt")
+     SELECT $2 || g, $1, 'alert.triggered', 1, '{}', now() AT TIME ZONE 'UTC' FROM generate_series(1, 5000) g`,
+    [team.id, prefix],
+  );
+  await pool.query(
+    `INSERT INTO "EventQueue" ("eventId", "teamId", "eventCreatedAt", "endpointIds", "deliveryIds", claims, "leaseExpiresAt", "createdAt")
+     SELECT ev.id, $1, ev."createdAt", ARRAY[$3], ARRAY[ev.id || 'd'], CASE WHEN g <= 1000 THEN 1 ELSE 0 END,
+            CASE WHEN g <= 1000 THEN now() AT TIME ZONE 'UTC' + interval '1 hour' END, now() AT TIME ZONE 'UTC' - make_interval(secs => 5000 - g)
+     FROM generate_series(1, 5000) g JOIN "Event" ev ON ev.id = $2 || g`,
+    [team.id, prefix, endpoint.id],
+  );
+  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
+                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice`);
+  plans.length = 0;
+  const { deliveries } = await claimEvents(worker, { now: null, limit: 50, leaseMs: 60_000, room: () => 64 });
+  // The oldest unleased ones, in order.
+  expect(deliveries.map((d) => d.id)).toEqual(Array.from({ length: 50 }, (_, i) => `${prefix}${1001 + i}d`));
+  const lease = plans.filter((p) => p.text.trimStart().startsWith("WITH picked AS"));
+  expect(lease).toHaveLength(1);
+  const rowsRead = (node: PlanNode, table: RegExp): number =>
+    (node["Relation Name"] && table.test(node["Relation Name"]) && /Scan/.test(node["Node Type"])
+      ? ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)) * (node["Actual Loops"] ?? 1)
+      : 0) + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0);
+  // Past the 1,000 leased rows to the 50 it takes; a sort of the whole queue read all 5,000. Each event by its key.
+  expect(rowsRead(lease[0]!.plan, /^EventQueue$/)).toBeLessThan(1_200);
+  expect(historyRowsRead(lease[0]!.plan)).toBeLessThan(3 * 50);
+  await worker.query("RESET ALL");
+  await pool.query(`DELETE FROM "EventQueue" WHERE "teamId" = $1`, [team.id]);
 }, 120_000);

@@ -11,7 +11,7 @@ import type pg from "pg";
 import { isDatabaseUnavailable } from "@/lib/errors";
 import { child, metrics, withTeam, type DeliveryOutcome } from "@/lib/metrics/metrics";
 import type { Claimed } from "@/lib/webhooks/delivery/claim";
-import { dbNow, inTransaction } from "@/lib/db";
+import { dbNow, inTransaction, namedStatement } from "@/lib/db";
 import type { Notice } from "@/lib/notifications/write";
 import { applyFailurePolicy, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import type { OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -20,7 +20,7 @@ import { storableText } from "@/lib/text";
 import { noteCertificates } from "@/lib/webhooks/endpoints/certificates";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/delivery/retry";
 import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish";
-import { fromQueue as sentFromQueue, queuedRowOf, writeAsRows, WRITE_DELIVERED_SQL, WRITE_QUEUED_SQL, writeQueuedParams } from "@/lib/webhooks/delivery/event-queue";
+import { DELETE_SQL, fromQueue as sentFromQueue, queuedRowOf, writeAsRows, WRITE_DELIVERED_SQL, WRITE_QUEUED_SQL, writeQueuedParams } from "@/lib/webhooks/delivery/event-queue";
 
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
 
@@ -103,7 +103,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
       if (claimed.length > 0) {
         await client.query(WRITE_QUEUED_SQL, writeQueuedParams(claimed.map((r) => queuedRowOf(r.delivery)), options.now, null));
       }
-      await client.query(`DELETE FROM "EventQueue" WHERE "eventId" = ANY($1::text[])`, [[...new Set(fromQueue.map((r) => r.delivery.queuedIn.eventId))]]);
+      await client.query(namedStatement(DELETE_SQL, [[...new Set(fromQueue.map((r) => r.delivery.queuedIn.eventId))]]));
     }
     const rest = finished.size === 0 ? rows : rows.filter((r) => !finished.has(r.delivery.id));
     const col = <T,>(pick: (row: (typeof rows)[number]) => T) => rest.map(pick);

@@ -73,12 +73,49 @@ export const deliveryFilters = ["failing", ...deliveryStatuses] as const;
 export type DeliveryStatusFilter = (typeof deliveryFilters)[number];
 export const DELIVERY_PAGE_SIZE = 20;
 
+/**
+ * An endpoint's deliveries still waiting in the event queue (lib/webhooks/delivery/event-queue.ts),
+ * which have no Delivery row until they are sent: newest first, older than `before` (created at,
+ * id) if given, at most `take`. With `id`, only that delivery.
+ */
+async function queuedInEvents(teamId: string, endpointId: string, options: { before?: { createdAt: Date; id: string } | null; take: number; id?: string }) {
+  const { rows } = await pool.query<{ id: string; createdAt: Date; eventId: string; type: string; body: string; title: string | null }>(
+    `SELECT q."deliveryIds"[array_position(q."endpointIds", $2)] AS id, q."eventCreatedAt" AT TIME ZONE 'UTC' AS "createdAt",
+            ev.id AS "eventId", ev.type, ev.body, a.title
+     FROM "EventQueue" q
+     JOIN "Event" ev ON ev.id = q."eventId" AND ev."createdAt" = q."eventCreatedAt"
+     LEFT JOIN "Alert" a ON a.id = q."alertId"
+     WHERE q."teamId" = $1 AND $2 = ANY(q."endpointIds")
+       AND ($5::text IS NULL OR $5 = ANY(q."deliveryIds"))
+       AND ($3::timestamptz IS NULL OR (q."eventCreatedAt", q."deliveryIds"[array_position(q."endpointIds", $2)]) < ($3::timestamptz AT TIME ZONE 'UTC', $4::text))
+     ORDER BY q."createdAt" DESC, 1 DESC
+     LIMIT $6`,
+    [teamId, endpointId, options.before?.createdAt.toISOString() ?? null, options.before?.id ?? null, options.id ?? null, options.take],
+  );
+  return rows.map(({ id, createdAt, eventId, type, body, title }) => ({
+    id,
+    status: "pending" as const,
+    attempts: 0,
+    nextAttemptAt: createdAt,
+    lastStatusCode: null,
+    lastError: null,
+    lastLatencyMs: null,
+    deliveredAt: null,
+    createdAt,
+    event: { id: eventId, type, body, alert: title === null ? null : { title } },
+  }));
+}
+
 /** Newest first; `before` is the id of the last row of the previous page. */
 export async function listDeliveries(teamId: string, endpointId: string, filter: { status?: DeliveryStatusFilter; before?: string }) {
   const cursor = filter.before
-    ? await db.delivery.findFirst({ where: { id: filter.before, teamId, endpointId }, select: { createdAt: true, id: true } })
+    ? ((await db.delivery.findFirst({ where: { id: filter.before, teamId, endpointId }, select: { createdAt: true, id: true } })) ??
+      (await queuedInEvents(teamId, endpointId, { id: filter.before, take: 1 }))[0] ??
+      null)
     : null;
-  const rows = await db.delivery.findMany({
+  // Not sent yet, so pending: listed with the pending ones.
+  const queued = !filter.status || filter.status === "pending" ? await queuedInEvents(teamId, endpointId, { before: cursor, take: DELIVERY_PAGE_SIZE + 1 }) : [];
+  const written = await db.delivery.findMany({
     where: {
       teamId,
       endpointId,
@@ -104,6 +141,10 @@ export async function listDeliveries(teamId: string, endpointId: string, filter:
       event: { select: { type: true, alert: { select: { title: true } } } },
     },
   });
+  const rows =
+    queued.length === 0
+      ? written
+      : [...written, ...queued].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   return { rows: rows.slice(0, DELIVERY_PAGE_SIZE), hasMore: rows.length > DELIVERY_PAGE_SIZE };
 }
 
@@ -171,8 +212,12 @@ export async function getDeliveryDetail(teamId: string, endpointId: string, deli
       attemptLog: { orderBy: { number: "desc" } },
     },
   });
-  if (!delivery) throw notFound("That delivery does not exist.");
-  return delivery;
+  if (delivery) return delivery;
+  // Still in the event queue: pending, no attempt yet.
+  const [queued] = await queuedInEvents(teamId, endpointId, { id: deliveryId, take: 1 });
+  if (!queued) throw notFound("That delivery does not exist.");
+  const endpoint = await db.webhookEndpoint.findFirstOrThrow({ where: { id: endpointId, teamId }, select: { url: true } });
+  return { ...queued, endpoint, attemptLog: [] as (typeof delivery & {})["attemptLog"] };
 }
 
 /** The last deliveries of an endpoint, for the signature debugger's picker. */
