@@ -12,6 +12,8 @@ import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
 import { claimEvents } from "@/lib/webhooks/delivery/event-queue";
+import { failurePolicyFromEnv } from "@/lib/webhooks/delivery/failure";
+import { recordOutcomes } from "@/lib/webhooks/delivery/record";
 import { getDeliveryDetail, listDeliveries } from "@/lib/webhooks/endpoints/queries";
 
 let receiver: Receiver;
@@ -184,6 +186,60 @@ describe("the event as the queue", () => {
     await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
     expect(at("/eq/skip").map((r) => JSON.parse(r.body).type)).toEqual(["alert.resolved"]);
     expect(at("/eq/keep").map((r) => JSON.parse(r.body).type)).toEqual(["alert.triggered", "alert.resolved"]);
+  });
+
+  it("a batch written again (its COMMIT sent, the answer lost) leaves one row and one attempt per delivery, each counted once", async () => {
+    const { team, deliveryIds } = await alertFor(["/eq/again/0", "/eq/again/1"]);
+    const { deliveries } = await claimEvents(pool, { now: null, limit: 10, leaseMs: 60_000, room: () => 64 });
+    const mine = deliveries.filter((d) => deliveryIds.includes(d.id));
+    expect(mine).toHaveLength(2);
+    const ok = { ok: true, statusCode: 200, errorClass: null, reason: null, durationMs: 7, responseExcerpt: "ok", retryAfterSeconds: null };
+    const outcomes = mine.map((delivery) => ({ delivery, startedAt: new Date(), result: ok }));
+    const options = { policy: failurePolicyFromEnv(), now: null, random: () => 0.5 };
+    expect(await recordOutcomes(pool, outcomes, options)).toEqual([]);
+    expect(await recordOutcomes(pool, outcomes, options)).toEqual([]);
+
+    const rows = await deliveriesOf(team.id);
+    expect(rows.map((d) => [d.status, d.attempts, d.attemptLog.length])).toEqual([["delivered", 1, 1], ["delivered", 1, 1]]);
+    const health = await db.endpointHealthHour.findMany({ where: { endpoint: { teamId: team.id } } });
+    expect(health.map((h) => [h.attempts, h.succeeded])).toEqual([[1, 1], [1, 1]]);
+    expect(await queueRows(team.id)).toEqual([]);
+  });
+
+  it("a delivery whose result cannot be written is quarantined; the event's others are recorded once and nothing is sent twice", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const paths = Array.from({ length: 4 }, (_, i) => `/eq/poison/${i}`);
+    const { team, endpoints } = await alertFor(paths);
+    const poisoned = endpoints[2]!.endpoint.id;
+    await pool.query(`
+      CREATE OR REPLACE FUNCTION poison_queued() RETURNS trigger AS $$
+      BEGIN
+        IF NEW."deliveryId" IN (SELECT id FROM "Delivery" WHERE "endpointId" = '${poisoned}') THEN RAISE EXCEPTION 'injected failure for this row'; END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER poison_queued BEFORE INSERT ON "DeliveryAttempt" FOR EACH ROW EXECUTE FUNCTION poison_queued();`);
+    const clock = new TestClock(new Date());
+    try {
+      const dispatcher = new Dispatcher({ eventQueue: true, clock, timeoutMs: 2_000, random: () => 0.5 });
+      await dispatcher.drain();
+      // Well past the lease: anything left claimed would be claimed and sent again now.
+      clock.advance(dispatcher.leaseMs * 3);
+      await dispatcher.drain();
+    } finally {
+      await pool.query(`DROP TRIGGER poison_queued ON "DeliveryAttempt"; DROP FUNCTION poison_queued();`);
+    }
+    for (const path of paths) expect(at(path), path).toHaveLength(1);
+    const rows = await deliveriesOf(team.id);
+    expect(rows).toHaveLength(4);
+    for (const d of rows.filter((d) => d.endpointId !== poisoned)) expect(d).toMatchObject({ status: "delivered", attempts: 1, attemptLog: [{ number: 1 }] });
+    expect(rows.find((d) => d.endpointId === poisoned)).toMatchObject({
+      status: "failed",
+      nextAttemptAt: null,
+      leaseExpiresAt: null,
+      attemptLog: [],
+      lastError: "quarantined: the result of attempt 1 could not be stored (injected failure for this row)",
+    });
+    expect(await queueRows(team.id)).toEqual([]);
   });
 
   it("writes a slow endpoint's delivery as a leased row, and records the event's other deliveries without waiting for it", async () => {

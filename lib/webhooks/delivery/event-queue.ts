@@ -110,6 +110,15 @@ export const writeQueuedParams = (rows: QueuedRow[], now: Date | null, leaseMs: 
   leaseMs,
 ];
 
+/** WRITE_DELIVERED_SQL's parameters: each delivery with its attempt's status code, reason and duration. */
+export const writeDeliveredParams = (sent: { delivery: FromQueue; code: number | null; reason: string | null; durationMs: number }[], now: Date | null) => [
+  ...writeQueuedParams(sent.map((s) => queuedRowOf(s.delivery)), now, null).slice(0, 8),
+  sent.map((s) => s.code),
+  sent.map((s) => s.reason),
+  sent.map((s) => s.durationMs),
+  now?.toISOString() ?? null,
+];
+
 /** A delivery sent from a queue row, as its queued Delivery row (with the attempt its claim counted). */
 export const queuedRowOf = (delivery: FromQueue): QueuedRow => ({
   id: delivery.id,
@@ -122,7 +131,7 @@ export const queuedRowOf = (delivery: FromQueue): QueuedRow => ({
   createdAt: delivery.createdAt,
 });
 
-type FromQueue = Claimed & { queuedIn: QueuedIn };
+export type FromQueue = Claimed & { queuedIn: QueuedIn };
 export const fromQueue = (delivery: Claimed): delivery is FromQueue => delivery.queuedIn !== undefined;
 
 /**

@@ -20,7 +20,17 @@ import { storableText } from "@/lib/text";
 import { noteCertificates } from "@/lib/webhooks/endpoints/certificates";
 import { MAX_ATTEMPTS as MAX_SCHEDULE, retryDelayMs } from "@/lib/webhooks/delivery/retry";
 import { finishDeliverySql, newerStateSql } from "@/lib/webhooks/delivery/finish";
-import { DELETE_SQL, fromQueue as sentFromQueue, queuedRowOf, writeAsRows, WRITE_DELIVERED_SQL, WRITE_QUEUED_SQL, writeQueuedParams } from "@/lib/webhooks/delivery/event-queue";
+import {
+  DELETE_SQL,
+  fromQueue as sentFromQueue,
+  queuedRowOf,
+  writeAsRows,
+  WRITE_DELIVERED_SQL,
+  writeDeliveredParams,
+  WRITE_QUEUED_SQL,
+  writeQueuedParams,
+  type FromQueue,
+} from "@/lib/webhooks/delivery/event-queue";
 
 export type Outcome = { delivery: Claimed; startedAt: Date; result: OutboundResult };
 
@@ -85,18 +95,15 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // lookup, which a retrying outcome adds, keeps the planner's choice: it joins in a subquery.
     // Sent from EventQueue rows (event-queue.ts): each delivered one's row written once, finished;
     // the others written as claimed, then recorded below as any other.
-    const fromQueue = rows.flatMap((r) => (sentFromQueue(r.delivery) ? [{ ...r, delivery: r.delivery }] : []));
+    const fromQueue = rows.filter((r): r is typeof r & { delivery: FromQueue } => sentFromQueue(r.delivery));
     const finished = new Set<string>();
     if (fromQueue.length > 0) {
       const delivered = fromQueue.filter((r) => r.status === "delivered");
       if (delivered.length > 0) {
-        await client.query(WRITE_DELIVERED_SQL, [
-          ...writeQueuedParams(delivered.map((r) => queuedRowOf(r.delivery)), options.now, null).slice(0, 8),
-          delivered.map((r) => r.result.statusCode),
-          delivered.map((r) => r.reason),
-          delivered.map((r) => r.result.durationMs),
-          now,
-        ]);
+        await client.query(
+          WRITE_DELIVERED_SQL,
+          writeDeliveredParams(delivered.map((r) => ({ delivery: r.delivery, code: r.result.statusCode, reason: r.reason, durationMs: r.result.durationMs })), options.now),
+        );
         for (const r of delivered) finished.add(r.delivery.id);
       }
       const claimed = fromQueue.filter((r) => r.status !== "delivered");
@@ -271,6 +278,7 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: Outcome[], options
     try {
       await writeAsRows(pool, queued, { now: options.now, leaseMs: null });
     } catch (error) {
+      // Only ids and times are in these rows: a refusal is not the receivers' data. Kept for a later try.
       if (!refusedByDatabase(error)) return outcomes;
       throw error;
     }
