@@ -1,7 +1,8 @@
 // Sends due deliveries. One Dispatcher serves three entry points: the long-running worker,
-// the cron route, and the alert API's immediate kick after commit. It claims
-// (lib/webhooks/delivery/claim.ts), sends, and hands outcomes to lib/webhooks/delivery/record.ts, which
-// applies the failure policy (lib/webhooks/delivery/failure.ts).
+// the cron route, and the alert API's immediate kick after commit. It claims new alerts' queue
+// rows (lib/webhooks/delivery/event-queue.ts) and queued deliveries (lib/webhooks/delivery/claim.ts),
+// sends, and hands outcomes to lib/webhooks/delivery/record.ts, which applies the failure policy
+// (lib/webhooks/delivery/failure.ts).
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
 import { pool as defaultPool } from "@/lib/db";
@@ -73,6 +74,9 @@ export type DrainStats = { attempted: number; delivered: number; failed: number 
  */
 const FLUSH_MS = 50;
 
+/** An endpoint with deliveries in flight that has not answered for this long is slow (eventsToClaim). */
+const SILENT_MS = 250;
+
 /** How soon a claim that found nothing is tried again, at the soonest (see drain()). */
 const EMPTY_CLAIM_RETRY_MS = 50;
 /** Claims in a row left empty by another worker's (see drain()) before the queue counts as drained. */
@@ -123,8 +127,14 @@ export class Dispatcher {
   private readonly eventClaims = new Map<string, number>();
   /** Outcomes waiting in `events` for the rest of their event's. */
   private heldOutcomes = 0;
-  /** When each endpoint last answered here: one that has not for EVENT_HOLD_MS does not limit how many events a claim takes. */
-  private readonly answeredAt = new Map<string, number>();
+  /**
+   * When each endpoint with deliveries in flight here last answered, or else when its first went
+   * out: one silent for SILENT_MS does not limit how many events a claim takes (eventsToClaim).
+   */
+  private readonly heardAt = new Map<string, number>();
+  /** Where the last event claim ended, and when one last read the queue from its head (claimEvents' `after`). */
+  private eventCursor: string | null = null;
+  private eventHeadReadAt = 0;
   /** Deliveries per event claimed lately, to size the next event claim. */
   private fanout = 10;
 
@@ -169,15 +179,19 @@ export class Dispatcher {
   /**
    * How many EventQueue rows the next claim may take: about `limit` deliveries' worth, and no more
    * than any endpoint answering here has room for (each row lists every endpoint of its team).
-   * An endpoint that has not answered for EVENT_HOLD_MS does not count: its share of each row
-   * is written as a queued row instead, and waits for room there.
+   * An endpoint that has not answered for SILENT_MS does not count: a slow or hanging one would
+   * hold every other endpoint of its team to its pace. Its share of each row is written as a
+   * queued row instead, and waits for room there, as every delivery did before the event queue.
    */
   private eventsToClaim(limit: number) {
     const now = performance.now();
     let room = Number.POSITIVE_INFINITY;
     for (const [endpointId, count] of this.inFlight) {
-      if (now - (this.answeredAt.get(endpointId) ?? 0) < EVENT_HOLD_MS) room = Math.min(room, this.perEndpoint - count);
+      if (now - (this.heardAt.get(endpointId) ?? 0) < SILENT_MS) room = Math.min(room, this.perEndpoint - count);
     }
+    // While sends are in flight, not a handful at a time: each claim is a transaction, and one
+    // per answer (an endpoint at its limit) cost more than the sends.
+    if (room < this.perEndpoint / 4 && this.running > 0) return 0;
     return Math.max(0, Math.min(Math.ceil(limit / this.fanout), room));
   }
 
@@ -185,10 +199,20 @@ export class Dispatcher {
   private async claimBoth(limit: number, ids?: string[]) {
     const now = this.clock?.now() ?? null;
     const events = !ids && this.eventQueue ? this.eventsToClaim(limit) : 0;
+    // From where the last claim ended, and from the head of the queue at least once a second.
+    const fromHead = this.eventCursor === null || performance.now() - this.eventHeadReadAt >= 1_000;
+    if (fromHead) this.eventHeadReadAt = performance.now();
     const fromEvents =
       events > 0
-        ? await claimEvents(this.pool, { now, limit: events, leaseMs: this.leaseMs, room: (id) => this.perEndpoint - (this.inFlight.get(id) ?? 0) })
-        : { deliveries: [], drained: true, written: 0 };
+        ? await claimEvents(this.pool, {
+            now,
+            limit: events,
+            leaseMs: this.leaseMs,
+            room: (id) => this.perEndpoint - (this.inFlight.get(id) ?? 0),
+            after: fromHead ? null : this.eventCursor,
+          })
+        : { deliveries: [], drained: true, written: 0, reached: null };
+    if (events > 0) this.eventCursor = fromEvents.drained ? null : fromEvents.reached;
     const rowsLimit = limit - fromEvents.deliveries.length;
     const inFlight = new Map(this.inFlight);
     for (const d of fromEvents.deliveries) inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
@@ -209,6 +233,7 @@ export class Dispatcher {
     const eventsDrained = fromEvents.drained && fromEvents.written === 0;
     return {
       deliveries: [...fromEvents.deliveries, ...rows.deliveries],
+      // No event claimed for want of room: more may be waiting.
       drained: rows.drained && (events === 0 ? !this.eventQueue || ids !== undefined : eventsDrained),
       exhaustedTeams: rows.exhaustedTeams,
     };
@@ -317,12 +342,18 @@ export class Dispatcher {
     // A delivery sent from a queue row has no row of its own to lease: its event's row is (renewLeases).
     if (fromQueue(delivery)) this.heartbeat ??= setInterval(() => void this.renewLeases(), this.leaseRenewMs).unref();
     else this.hold(delivery);
-    this.inFlight.set(delivery.endpointId, (this.inFlight.get(delivery.endpointId) ?? 0) + 1);
+    const before = this.inFlight.get(delivery.endpointId) ?? 0;
+    this.inFlight.set(delivery.endpointId, before + 1);
+    if (before === 0) this.heardAt.set(delivery.endpointId, performance.now());
     const task: Promise<void> = this.attempt(delivery).then((outcome) => {
       const left = this.inFlight.get(delivery.endpointId)! - 1;
-      if (left === 0) this.inFlight.delete(delivery.endpointId);
-      else this.inFlight.set(delivery.endpointId, left);
-      this.answeredAt.set(delivery.endpointId, performance.now());
+      if (left === 0) {
+        this.inFlight.delete(delivery.endpointId);
+        this.heardAt.delete(delivery.endpointId);
+      } else {
+        this.inFlight.set(delivery.endpointId, left);
+        this.heardAt.set(delivery.endpointId, performance.now());
+      }
       stats.attempted += 1;
       if (outcome.result.ok) stats.delivered += 1;
       else stats.failed += 1;
@@ -334,11 +365,6 @@ export class Dispatcher {
     return task;
   }
 
-  /**
-   * Writes buffered outcomes, one flush at a time. If the database is away the outcomes
-   * stay buffered for the next flush; should this process die first, the leases expire
-   * and the deliveries are sent again (at least once).
-   */
   /** An outcome to write: at once, or with the rest of its event's (sent from a queue row). */
   private collect(outcome: Outcome) {
     const held = fromQueue(outcome.delivery) ? this.events.get(outcome.delivery.queuedIn.eventId) : undefined;
@@ -377,6 +403,11 @@ export class Dispatcher {
     for (const [eventId, held] of slow) if (this.events.get(eventId) === held) this.releaseEvent(eventId, held);
   }
 
+  /**
+   * Writes buffered outcomes, one flush at a time. If the database is away the outcomes
+   * stay buffered for the next flush; should this process die first, the leases expire
+   * and the deliveries are sent again (at least once).
+   */
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.events.size > 0) await this.writeSlow();
