@@ -5,13 +5,13 @@
 // (lib/webhooks/delivery/failure.ts).
 import type pg from "pg";
 import { decrypt } from "@/lib/crypto/encryption";
-import { pool as defaultPool } from "@/lib/db";
+import { pool as defaultPool, namedStatement } from "@/lib/db";
 import { attemptClass, child, metrics, withTeam } from "@/lib/metrics/metrics";
 import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
-import { claimEvents, EVENT_HOLD_MS, extendEventLeases, fromQueue, writeAsRows } from "@/lib/webhooks/delivery/event-queue";
+import { claimEvents, DELETE_SQL, EVENT_HOLD_MS, extendEventLeases, fromQueue, writeAsRows } from "@/lib/webhooks/delivery/event-queue";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -132,6 +132,17 @@ export class Dispatcher {
    * out: one silent for SILENT_MS does not limit how many events a claim takes (eventsToClaim).
    */
   private readonly heardAt = new Map<string, number>();
+  /**
+   * Deliveries claimed from queue rows for an endpoint at its in-flight limit here, by endpoint:
+   * sent as its deliveries in flight finish (launch). Claimed, and their rows' leases renewed, so
+   * never sent by another process; at most the limit again per endpoint (eventRoom).
+   */
+  private readonly waitingRoom = new Map<string, Claimed[]>();
+  /** Endpoints the recent event claims' rows listed, and when (eventsToClaim). */
+  private readonly eventEndpoints = new Map<string, number>();
+  /** Since when each of those has had no room left (eventsToClaim). */
+  private readonly fullSince = new Map<string, number>();
+  private waitingCount = 0;
   /** Where the last event claim ended, and when one last read the queue from its head (claimEvents' `after`). */
   private eventCursor: string | null = null;
   private eventHeadReadAt = 0;
@@ -178,27 +189,55 @@ export class Dispatcher {
 
   /**
    * How many EventQueue rows the next claim may take: about `limit` deliveries' worth, and no more
-   * than any endpoint answering here has room for (each row lists every endpoint of its team).
-   * An endpoint that has not answered for SILENT_MS does not count: a slow or hanging one would
-   * hold every other endpoint of its team to its pace. Its share of each row is written as a
-   * queued row instead, and waits for room there, as every delivery did before the event queue.
+   * than the endpoints the last claims' rows listed have room for here (eventRoom), so that their
+   * deliveries are sent or wait here, not written as queued rows. Left out: an endpoint slow or
+   * hanging (eventRoom none), and one whose room has stayed used up for SILENT_MS: either would hold
+   * every other endpoint to its pace; its share of each row is written as a queued row instead.
+   * None while the room left is under a quarter of the in-flight limit and sends are in flight: a
+   * claim per answer cost more than the sends (the drain waits for an answer instead).
    */
   private eventsToClaim(limit: number) {
     const now = performance.now();
-    let room = Number.POSITIVE_INFINITY;
-    for (const [endpointId, count] of this.inFlight) {
-      if (now - (this.heardAt.get(endpointId) ?? 0) < SILENT_MS) room = Math.min(room, this.perEndpoint - count);
+    let room = Math.ceil((limit - this.waitingCount) / this.fanout);
+    for (const [endpointId, seenAt] of this.eventEndpoints) {
+      if (now - seenAt > 5_000) {
+        this.eventEndpoints.delete(endpointId);
+        this.fullSince.delete(endpointId);
+        continue;
+      }
+      const left = this.eventRoom(endpointId);
+      if (left > 0) this.fullSince.delete(endpointId);
+      else if (!this.fullSince.has(endpointId)) this.fullSince.set(endpointId, now);
+      const overflowing = left <= 0 && now - this.fullSince.get(endpointId)! >= SILENT_MS;
+      if (!overflowing && !this.silentAtLimit(endpointId)) room = Math.min(room, Math.max(0, left));
     }
-    // While sends are in flight, not a handful at a time: each claim is a transaction, and one
-    // per answer (an endpoint at its limit) cost more than the sends.
     if (room < this.perEndpoint / 4 && this.running > 0) return 0;
-    return Math.max(0, Math.min(Math.ceil(limit / this.fanout), room));
+    return Math.max(0, room);
+  }
+
+  /** At its in-flight limit here, and no answer for SILENT_MS. */
+  private silentAtLimit(endpointId: string) {
+    return (this.inFlight.get(endpointId) ?? 0) >= this.perEndpoint && performance.now() - (this.heardAt.get(endpointId) ?? 0) >= SILENT_MS;
+  }
+
+  /**
+   * How many more deliveries of one endpoint a claim of queue rows may hand this process: what
+   * is in flight and waiting here stays within twice its in-flight limit, and an endpoint at its
+   * limit that has not answered for SILENT_MS (slow, or hanging) gets none. The rest are written
+   * as queued rows, and wait for room there as every delivery did before the event queue.
+   */
+  private eventRoom(endpointId: string) {
+    if (this.silentAtLimit(endpointId)) return 0;
+    return 2 * this.perEndpoint - (this.inFlight.get(endpointId) ?? 0) - (this.waitingRoom.get(endpointId)?.length ?? 0);
   }
 
   /** EventQueue rows first (a storm's new alerts), then queued rows, together up to `limit` deliveries. */
   private async claimBoth(limit: number, ids?: string[]) {
     const now = this.clock?.now() ?? null;
     const events = !ids && this.eventQueue ? this.eventsToClaim(limit) : 0;
+    // Held back until an endpoint answers (at most SILENT_MS): queued rows wait that long too,
+    // rather than cost a claim per answer.
+    if (!ids && this.eventQueue && events === 0 && this.running > 0) return { heldBack: true, deliveries: [], drained: false, exhaustedTeams: [] };
     // From where the last claim ended, and from the head of the queue at least once a second.
     const fromHead = this.eventCursor === null || performance.now() - this.eventHeadReadAt >= 1_000;
     if (fromHead) this.eventHeadReadAt = performance.now();
@@ -208,18 +247,22 @@ export class Dispatcher {
             now,
             limit: events,
             leaseMs: this.leaseMs,
-            room: (id) => this.perEndpoint - (this.inFlight.get(id) ?? 0),
+            room: (id) => this.eventRoom(id),
             after: fromHead ? null : this.eventCursor,
           })
         : { deliveries: [], drained: true, written: 0, reached: null };
     if (events > 0) this.eventCursor = fromEvents.drained ? null : fromEvents.reached;
     const rowsLimit = limit - fromEvents.deliveries.length;
+    // The rows claim's per-endpoint room counts what waits here too.
     const inFlight = new Map(this.inFlight);
+    for (const [id, waiting] of this.waitingRoom) inFlight.set(id, (inFlight.get(id) ?? 0) + waiting.length);
     for (const d of fromEvents.deliveries) inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
     const rows =
       rowsLimit > 0
         ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
         : { deliveries: [], drained: false, exhaustedTeams: [] };
+    const claimedAt = performance.now();
+    for (const d of fromEvents.deliveries) this.eventEndpoints.set(d.endpointId, claimedAt);
     const claimedEvents = new Set(fromEvents.deliveries.map((d) => d.queuedIn.eventId)).size;
     if (claimedEvents > 0) this.fanout = Math.max(1, fromEvents.deliveries.length / claimedEvents);
     for (const delivery of fromEvents.deliveries) {
@@ -232,14 +275,15 @@ export class Dispatcher {
     // A row written for an endpoint with no room, or an event given up, is due now: claim again soon.
     const eventsDrained = fromEvents.drained && fromEvents.written === 0;
     return {
+      heldBack: false,
       deliveries: [...fromEvents.deliveries, ...rows.deliveries],
-      // No event claimed for want of room: more may be waiting.
+      // No event claimed while deliveries wait here: more may be queued.
       drained: rows.drained && (events === 0 ? !this.eventQueue || ids !== undefined : eventsDrained),
       exhaustedTeams: rows.exhaustedTeams,
     };
   }
 
-  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; exhaustedTeams: string[] }> {
+  private async claim(limit: number, ids?: string[]): Promise<{ deliveries: Claimed[]; drained: boolean; heldBack: boolean; exhaustedTeams: string[] }> {
     const end = metrics().claimDuration.startTimer();
     const startedAt = new Date();
     const claimed = await this.claimBoth(limit, ids);
@@ -357,6 +401,13 @@ export class Dispatcher {
       stats.attempted += 1;
       if (outcome.result.ok) stats.delivered += 1;
       else stats.failed += 1;
+      const next = this.waitingRoom.get(delivery.endpointId);
+      if (next) {
+        this.waitingCount -= 1;
+        const waiting = next.shift()!;
+        if (next.length === 0) this.waitingRoom.delete(delivery.endpointId);
+        tasks.add(this.launch(waiting, stats, tasks));
+      }
       this.collect(outcome);
       if (this.buffer.length >= this.batchSize) void this.flush();
       tasks.delete(task);
@@ -394,7 +445,7 @@ export class Dispatcher {
     if (slow.length === 0) return;
     const flying = slow.flatMap(([, held]) => [...held.flying].filter(fromQueue));
     try {
-      await writeAsRows(this.pool, flying, { now: this.clock?.now() ?? null, leaseMs: this.leaseMs });
+      await writeAsRows(this.pool, flying, { now: this.clock?.now() ?? null, leaseMs: this.leaseMs, counted: true, done: false });
     } catch (error) {
       return this.reportError("writing slow deliveries", error);
     }
@@ -408,6 +459,44 @@ export class Dispatcher {
    * stay buffered for the next flush; should this process die first, the leases expire
    * and the deliveries are sent again (at least once).
    */
+  /**
+   * When a drain stops early (its signal: the worker stopping), what waits here is not sent: it is
+   * written as queued rows, due now and its attempt not counted, for any worker to claim. Written
+   * as leased rows already (writeSlow), it waits out that lease. An event with nothing left in
+   * flight is recorded with the last flush.
+   */
+  private async giveBackWaiting() {
+    if (this.waitingCount === 0) return;
+    const waiting = [...this.waitingRoom.values()].flat();
+    this.waitingRoom.clear();
+    this.waitingCount = 0;
+    const queued = waiting.filter(fromQueue);
+    try {
+      if (queued.length > 0) await writeAsRows(this.pool, queued, { now: this.clock?.now() ?? null, leaseMs: null, counted: false, done: false });
+    } catch (error) {
+      // Their queue rows stay leased until the lease runs out; then they are claimed again.
+      return this.reportError("giving back unsent deliveries", error);
+    }
+    const emptied: string[] = [];
+    for (const delivery of waiting) {
+      this.held.delete(delivery.id);
+      const [eventId, held] = [...this.events].find(([, event]) => event.flying.has(delivery)) ?? [];
+      if (!held) continue;
+      held.flying.delete(delivery);
+      if (held.flying.size > 0) continue;
+      // Nothing of it was sent: its queue row goes now; else with its outcomes, in the last flush.
+      if (held.done.length === 0) emptied.push(eventId!);
+      this.releaseEvent(eventId!, held);
+    }
+    if (emptied.length === 0) return;
+    try {
+      await this.pool.query(namedStatement(DELETE_SQL, [emptied]));
+      for (const eventId of emptied) this.eventClaims.delete(eventId);
+    } catch (error) {
+      this.reportError("giving back unsent deliveries", error);
+    }
+  }
+
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.events.size > 0) await this.writeSlow();
@@ -501,14 +590,22 @@ export class Dispatcher {
         if (free > 0 && worthClaiming && roomToRecord && now < deadline && !lingering && (!emptyAt || now - emptyAt >= EMPTY_CLAIM_RETRY_MS)) {
           const idle = this.running === 0;
           writtenAtClaim = this.written;
-          const { deliveries: claimed, drained } = await this.claim(Math.min(free, this.batchSize), ids);
-          emptyAt = claimed.length === 0 ? performance.now() : 0;
+          const { deliveries: claimed, drained, heldBack } = await this.claim(Math.min(free, this.batchSize), ids);
+          emptyAt = claimed.length === 0 && !heldBack ? performance.now() : 0;
           drainedAt = !ids && claimed.length > 0 && drained ? performance.now() : 0;
           if (claimed.length > 0) claimedAfterFlush = false;
-          contended = claimed.length === 0 && !drained ? contended + 1 : 0;
+          contended = claimed.length === 0 && !drained && !heldBack ? contended + 1 : 0;
           // Bounded: rows that stay due yet untaken for a second are left to the next drain.
           emptyWhileIdle = claimed.length === 0 && idle && (contended === 0 || contended > MAX_CONTENDED_CLAIMS);
-          for (const delivery of claimed) tasks.add(this.launch(delivery, stats, tasks));
+          for (const delivery of claimed) {
+            // Sent from a queue row to an endpoint at its limit: waits here for one of its sends to finish.
+            if (fromQueue(delivery) && (this.inFlight.get(delivery.endpointId) ?? 0) >= this.perEndpoint) {
+              const waiting = this.waitingRoom.get(delivery.endpointId);
+              if (waiting) waiting.push(delivery);
+              else this.waitingRoom.set(delivery.endpointId, [delivery]);
+              this.waitingCount += 1;
+            } else tasks.add(this.launch(delivery, stats, tasks));
+          }
           if (claimed.length > 0) continue;
         }
         if (tasks.size === 0) {
@@ -543,6 +640,7 @@ export class Dispatcher {
           this.waiting.add(done);
         });
       }
+      await this.giveBackWaiting();
       await Promise.all(tasks);
     } finally {
       clearInterval(flushTimer);

@@ -139,15 +139,17 @@ export type FromQueue = Claimed & { queuedIn: QueuedIn };
 export const fromQueue = (delivery: Claimed): delivery is FromQueue => delivery.queuedIn !== undefined;
 
 /**
- * Writes deliveries sent from queue rows as their own queued Delivery rows, with the attempt
- * their claim counted, and from then on they are recorded as any other. `leaseMs`: still in
- * flight (held by this process, EVENT_HOLD_MS); else their queue rows go too (a batch PostgreSQL
- * refused, written again row by row, record.ts).
+ * Writes deliveries claimed from queue rows as their own queued Delivery rows, and from then on
+ * they are recorded as any other. `leaseMs`: held by this process (sending, or about to: EVENT_HOLD_MS),
+ * else due now. `counted`: with the attempt their claim counted; not for ones given back unsent
+ * (a worker stopping). `done`: their queue rows go too (a batch PostgreSQL refused, written again
+ * row by row, record.ts).
  */
-export async function writeAsRows(pool: pg.Pool, deliveries: FromQueue[], options: { now: Date | null; leaseMs: number | null }) {
+export async function writeAsRows(pool: pg.Pool, deliveries: FromQueue[], options: { now: Date | null; leaseMs: number | null; counted: boolean; done: boolean }) {
+  const rows = deliveries.map((d) => ({ ...queuedRowOf(d), attempts: options.counted ? d.attempts : d.attempts - 1 }));
   await inTransaction(pool, async (client) => {
-    await client.query(WRITE_QUEUED_SQL, writeQueuedParams(deliveries.map(queuedRowOf), options.now, options.leaseMs));
-    if (options.leaseMs === null) await client.query(namedStatement(DELETE_SQL, [[...new Set(deliveries.map((d) => d.queuedIn.eventId))]]));
+    await client.query(WRITE_QUEUED_SQL, writeQueuedParams(rows, options.now, options.leaseMs));
+    if (options.done) await client.query(namedStatement(DELETE_SQL, [[...new Set(deliveries.map((d) => d.queuedIn.eventId))]]));
   });
   for (const delivery of deliveries) delete (delivery as Claimed).queuedIn;
 }

@@ -276,7 +276,7 @@ export async function recordOutcomes(pool: pg.Pool, outcomes: Outcome[], options
   const queued = outcomes.map((o) => o.delivery).filter(sentFromQueue);
   if (queued.length > 0) {
     try {
-      await writeAsRows(pool, queued, { now: options.now, leaseMs: null });
+      await writeAsRows(pool, queued, { now: options.now, leaseMs: null, counted: true, done: true });
     } catch (error) {
       // Only ids and times are in these rows: a refusal is not the receivers' data. Kept for a later try.
       if (!refusedByDatabase(error)) return outcomes;
