@@ -135,7 +135,7 @@ export class Dispatcher {
   /**
    * Deliveries claimed from queue rows for an endpoint at its in-flight limit here, by endpoint:
    * sent as its deliveries in flight finish (launch). Claimed, and their rows' leases renewed, so
-   * never sent by another process; at most the limit again per endpoint (eventRoom).
+   * never sent by another process; at most half the limit per endpoint (eventRoom).
    */
   private readonly waitingRoom = new Map<string, Claimed[]>();
   /** Endpoints the recent event claims' rows listed, and when (eventsToClaim). */
@@ -222,13 +222,13 @@ export class Dispatcher {
 
   /**
    * How many more deliveries of one endpoint a claim of queue rows may hand this process: what
-   * is in flight and waiting here stays within twice its in-flight limit, and an endpoint at its
+   * is in flight and waiting here stays within half as much again as its in-flight limit, and an endpoint at its
    * limit that has not answered for SILENT_MS (slow, or hanging) gets none. The rest are written
    * as queued rows, and wait for room there as every delivery did before the event queue.
    */
   private eventRoom(endpointId: string) {
     if (this.silentAtLimit(endpointId)) return 0;
-    return 2 * this.perEndpoint - (this.inFlight.get(endpointId) ?? 0) - (this.waitingRoom.get(endpointId)?.length ?? 0);
+    return Math.floor(1.5 * this.perEndpoint) - (this.inFlight.get(endpointId) ?? 0) - (this.waitingRoom.get(endpointId)?.length ?? 0);
   }
 
   /** EventQueue rows first (a storm's new alerts), then queued rows, together up to `limit` deliveries. */
