@@ -198,7 +198,8 @@ export class Dispatcher {
    */
   private eventsToClaim(limit: number) {
     const now = performance.now();
-    let room = Math.ceil((limit - this.waitingCount) / this.fanout);
+    // No more than one endpoint has room for: the rows may all list the same one.
+    let room = Math.min(Math.ceil((limit - this.waitingCount) / this.fanout), this.endpointShare);
     for (const [endpointId, seenAt] of this.eventEndpoints) {
       if (now - seenAt > 5_000) {
         this.eventEndpoints.delete(endpointId);
@@ -215,6 +216,11 @@ export class Dispatcher {
     return Math.max(0, room);
   }
 
+  /** What one endpoint may have in flight and waiting here, from queue rows: half as much again as its in-flight limit. */
+  private get endpointShare() {
+    return Math.floor(1.5 * this.perEndpoint);
+  }
+
   /** At its in-flight limit here, and no answer for SILENT_MS. */
   private silentAtLimit(endpointId: string) {
     return (this.inFlight.get(endpointId) ?? 0) >= this.perEndpoint && performance.now() - (this.heardAt.get(endpointId) ?? 0) >= SILENT_MS;
@@ -228,7 +234,7 @@ export class Dispatcher {
    */
   private eventRoom(endpointId: string) {
     if (this.silentAtLimit(endpointId)) return 0;
-    return Math.floor(1.5 * this.perEndpoint) - (this.inFlight.get(endpointId) ?? 0) - (this.waitingRoom.get(endpointId)?.length ?? 0);
+    return this.endpointShare - (this.inFlight.get(endpointId) ?? 0) - (this.waitingRoom.get(endpointId)?.length ?? 0);
   }
 
   /** EventQueue rows first (a storm's new alerts), then queued rows, together up to `limit` deliveries. */

@@ -242,6 +242,58 @@ describe("the event as the queue", () => {
     expect(await queueRows(team.id)).toEqual([]);
   });
 
+  it("sends a backlog for an endpoint at its in-flight limit from the worker's waiting room, writing no delivery as a queued row", async () => {
+    receiver.respond(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { status: 200 };
+    });
+    const first = await alertFor(["/eq/busy"]);
+    const endpointId = first.endpoints[0]!.endpoint.id;
+    const limit = { key: `eq-busy-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
+    for (let i = 0; i < 29; i++) await fastIngest(first.team, { title: `busy ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+    // Every Delivery row written queued (pending), as the fast path never writes one.
+    await pool.query(`CREATE TABLE IF NOT EXISTS eq_queued_rows (id text); TRUNCATE eq_queued_rows;
+      CREATE OR REPLACE FUNCTION eq_note_queued() RETURNS trigger AS $$ BEGIN INSERT INTO eq_queued_rows VALUES (NEW.id); RETURN NEW; END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER eq_note_queued AFTER INSERT ON "Delivery" FOR EACH ROW WHEN (NEW.status = 'pending' AND NEW."endpointId" = '${endpointId}') EXECUTE FUNCTION eq_note_queued();`);
+    try {
+      // Four in flight at most: the other 26 wait their turn in the worker.
+      await new Dispatcher({ eventQueue: true, timeoutMs: 2_000, perEndpoint: 4 }).drain();
+    } finally {
+      await pool.query(`DROP TRIGGER eq_note_queued ON "Delivery"; DROP FUNCTION eq_note_queued();`);
+    }
+    expect(at("/eq/busy")).toHaveLength(30);
+    const rows = await deliveriesOf(first.team.id);
+    expect(rows.map((d) => `${d.status} ${d.attempts} ${d.attemptLog.length}`)).toEqual(Array(30).fill("delivered 1 1"));
+    expect((await pool.query(`SELECT count(*)::int AS n FROM eq_queued_rows`)).rows[0].n).toBe(0);
+    expect(await queueRows(first.team.id)).toEqual([]);
+  });
+
+  it("a hanging endpoint at its in-flight limit does not hold back its team's other endpoint: its share is written as queued rows", async () => {
+    let hanging = 0;
+    receiver.respond((r) => {
+      if (r.path !== "/eq/hang") return { status: 200 };
+      hanging += 1;
+      return "hang";
+    });
+    const first = await alertFor(["/eq/beside-hang", "/eq/hang"]);
+    const limit = { key: `eq-hang-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
+    for (let i = 0; i < 11; i++) await fastIngest(first.team, { title: `hang ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+    const [fine, hang] = [first.endpoints[0]!.endpoint.id, first.endpoints[1]!.endpoint.id];
+
+    const dispatcher = new Dispatcher({ eventQueue: true, timeoutMs: 4_000, perEndpoint: 2 });
+    const draining = dispatcher.drain();
+    // All twelve reach the healthy endpoint while the hanging one's first two attempts still hang.
+    for (let i = 0; i < 200 && at("/eq/beside-hang").length < 12; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(at("/eq/beside-hang")).toHaveLength(12);
+    expect(hanging).toBe(2);
+    // The hanging endpoint's other ten wait as queued rows, for its room, as every delivery did before.
+    const waiting = await db.delivery.findMany({ where: { endpointId: hang, status: "pending", leaseExpiresAt: null } });
+    expect(waiting.length).toBeGreaterThanOrEqual(8);
+    receiver.respond(() => ({ status: 200 }));
+    await draining;
+    expect(await db.delivery.count({ where: { endpointId: fine, status: "delivered" } })).toBe(12);
+  }, 20_000);
+
   it("writes a slow endpoint's delivery as a leased row, and records the event's other deliveries without waiting for it", async () => {
     let release!: () => void;
     const slowAnswered = new Promise<void>((resolve) => (release = resolve));
