@@ -268,6 +268,41 @@ describe("the event as the queue", () => {
     expect(await queueRows(first.team.id)).toEqual([]);
   });
 
+  it("a drain stopped while deliveries wait in the worker gives them back as queued rows, their attempt not counted", async () => {
+    let release!: () => void;
+    const answered = new Promise<void>((resolve) => (release = resolve));
+    receiver.respond(async (r) => {
+      if (r.path === "/eq/stop") await answered;
+      return { status: 200 };
+    });
+    const first = await alertFor(["/eq/stop"]);
+    const endpointId = first.endpoints[0]!.endpoint.id;
+    const limit = { key: `eq-stop-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
+    for (let i = 0; i < 2; i++) await fastIngest(first.team, { title: `stop ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+
+    const stop = new AbortController();
+    // Two in flight (its limit), the third waiting in the worker for one of them.
+    const draining = new Dispatcher({ eventQueue: true, timeoutMs: 5_000, perEndpoint: 2 }).drain({ signal: stop.signal });
+    for (let i = 0; i < 100 && at("/eq/stop").length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(at("/eq/stop")).toHaveLength(2);
+    stop.abort();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await draining;
+
+    const rows = await deliveriesOf(first.team.id);
+    expect(rows.map((d) => `${d.status} ${d.attempts}`).sort()).toEqual(["delivered 1", "delivered 1", "pending 0"]);
+    // Given back due now, for any worker: not leased, not parked.
+    const pending = rows.find((d) => d.status === "pending")!;
+    expect(pending).toMatchObject({ leaseExpiresAt: null, attemptLog: [] });
+    expect(pending.nextAttemptAt!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await queueRows(first.team.id)).toEqual([]);
+    expect(at("/eq/stop")).toHaveLength(2);
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    expect(at("/eq/stop")).toHaveLength(3);
+    expect(await db.delivery.count({ where: { endpointId, status: "delivered" } })).toBe(3);
+  });
+
   it("a hanging endpoint at its in-flight limit does not hold back its team's other endpoint: its share is written as queued rows", async () => {
     let hanging = 0;
     receiver.respond((r) => {
