@@ -36,6 +36,23 @@ async function alertFor(paths: string[], alert: { dedupKey?: string } = {}) {
   return { team, endpoints, ...result };
 }
 
+/** `count` more new alerts for `team`, through the event queue. */
+async function moreAlerts(team: { id: string; name: string }, count: number) {
+  const limit = { key: `eq-more-${team.id}`, limit: 1e9, windowSeconds: 60 };
+  for (let i = 0; i < count; i++) await fastIngest(team, { title: `more ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+}
+
+/** The receiver holds its answers to `path` until the returned function is called; others get a 200. */
+function holdAnswers(path: string): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  receiver.respond(async (r) => {
+    if (r.path === path) await held;
+    return { status: 200 };
+  });
+  return release;
+}
+
 const queueRows = (teamId: string) => db.eventQueue.findMany({ where: { teamId } });
 const deliveriesOf = (teamId: string) =>
   db.delivery.findMany({ where: { teamId }, include: { attemptLog: true, endpoint: { select: { url: true } } }, orderBy: { endpointId: "asc" } });
@@ -249,8 +266,7 @@ describe("the event as the queue", () => {
     });
     const first = await alertFor(["/eq/busy"]);
     const endpointId = first.endpoints[0]!.endpoint.id;
-    const limit = { key: `eq-busy-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
-    for (let i = 0; i < 29; i++) await fastIngest(first.team, { title: `busy ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+    await moreAlerts(first.team, 29);
     // Every Delivery row written queued (pending), as the fast path never writes one.
     await pool.query(`CREATE TABLE IF NOT EXISTS eq_queued_rows (id text); TRUNCATE eq_queued_rows;
       CREATE OR REPLACE FUNCTION eq_note_queued() RETURNS trigger AS $$ BEGIN INSERT INTO eq_queued_rows VALUES (NEW.id); RETURN NEW; END $$ LANGUAGE plpgsql;
@@ -269,16 +285,10 @@ describe("the event as the queue", () => {
   });
 
   it("a drain stopped while deliveries wait in the worker gives them back as queued rows, their attempt not counted", async () => {
-    let release!: () => void;
-    const answered = new Promise<void>((resolve) => (release = resolve));
-    receiver.respond(async (r) => {
-      if (r.path === "/eq/stop") await answered;
-      return { status: 200 };
-    });
+    const release = holdAnswers("/eq/stop");
     const first = await alertFor(["/eq/stop"]);
     const endpointId = first.endpoints[0]!.endpoint.id;
-    const limit = { key: `eq-stop-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
-    for (let i = 0; i < 2; i++) await fastIngest(first.team, { title: `stop ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+    await moreAlerts(first.team, 2);
 
     const stop = new AbortController();
     // Two in flight (its limit), the third waiting in the worker for one of them.
@@ -311,8 +321,7 @@ describe("the event as the queue", () => {
       return "hang";
     });
     const first = await alertFor(["/eq/beside-hang", "/eq/hang"]);
-    const limit = { key: `eq-hang-${first.team.id}`, limit: 1e9, windowSeconds: 60 };
-    for (let i = 0; i < 11; i++) await fastIngest(first.team, { title: `hang ${i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue: true });
+    await moreAlerts(first.team, 11);
     const [fine, hang] = [first.endpoints[0]!.endpoint.id, first.endpoints[1]!.endpoint.id];
 
     const dispatcher = new Dispatcher({ eventQueue: true, timeoutMs: 4_000, perEndpoint: 2 });
@@ -330,12 +339,7 @@ describe("the event as the queue", () => {
   }, 20_000);
 
   it("writes a slow endpoint's delivery as a leased row, and records the event's other deliveries without waiting for it", async () => {
-    let release!: () => void;
-    const slowAnswered = new Promise<void>((resolve) => (release = resolve));
-    receiver.respond(async (r) => {
-      if (r.path === "/eq/slow") await slowAnswered;
-      return { status: 200 };
-    });
+    const release = holdAnswers("/eq/slow");
     const { team, endpoints } = await alertFor(["/eq/quick", "/eq/slow"]);
     const draining = new Dispatcher({ eventQueue: true, timeoutMs: 10_000 }).drain();
 
