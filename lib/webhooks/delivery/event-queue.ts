@@ -21,6 +21,7 @@ import type pg from "pg";
 import { dbNow, inTransaction, namedStatement } from "@/lib/db";
 import { RESTART_GRACE_SECONDS, type Claimed } from "@/lib/webhooks/delivery/claim";
 import { MAX_ATTEMPTS } from "@/lib/webhooks/delivery/retry";
+import type { OutboundResult } from "@/lib/webhooks/delivery/outbound";
 
 /** Endpoint row `e` may be sent to from an EventQueue row: over HTTP, with no delivery cap to count against. */
 export const eventQueueTakesSql = (e: string) => `(${e}.kind = 'http' AND ${e}."deliveryRateCap" IS NULL)`;
@@ -84,18 +85,27 @@ export const WRITE_QUEUED_SQL = `INSERT INTO "Delivery" (id, "teamId", "endpoint
      ON CONFLICT DO NOTHING`;
 
 /**
- * Writes delivered deliveries sent from queue rows: once, finished. A plain insert (an upsert's
- * speculative insertion cost a WAL record and its CPU per row): none of these rows exists yet,
- * except after a batch whose COMMIT went unanswered, whose rows make this fail as a duplicate;
- * recordOutcomes (record.ts) then writes the batch again as rows, one by one.
- * $1..$8 as WRITE_QUEUED_SQL's, $9 status codes, $10 reasons, $11 durations, $12 now.
+ * Writes delivered deliveries sent from queue rows: once, finished, each with its attempt row, in
+ * one statement. Plain inserts (an upsert's speculative insertion cost a WAL record and its CPU per
+ * row, and the attempt a lookup of its delivery): none of these rows exists yet, except after a
+ * batch whose COMMIT went unanswered, whose rows make this fail as a duplicate; recordOutcomes
+ * (record.ts) then writes the batch again as rows, one by one.
+ * $1..$8 as WRITE_QUEUED_SQL's, $9 status codes, $10 reasons, $11 durations, $12 now,
+ * $13 the attempts' start times, $14 their error classes, $15 response excerpts.
  */
-export const WRITE_DELIVERED_SQL = `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, attempts, status,
-                                  "lastStatusCode", "lastError", "lastLatencyMs", "deliveredAt", "createdAt", "updatedAt")
-     SELECT u.id, u.team, u.endpoint, u.event, u.alert, u.sequence, u.attempts, 'delivered', u.code, u.reason, u.duration,
-            ${dbNow(12)}, u.created, ${dbNow(12)}
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::timestamp[], $9::int[], $10::text[], $11::int[])
-       AS u(id, team, endpoint, event, alert, sequence, attempts, created, code, reason, duration)`;
+export const WRITE_DELIVERED_SQL = `WITH u AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::timestamp[], $9::int[], $10::text[], $11::int[],
+                            $13::timestamptz[], $14::text[], $15::text[])
+         AS u(id, team, endpoint, event, alert, sequence, attempts, created, code, reason, duration, started, class, excerpt)
+     ), delivered AS (
+       INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, attempts, status,
+                               "lastStatusCode", "lastError", "lastLatencyMs", "deliveredAt", "createdAt", "updatedAt")
+       SELECT u.id, u.team, u.endpoint, u.event, u.alert, u.sequence, u.attempts, 'delivered', u.code, u.reason, u.duration,
+              ${dbNow(12)}, u.created, ${dbNow(12)}
+       FROM u
+     )
+     INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
+     SELECT u.id, u.attempts, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt FROM u`;
 
 export type QueuedRow = { id: string; teamId: string; endpointId: string; eventId: string; alertId: string | null; sequence: number | null; attempts: number; createdAt: string };
 
@@ -114,13 +124,19 @@ const rowColumns = (rows: QueuedRow[]) => [
 /** WRITE_QUEUED_SQL's parameters. */
 export const writeQueuedParams = (rows: QueuedRow[], now: Date | null, leaseMs: number | null) => [...rowColumns(rows), now?.toISOString() ?? null, leaseMs];
 
-/** WRITE_DELIVERED_SQL's parameters: each delivery with its attempt's status code, reason and duration. */
-export const writeDeliveredParams = (sent: { delivery: FromQueue; code: number | null; reason: string | null; durationMs: number }[], now: Date | null) => [
+/** WRITE_DELIVERED_SQL's parameters: each delivery with its attempt. */
+export const writeDeliveredParams = (
+  sent: { delivery: FromQueue; startedAt: Date; result: Pick<OutboundResult, "statusCode" | "durationMs" | "errorClass">; reason: string | null; excerpt: string | null }[],
+  now: Date | null,
+) => [
   ...rowColumns(sent.map((s) => queuedRowOf(s.delivery))),
-  sent.map((s) => s.code),
+  sent.map((s) => s.result.statusCode),
   sent.map((s) => s.reason),
-  sent.map((s) => s.durationMs),
+  sent.map((s) => s.result.durationMs),
   now?.toISOString() ?? null,
+  sent.map((s) => s.startedAt.toISOString()),
+  sent.map((s) => s.result.errorClass),
+  sent.map((s) => s.excerpt),
 ];
 
 /** A delivery sent from a queue row, as its queued Delivery row (with the attempt its claim counted). */

@@ -100,10 +100,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     if (fromQueue.length > 0) {
       const delivered = fromQueue.filter((r) => r.status === "delivered");
       if (delivered.length > 0) {
-        await client.query(
-          WRITE_DELIVERED_SQL,
-          writeDeliveredParams(delivered.map((r) => ({ delivery: r.delivery, code: r.result.statusCode, reason: r.reason, durationMs: r.result.durationMs })), options.now),
-        );
+        await client.query(namedStatement(WRITE_DELIVERED_SQL, writeDeliveredParams(delivered, options.now)));
         for (const r of delivered) finished.add(r.delivery.id);
       }
       const claimed = fromQueue.filter((r) => r.status !== "delivered");
@@ -157,9 +154,13 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
       ],
     );
     if (hashOnly) await client.query("SET LOCAL enable_nestloop = on");
-    // An attempt already written is skipped: a batch whose COMMIT was sent but never answered
-    // is written again, with the same start time (part of the key: attempts are partitioned by it).
-    const written = await client.query<{ id: string }>(
+    // The other attempts (the queue's delivered ones were written with their rows above). One
+    // already written is skipped: a batch whose COMMIT was sent but never answered is written
+    // again, with the same start time (part of the key: attempts are partitioned by it).
+    const written =
+      rest.length === 0
+        ? { rows: [] }
+        : await client.query<{ id: string }>(
       `INSERT INTO "DeliveryAttempt" ("deliveryId", number, "startedAt", "durationMs", "statusCode", "errorClass", "errorMessage", "responseExcerpt")
        SELECT u.id, u.number, u.started AT TIME ZONE 'UTC', u.duration, u.code, u.class, u.reason, u.excerpt
        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
@@ -171,14 +172,14 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
        ON CONFLICT ("deliveryId", number, "startedAt") DO NOTHING
        RETURNING "deliveryId" AS id`,
       [
-        all((r) => r.delivery.id),
-        all((r) => r.delivery.attempts),
-        all((r) => r.startedAt.toISOString()),
-        all((r) => r.result.durationMs),
-        all((r) => r.result.statusCode),
-        all((r) => r.result.errorClass),
-        all((r) => r.reason),
-        all((r) => r.excerpt),
+        col((r) => r.delivery.id),
+        col((r) => r.delivery.attempts),
+        col((r) => r.startedAt.toISOString()),
+        col((r) => r.result.durationMs),
+        col((r) => r.result.statusCode),
+        col((r) => r.result.errorClass),
+        col((r) => r.reason),
+        col((r) => r.excerpt),
         ...days,
       ],
     );
@@ -186,7 +187,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     // written again, an outcome finds its attempt row there and is not counted a second time.
     const current = new Map(updated.rows.map((row) => [row.id, row.status]));
     for (const id of finished) current.set(id, "delivered");
-    const firstWritten = new Set(written.rows.map((row) => row.id));
+    const firstWritten = new Set([...finished, ...written.rows.map((row) => row.id)]);
     const counted = rows.filter((r) => current.has(r.delivery.id) && firstWritten.has(r.delivery.id));
     for (const r of counted) {
       const status = current.get(r.delivery.id)!;
