@@ -70,6 +70,12 @@ const COLUMNS = [
   ["monitorName", "text"], ["dedupKey", "text"], ["occurredAt", "timestamptz"], ["body", "text"], ["traceparent", "text"], ["eventQueue", "bool"],
 ] as const;
 const utc = (column: string) => `u."${column}" AT TIME ZONE 'UTC' AS "${column}"`;
+/** The group's alerts that go ahead and match `which`, inserted in the order they came in. */
+const insertAlertsSql = (which: string) => `INSERT INTO "Alert" (id, "teamId", title, severity, status, message, "monitorId", "monitorName", "dedupKey", "startedAt", "resolvedAt",
+                       "lastSequence", "lastEventId", "createdAt")
+  SELECT g."alertId", g."teamId", g.title, g.severity::"Severity", g.status::"AlertStatus", g.message, g."monitorId", g."monitorName", g."dedupKey",
+         g."occurredAt", CASE WHEN g.status = 'resolved' THEN g."occurredAt" END, 1, g."eventId", g.now
+  FROM go g WHERE g.go AND ${which} ORDER BY g.ord`;
 
 const SQL = `
 WITH items AS (
@@ -107,14 +113,17 @@ WITH items AS (
   SELECT r.*, r."limitCount" <= r."limit" AS allowed,
          r."limitCount" <= r."limit" AND (r."idempotencyKey" IS NULL OR EXISTS (SELECT 1 FROM claimed c WHERE c."teamId" = r."teamId" AND c.key = r."idempotencyKey")) AS go
   FROM ranked r
-), alert AS (
-  INSERT INTO "Alert" (id, "teamId", title, severity, status, message, "monitorId", "monitorName", "dedupKey", "startedAt", "resolvedAt",
-                       "lastSequence", "lastEventId", "createdAt")
-  SELECT g."alertId", g."teamId", g.title, g.severity::"Severity", g.status::"AlertStatus", g.message, g."monitorId", g."monitorName", g."dedupKey",
-         g."occurredAt", CASE WHEN g.status = 'resolved' THEN g."occurredAt" END, 1, g."eventId", g.now
-  FROM go g WHERE g.go ORDER BY g.ord
+), keyed AS (
+  ${insertAlertsSql(`g."dedupKey" IS NOT NULL`)}
   ON CONFLICT ("teamId", "dedupKey") WHERE status = 'triggered' AND "dedupKey" IS NOT NULL DO NOTHING
   RETURNING id
+), unkeyed AS (
+  -- Without a dedupKey an alert cannot conflict: a plain insert (an upsert's speculative insertion
+  -- cost a WAL record and its CPU per alert).
+  ${insertAlertsSql(`g."dedupKey" IS NULL`)}
+  RETURNING id
+), alert AS (
+  SELECT id FROM keyed UNION ALL SELECT id FROM unkeyed
 ), event AS (
   INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, traceparent, "createdAt")
   SELECT g."eventId", g."teamId", g.type, g."alertId", 1, g.body, g.traceparent, g.now FROM go g JOIN alert a ON a.id = g."alertId"
