@@ -96,6 +96,26 @@ describe("failure policy", () => {
     expect(await row()).toMatchObject({ consecutiveFailures: 0, failingSince: null, status: "active" });
   });
 
+  it("a healthy endpoint's successes write no new version of its row; a failure and the success after it do", async () => {
+    const { alerts, dispatcher, row, endpoint } = await setup("/policy/healthy", 200);
+    const version = async () => (await pool.query<{ xmin: string }>(`SELECT xmin::text FROM "WebhookEndpoint" WHERE id = $1`, [endpoint.id])).rows[0]!.xmin;
+    const before = await version();
+    await alerts(3);
+    await dispatcher.drain();
+    expect(await version()).toBe(before);
+    answers.set("/policy/healthy", 500);
+    await alerts(1);
+    await dispatcher.drain();
+    const failed = await version();
+    expect(failed).not.toBe(before);
+    expect(await row()).toMatchObject({ consecutiveFailures: 1 });
+    answers.set("/policy/healthy", 200);
+    await alerts(1);
+    await dispatcher.drain();
+    expect(await version()).not.toBe(failed);
+    expect(await row()).toMatchObject({ consecutiveFailures: 0, failingSince: null, status: "active" });
+  });
+
   it("disables an endpoint that has failed for 5 days without a success", async () => {
     const { alerts, dispatcher, row, endpoint, clock } = await setup("/policy/slow-death", 503);
     await db.webhookEndpoint.update({

@@ -130,6 +130,9 @@ export async function applyFailurePolicy(client: pg.ClientBase, verdicts: Attemp
        "updatedAt" = ${at}
      FROM decided d
      WHERE e.id = d.id
+       -- A batch that changes nothing (a healthy endpoint's successes) writes no new row version:
+       -- one per endpoint and batch in a storm. Its lock above still orders the batches.
+       AND (d.failing OR d.disable_reason IS NOT NULL OR e."consecutiveFailures" <> d.after OR e."failingSince" IS DISTINCT FROM d.failing_since)
      RETURNING e.id, e."teamId", e.url, d.before, d.after, d.disable_reason IS NOT NULL AS disabled, e."statusReason", d.reason AS "lastReason"`,
     [
       now?.toISOString() ?? null,
