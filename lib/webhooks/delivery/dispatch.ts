@@ -11,7 +11,7 @@ import { sendThroughRelay } from "@/lib/relay/transport";
 import { recordSpan, tracingEnabled } from "@/lib/telemetry/tracing";
 import { env } from "@/lib/env";
 import { claimDeliveries, extendLeases, type Claimed } from "@/lib/webhooks/delivery/claim";
-import { claimEvents, DELETE_SQL, EVENT_HOLD_MS, extendEventLeases, fromQueue, writeAsRows } from "@/lib/webhooks/delivery/event-queue";
+import { claimEvents, DELETE_SQL, EVENT_HOLD_MS, extendEventLeases, fromQueue, QUEUE_VACUUM, vacuumQueue, writeAsRows } from "@/lib/webhooks/delivery/event-queue";
 import { readCustomHeaders } from "@/lib/webhooks/endpoints/custom-headers";
 import { failurePolicyFromEnv, type FailurePolicy } from "@/lib/webhooks/delivery/failure";
 import { sendOutbound, type OutboundResult } from "@/lib/webhooks/delivery/outbound";
@@ -48,6 +48,8 @@ export type DispatcherOptions = {
   leaseRenewMs?: number;
   /** Claim EventQueue rows too (lib/webhooks/delivery/event-queue.ts); MON1TOR_EVENT_QUEUE unless given. */
   eventQueue?: boolean;
+  /** When to vacuum EventQueue after removing its rows; QUEUE_VACUUM unless given (tests). */
+  queueVacuum?: { rows: number; everyMs: number };
 };
 
 /** The deliveries of one EventQueue row this process claimed: sent, and those still in flight. */
@@ -115,6 +117,7 @@ export class Dispatcher {
   private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly eventQueue: boolean;
+  private readonly queueVacuum: { rows: number; everyMs: number };
   /**
    * EventQueue rows claimed here whose deliveries are not all recorded yet, by event id: their
    * outcomes are written together, when the last is in (or EVENT_HOLD_MS after the first).
@@ -169,6 +172,7 @@ export class Dispatcher {
     // 10 s: after a database restart, well within its grace (RESTART_GRACE_SECONDS).
     this.leaseRenewMs = options.leaseRenewMs ?? Math.min(10_000, Math.floor(this.leaseMs / 3));
     this.eventQueue = options.eventQueue ?? env().MON1TOR_EVENT_QUEUE;
+    this.queueVacuum = options.queueVacuum ?? QUEUE_VACUUM;
   }
 
   /** Long enough that a live worker always finishes (or abandons) an attempt before it. */
@@ -521,8 +525,9 @@ export class Dispatcher {
         // A written batch removed its events' queue rows: their leases are not renewed any more.
         for (const [i, outcome] of batch.entries()) {
           const eventId = events[i];
-          if (eventId !== undefined && !unwritten.has(outcome)) this.eventClaims.delete(eventId);
+          if (eventId !== undefined && !unwritten.has(outcome) && this.eventClaims.delete(eventId)) this.queueRowsRemoved += 1;
         }
+        this.upkeepQueue();
         this.release(batch.filter((outcome) => !unwritten.has(outcome)));
         if (left.length > 0) {
           this.buffer = left.concat(this.buffer);
@@ -536,6 +541,21 @@ export class Dispatcher {
       }
     });
     return this.flushing;
+  }
+
+  private queueRowsRemoved = 0;
+  private queueVacuumedAt = -Infinity;
+  private vacuuming = false;
+  /** Vacuums EventQueue once enough of its rows were removed here (QUEUE_VACUUM); never waited for. */
+  private upkeepQueue() {
+    const now = performance.now();
+    if (this.vacuuming || this.queueRowsRemoved < this.queueVacuum.rows || now - this.queueVacuumedAt < this.queueVacuum.everyMs) return;
+    this.vacuuming = true;
+    this.queueRowsRemoved = 0;
+    this.queueVacuumedAt = now;
+    vacuumQueue(this.pool)
+      .catch((error: unknown) => this.reportError("vacuuming the event queue", error))
+      .finally(() => (this.vacuuming = false));
   }
 
   /**

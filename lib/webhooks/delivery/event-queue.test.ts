@@ -223,6 +223,23 @@ describe("the event as the queue", () => {
     expect(await queueRows(team.id)).toEqual([]);
   });
 
+  it("vacuums the queue once a worker has removed enough of its rows, and not for a few", async () => {
+    receiver.respond(() => ({ status: 200 }));
+    const { team } = await alertFor(["/eq/vacuum"]);
+    await moreAlerts(team, 9);
+    const vacuums = async () =>
+      (await pool.query<{ n: number }>(`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relname = 'EventQueue'`)).rows[0]!.n;
+    const before = await vacuums();
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    expect(await queueRows(team.id)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await vacuums()).toBe(before);
+    await moreAlerts(team, 10);
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000, queueVacuum: { rows: 10, everyMs: 0 } }).drain();
+    await expect.poll(vacuums, { timeout: 10_000 }).toBe(before + 1);
+    expect(await queueRows(team.id)).toEqual([]);
+  });
+
   it("a delivery whose result cannot be written is quarantined; the event's others are recorded once and nothing is sent twice", async () => {
     receiver.respond(() => ({ status: 200 }));
     const paths = Array.from({ length: 4 }, (_, i) => `/eq/poison/${i}`);
