@@ -59,14 +59,34 @@ export function ask<T>(proc: ChildProcess, message: unknown, key: string): Promi
   });
 }
 
+/**
+ * A backlog of new alerts for `team`, through the alert API's storm path (fastIngest, groups of
+ * 100): EventQueue rows with MON1TOR_EVENT_QUEUE on (the default), else a queued row per delivery,
+ * exactly as a storm leaves them. Returns how long it took (ms). Only once the bench's database is up.
+ */
+export async function enqueue(team: { id: string; name: string }, alerts: number) {
+  const { fastIngest } = await import("../lib/alerts/fast-ingest");
+  const { env } = await import("../lib/env");
+  const started = performance.now();
+  const limit = { key: `bench:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };
+  const eventQueue = env().MON1TOR_EVENT_QUEUE;
+  for (let done = 0; done < alerts; done += 100) {
+    const results = await Promise.all(
+      Array.from({ length: Math.min(100, alerts - done) }, (_, i) =>
+        fastIngest(team, { title: `bench ${done + i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue }),
+      ),
+    );
+    if (results.some((r) => r.kind !== "accepted")) throw new Error("enqueue: an alert was not accepted");
+  }
+  return performance.now() - started;
+}
+
 /** One run's database, receiver and helpers; made once by bench/run.ts, handed to every phase. */
 export type BenchContext = Awaited<ReturnType<typeof createContext>>;
 
 export async function createContext() {
   const { pg } = await startBenchDatabase("bench");
   const { db } = await import("../lib/db");
-  const { fastIngest } = await import("../lib/alerts/fast-ingest");
-  const { env } = await import("../lib/env");
   const { createActiveEndpoint } = await import("../lib/testing/factories");
   const { deliveryHeaders } = await import("../lib/webhooks/delivery/sign");
 
@@ -144,25 +164,6 @@ export async function createContext() {
     }
     await ask(receiver, { secrets }, "ok");
     return { team, secrets };
-  }
-
-  /**
-   * A backlog of new alerts, through the alert API's storm path (fastIngest, groups of 100): queued
-   * rows, or with MON1TOR_EVENT_QUEUE=true EventQueue rows, exactly as a storm leaves them.
-   */
-  async function enqueue(team: { id: string; name: string }, alerts: number) {
-    const started = performance.now();
-    const limit = { key: `bench:${team.id}`, limit: 1e9, windowSeconds: 60, shards: 4 };
-    const eventQueue = env().MON1TOR_EVENT_QUEUE;
-    for (let done = 0; done < alerts; done += 100) {
-      const results = await Promise.all(
-        Array.from({ length: Math.min(100, alerts - done) }, (_, i) =>
-          fastIngest(team, { title: `bench ${done + i}`, severity: "warning", status: "triggered" }, { limit, idempotency: null, eventQueue }),
-        ),
-      );
-      if (results.some((r) => r.kind !== "accepted")) throw new Error("enqueue: an alert was not accepted");
-    }
-    return performance.now() - started;
   }
 
   return {
