@@ -48,7 +48,7 @@ export type DispatcherOptions = {
   leaseRenewMs?: number;
   /** Claim EventQueue rows too (lib/webhooks/delivery/event-queue.ts); MON1TOR_EVENT_QUEUE unless given. */
   eventQueue?: boolean;
-  /** When to vacuum EventQueue after removing its rows; QUEUE_VACUUM unless given (tests). */
+  /** When to vacuum EventQueue after removing its rows (QUEUE_VACUUM unless given: tests). */
   queueVacuum?: { rows: number; everyMs: number };
 };
 
@@ -465,11 +465,6 @@ export class Dispatcher {
   }
 
   /**
-   * Writes buffered outcomes, one flush at a time. If the database is away the outcomes
-   * stay buffered for the next flush; should this process die first, the leases expire
-   * and the deliveries are sent again (at least once).
-   */
-  /**
    * When a drain stops early (its signal: the worker stopping), what waits here is not sent: it is
    * written as queued rows, due now and its attempt not counted, for any worker to claim. Written
    * as leased rows already (writeSlow), it waits out that lease. An event with nothing left in
@@ -480,6 +475,7 @@ export class Dispatcher {
     const waiting = [...this.waitingRoom.values()].flat();
     this.waitingRoom.clear();
     this.waitingCount = 0;
+    // Not all of them still from queue rows: one writeSlow wrote as a leased row is held here as a row's.
     const queued = waiting.filter(fromQueue);
     try {
       if (queued.length > 0) await writeAsRows(this.pool, queued, { now: this.clock?.now() ?? null, leaseMs: null, counted: false, done: false });
@@ -507,6 +503,11 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Writes buffered outcomes, one flush at a time. If the database is away the outcomes
+   * stay buffered for the next flush; should this process die first, the leases expire
+   * and the deliveries are sent again (at least once).
+   */
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.events.size > 0) await this.writeSlow();
@@ -544,15 +545,18 @@ export class Dispatcher {
   }
 
   private queueRowsRemoved = 0;
-  private queueVacuumedAt = -Infinity;
+  /** When the first of those was removed. */
+  private queueRemovingSince = 0;
   private vacuuming = false;
-  /** Vacuums EventQueue once enough of its rows were removed here (QUEUE_VACUUM); never waited for. */
+  /** Vacuums EventQueue once enough of its rows were removed here, over long enough (QUEUE_VACUUM); never waited for. */
   private upkeepQueue() {
     const now = performance.now();
-    if (this.vacuuming || this.queueRowsRemoved < this.queueVacuum.rows || now - this.queueVacuumedAt < this.queueVacuum.everyMs) return;
+    if (this.queueRowsRemoved === 0) return;
+    this.queueRemovingSince ||= now;
+    if (this.vacuuming || this.queueRowsRemoved < this.queueVacuum.rows || now - this.queueRemovingSince < this.queueVacuum.everyMs) return;
     this.vacuuming = true;
     this.queueRowsRemoved = 0;
-    this.queueVacuumedAt = now;
+    this.queueRemovingSince = 0;
     vacuumQueue(this.pool)
       .catch((error: unknown) => this.reportError("vacuuming the event queue", error))
       .finally(() => (this.vacuuming = false));

@@ -62,11 +62,13 @@ const LEASE_SQL = `WITH picked AS (
      ORDER BY l."eventCreatedAt"`;
 
 /**
- * When a worker vacuums EventQueue itself: after this many of its rows were removed, at most this
- * often. A storm deletes its queue rows as fast as it sends them, and autovacuum visits a table
- * once a minute at most (autovacuum_naptime, server-wide): until then every claim that reads from
- * the queue's head passes the dead rows (at 200 alerts/s the lease took 3× the time by the end of
- * 30 s, and PostgreSQL's CPU per alert was 6-12% higher; bench/README "The queue's dead head").
+ * When a worker vacuums EventQueue itself: once it has removed this many of its rows, the first of
+ * them at least this long ago. A storm deletes its queue rows as fast as it sends them, and
+ * autovacuum visits a table once a minute at most (autovacuum_naptime, server-wide): until then
+ * every claim that reads from the queue's head passes the dead rows (at 200 alerts/s the lease took
+ * 3× the time by the end of 30 s, and PostgreSQL's CPU per alert was 6-12% higher; bench/README
+ * "The queue's dead head"). A backlog drained in a few seconds is not worth a vacuum in its midst
+ * (one there cost the isolation phase a few percent).
  */
 export const QUEUE_VACUUM = { rows: 1_000, everyMs: 5_000 };
 
