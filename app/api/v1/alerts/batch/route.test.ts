@@ -131,6 +131,25 @@ describe("group commit", () => {
     expect(results.map((r) => (r.status === "fulfilled" ? r.value.n : null))).toEqual([0, 1, 2, null, 4, 5]);
   });
 
+  it("holds an alert for more only while alerts keep coming: a lone one goes out at once", async () => {
+    // With a 300 ms wait: a alone is written at once, without waiting for b, 100 ms behind it; b
+    // came within the wait of a, so it waits for c; d, long after, is alone again.
+    const groups: number[][] = [];
+    const write = async (items: number[]) => {
+      groups.push(items);
+      return items;
+    };
+    const commit = new GroupCommit(write, { waitMs: 300 });
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const a = commit.submit(false, 1);
+    await pause(100);
+    const bc = [commit.submit(false, 2), (await pause(100), commit.submit(false, 3))];
+    expect(await Promise.all([a, ...bc])).toEqual([1, 2, 3]);
+    await pause(400);
+    expect(await commit.submit(false, 4)).toBe(4);
+    expect(groups).toEqual([[1], [2, 3], [4]]);
+  });
+
   it("two items of one key are never written at once, even in two groups: the later starts once the earlier's group is done", async () => {
     // Items are [key, n]; each group's write is noted as it starts and ends, and takes 30 ms, so
     // groups that may overlap do (four at a time).
