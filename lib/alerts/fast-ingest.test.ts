@@ -9,6 +9,7 @@ import type pg from "pg";
 import { createPool, db } from "@/lib/db";
 import { groupItem, writeGroup } from "@/lib/alerts/fast-ingest";
 import { limits } from "@/lib/rate-limit";
+import { timeOrderedId } from "@/lib/crypto/tokens";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { nodesRunPerRow, type PlanNode } from "@/lib/testing/plans";
 
@@ -52,4 +53,22 @@ it("writes a group of alerts, each with an Idempotency-Key, with no part of the 
 
   expect(plans).toHaveLength(1);
   expect(nodesRunPerRow(plans[0]!, GROUP)).toEqual([]);
+});
+
+it("makes its deliveries' ids in time order, as the web process makes ids: between those made before and after, under the database's collation", async () => {
+  const team = await createTeam();
+  for (const name of ["a", "b"]) await createActiveEndpoint(team.id, `https://example.com/${name}`);
+  const limit = limits.alertApiPerKey(`order-${team.id}`);
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 3));
+  const before = timeOrderedId("msg");
+  await pause();
+  const rows = await writeGroup([groupItem(team, { title: "ordered", severity: "critical", status: "triggered" }, { limit, idempotency: null })], session);
+  await pause();
+  const after = timeOrderedId("msg");
+
+  const ids = rows[0]!.deliveryIds;
+  expect(ids).toHaveLength(2);
+  for (const id of ids) expect(id).toMatch(/^msg_[0-9a-z]{8}[A-Za-z0-9_-]{8}$/);
+  const { rows: order } = await session.query<{ ordered: boolean }>(`SELECT bool_and($1 < id AND id < $2) AS ordered FROM unnest($3::text[]) AS id`, [before, after, ids]);
+  expect(order[0]!.ordered).toBe(true);
 });

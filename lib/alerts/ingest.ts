@@ -2,7 +2,7 @@
 // per active endpoint, all in the same transaction.
 import crypto from "node:crypto";
 import { z } from "zod";
-import { randomId } from "@/lib/crypto/tokens";
+import { timeOrderedId } from "@/lib/crypto/tokens";
 import { db, type Tx } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -133,7 +133,7 @@ export async function ingestAlert(tx: Tx, team: { id: string; name: string }, in
   return { alertId: alert.id, eventId, deliveriesQueued: deliveryIds.length, deliveryIds, deduplicated: false, superseded };
 }
 
-export const newAlertId = () => randomId("alt");
+export const newAlertId = () => timeOrderedId("alt");
 
 export const requestHash = (body: string) => crypto.createHash("sha256").update(body).digest("hex");
 

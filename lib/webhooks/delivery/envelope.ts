@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { randomId } from "@/lib/crypto/tokens";
+import { timeOrderedId } from "@/lib/crypto/tokens";
 import { publicUrl } from "@/lib/env";
 
 export const API_VERSION = "2026-11-01";
@@ -33,14 +33,17 @@ export const envelopeSchema = z.object({
   data: z.object({ alert: alertPayloadSchema }),
 });
 
-export const newEventId = () => randomId("evt");
-export const newDeliveryId = () => randomId("msg");
+export const newEventId = () => timeOrderedId("evt");
+export const newDeliveryId = () => timeOrderedId("msg");
 /**
  * newDeliveryId() in SQL, for statements that make deliveries themselves (the alert API's
- * one-statement ingest, replay): msg_ and 12 random bytes in base64url, from gen_random_uuid()
- * (built into PostgreSQL 13 and later, no extension).
+ * one-statement ingest, replay): msg_, the statement's time in base 36 (idTime; one subquery
+ * per statement, not per row) and 6 random bytes from gen_random_uuid() (built into PostgreSQL 13
+ * and later, no extension) in base64url.
  */
-export const NEW_DELIVERY_ID_SQL = `('msg_' || translate(encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 12), 'base64'), '+/', '-_'))`;
+export const NEW_DELIVERY_ID_SQL = `('msg_' || (SELECT string_agg(substr('0123456789abcdefghijklmnopqrstuvwxyz', (m.ms / power(36, k)::bigint % 36)::int + 1, 1), '' ORDER BY k DESC)
+                FROM (SELECT (extract(epoch FROM now()) * 1000)::bigint AS ms) m, generate_series(0, 7) AS k)
+          || translate(encode(substring(uuid_send(gen_random_uuid()) FROM 1 FOR 6), 'base64'), '+/', '-_'))`;
 
 export const dashboardUrl = (path: string) => `${publicUrl()}${path}`;
 
