@@ -2,7 +2,7 @@
 // from one EventQueue row and are written once, finished; whatever the fast path does not send
 // is written as a queued Delivery row and handled as any other. Real PostgreSQL, a real receiver.
 import crypto from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fastIngest } from "@/lib/alerts/fast-ingest";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { db, pool } from "@/lib/db";
@@ -11,7 +11,7 @@ import { TestClock } from "@/lib/testing/clock";
 import { createActiveEndpoint, createTeam } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
-import { claimEvents } from "@/lib/webhooks/delivery/event-queue";
+import { claimEvents, copyField } from "@/lib/webhooks/delivery/event-queue";
 import { failurePolicyFromEnv } from "@/lib/webhooks/delivery/failure";
 import { recordOutcomes } from "@/lib/webhooks/delivery/record";
 import { getDeliveryDetail, listDeliveries } from "@/lib/webhooks/endpoints/queries";
@@ -89,6 +89,32 @@ describe("the event as the queue", () => {
       { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
       { consecutiveFailures: 0, healthHours: [{ attempts: 1, succeeded: 1 }] },
     ]);
+  });
+
+  it("stores a 2xx body exactly, whatever COPY's text format makes of its characters", async () => {
+    // Written by COPY (writeDelivered): backslashes, tabs, line ends and COPY's own markers (\N for
+    // null, \. for the end of data) must arrive as they were sent.
+    const body = "line 1\nline 2\ttabbed \\ back\\slash\r\n\\N\n\\.\n\\\\t end\\";
+    receiver.respond(() => ({ status: 200, body }));
+    const { team } = await alertFor(["/eq/copy/1", "/eq/copy/2"]);
+    // Written by COPY, not rescued by the row-by-row writing of a batch PostgreSQL refused (which says so for a batch of two).
+    const errors = vi.spyOn(console, "error");
+    await new Dispatcher({ eventQueue: true, timeoutMs: 2_000 }).drain();
+    expect(errors.mock.calls.flat().filter((m) => String(m).includes("one by one"))).toEqual([]);
+    errors.mockRestore();
+    const deliveries = await deliveriesOf(team.id);
+    expect(deliveries).toHaveLength(2);
+    for (const delivery of deliveries) {
+      expect(delivery).toMatchObject({ status: "delivered", lastError: null, alertId: expect.any(String), sequence: 1 });
+      expect(delivery.attemptLog).toMatchObject([{ number: 1, statusCode: 200, errorClass: null, errorMessage: null, responseExcerpt: body }]);
+    }
+  });
+
+  it("copyField: COPY's text format, null as \\N, its four special characters escaped", () => {
+    expect(copyField(null)).toBe("\\N");
+    expect(copyField(42)).toBe("42");
+    expect(copyField("plain")).toBe("plain");
+    expect(copyField("a\tb\\c\nd\re\\N")).toBe("a\\tb\\\\c\\nd\\re\\\\N");
   });
 
   it("lists what waits in the event queue in the endpoint's delivery log as pending, and opens its page", async () => {

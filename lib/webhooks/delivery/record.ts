@@ -25,8 +25,7 @@ import {
   fromQueue as sentFromQueue,
   queuedRowOf,
   writeAsRows,
-  WRITE_DELIVERED_SQL,
-  writeDeliveredParams,
+  writeDelivered,
   WRITE_QUEUED_SQL,
   writeQueuedParams,
   type FromQueue,
@@ -100,7 +99,7 @@ export async function recordBatch(pool: pg.Pool, outcomes: Outcome[], options: R
     if (fromQueue.length > 0) {
       const delivered = fromQueue.filter((r) => r.status === "delivered");
       if (delivered.length > 0) {
-        await client.query(namedStatement(WRITE_DELIVERED_SQL, writeDeliveredParams(delivered, options.now)));
+        await writeDelivered(client, delivered, options.now);
         for (const r of delivered) finished.add(r.delivery.id);
       }
       const claimed = fromQueue.filter((r) => r.status !== "delivered");
