@@ -30,6 +30,12 @@ export type Claimed = {
   previousSecretCiphertext: string | null;
   customHeadersCiphertext: string | null;
   body: string;
+  /**
+   * The body's bytes, made once per event and shared by its deliveries: signed and sent as they
+   * are. As a string, each delivery encoded it three times (each signature and the request), and
+   * the Standard Webhooks signature's "id.timestamp.body" was a new copy of it per delivery.
+   */
+  bodyBytes?: Buffer;
   /** Already failed before: a further failure is not a new failed delivery. */
   wasRetrying: boolean;
   teamId: string;
@@ -189,7 +195,7 @@ const TAKE_SQL = `WITH exhausted AS (
        LEFT JOIN endpoints en ON en.carrier = c.id
      ) ON true`;
 
-type Event = Pick<Claimed, "body" | "traceparent">;
+type Event = Pick<Claimed, "body" | "bodyBytes" | "traceparent">;
 type Endpoint = Pick<Claimed, "url" | "kind" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
 /**
  * A row of TAKE_SQL: a claimed delivery, and on its event's and its endpoint's carrier, theirs;
@@ -208,7 +214,7 @@ function deliveriesOf(rows: Taken[]): Claimed[] {
   const events = new Map<string, Event>();
   const endpoints = new Map<string, Endpoint>();
   for (const row of rows) {
-    if (row.carriesEvent) events.set(row.eventId, { body: row.body, traceparent: row.traceparent });
+    if (row.carriesEvent) events.set(row.eventId, { body: row.body, bodyBytes: Buffer.from(row.body), traceparent: row.traceparent });
     if (row.carriesEndpoint) {
       const { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext } = row;
       endpoints.set(row.endpointId, { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext });

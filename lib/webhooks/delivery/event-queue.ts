@@ -299,6 +299,7 @@ export async function claimEvents(
         narrowed.push({ eventId: row.eventId, endpointIds: sending.map((i) => row.endpointIds[i]!), deliveryIds: sending.map((i) => row.deliveryIds[i]!) });
       }
       const queuedIn: QueuedIn = { eventId: row.eventId, alertId: row.alertId, sequence: row.sequence, claims: row.claims };
+      const bodyBytes = Buffer.from(row.body!);
       for (const i of sending) {
         const endpoint = endpointOf.get(row.endpointIds[i]!)!;
         deliveries.push({
@@ -313,6 +314,7 @@ export async function claimEvents(
           previousSecretCiphertext: endpoint.previousSecretCiphertext,
           customHeadersCiphertext: endpoint.customHeadersCiphertext,
           body: row.body!,
+          bodyBytes,
           wasRetrying: false,
           teamId: row.teamId,
           queuedAt: row.queuedAt,

@@ -31,7 +31,8 @@ export type OutboundRequest = {
   /** A URL object when the caller keeps one per endpoint, rather than parse it per request. */
   url: string | URL;
   headers: Record<string, string>;
-  body?: string;
+  /** Bytes as they are, or a string sent as UTF-8. */
+  body?: string | Buffer;
   timeoutMs: number;
 };
 

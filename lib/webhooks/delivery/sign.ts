@@ -8,17 +8,18 @@ import { USER_AGENT } from "@/lib/webhooks/delivery/outbound";
 export const SIGNATURE_HEADER = "x-mon1tor-sha256-wh";
 
 /** x-mon1tor-sha256-wh: hex HMAC-SHA256 of the body, keyed with the whole secret string (or its prepared key). */
-export const mon1torSignature = (secret: string | crypto.KeyObject, body: string) =>
+export const mon1torSignature = (secret: string | crypto.KeyObject, body: string | Buffer) =>
   crypto.createHmac("sha256", secret).update(body).digest("hex");
 
 /** The Standard Webhooks key of a secret: the base64 part, decoded. */
 const standardKey = (secret: string) => crypto.createSecretKey(secretKeyBytes(secret));
 
 /** webhook-signature (Standard Webhooks): v1,base64 HMAC of "id.timestamp.body", keyed with the decoded secret. */
-export const standardSignature = (secret: string | crypto.KeyObject, webhookId: string, timestamp: number, body: string) =>
+export const standardSignature = (secret: string | crypto.KeyObject, webhookId: string, timestamp: number, body: string | Buffer) =>
   `v1,${crypto
     .createHmac("sha256", typeof secret === "string" ? standardKey(secret) : secret)
-    .update(`${webhookId}.${timestamp}.${body}`)
+    .update(`${webhookId}.${timestamp}.`)
+    .update(body)
     .digest("base64")}`;
 
 /** During a secret roll's overlap: the new secret's signature of the body. */
@@ -32,7 +33,7 @@ export type SigningOptions = {
 };
 
 /** Signs deliveries for one endpoint: its keys are decoded once, not per request. */
-export type Signer = (webhookId: string, timestamp: number, body: string) => Record<string, string>;
+export type Signer = (webhookId: string, timestamp: number, body: string | Buffer) => Record<string, string>;
 
 /**
  * The signer for an endpoint's secret. During a roll's overlap, x-mon1tor-sha256-wh keeps the
