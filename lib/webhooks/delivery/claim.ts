@@ -29,13 +29,12 @@ export type Claimed = {
   /** The rolled-away secret while its overlap lasts, else null. */
   previousSecretCiphertext: string | null;
   customHeadersCiphertext: string | null;
-  body: string;
   /**
-   * The body's bytes, made once per event and shared by its deliveries: signed and sent as they
-   * are. As a string, each delivery encoded it three times (each signature and the request), and
-   * the Standard Webhooks signature's "id.timestamp.body" was a new copy of it per delivery.
+   * The event's body as sent: its bytes, made once per event and shared by its deliveries, signed
+   * and sent as they are. As a string, each delivery encoded it three times (each signature and the
+   * request), and the Standard Webhooks signature's "id.timestamp.body" was a new copy per delivery.
    */
-  bodyBytes?: Buffer;
+  body: Buffer;
   /** Already failed before: a further failure is not a new failed delivery. */
   wasRetrying: boolean;
   teamId: string;
@@ -195,26 +194,26 @@ const TAKE_SQL = `WITH exhausted AS (
        LEFT JOIN endpoints en ON en.carrier = c.id
      ) ON true`;
 
-type Event = Pick<Claimed, "body" | "bodyBytes" | "traceparent">;
+type Event = Pick<Claimed, "body" | "traceparent">;
 type Endpoint = Pick<Claimed, "url" | "kind" | "secretCiphertext" | "previousSecretCiphertext" | "customHeadersCiphertext">;
 /**
  * A row of TAKE_SQL: a claimed delivery, and on its event's and its endpoint's carrier, theirs;
  * or, when nothing was claimed, one row with no delivery (id null) for the teams given up.
  */
 type Taken = Omit<Claimed, keyof Event | keyof Endpoint | "id"> & { id: string | null; eventId: string; exhaustedTeams: string[] } & (
-    { carriesEvent: true } & Event | { carriesEvent: false }
+    { carriesEvent: true; body: string; traceparent: string | null } | { carriesEvent: false }
   ) & ({ carriesEndpoint: true } & Endpoint | { carriesEndpoint: false });
 
 /**
  * The claimed deliveries of TAKE_SQL's rows, each with its event's body and its endpoint's
- * settings (one string per event, shared by its deliveries). A delivery whose event or endpoint
+ * settings (one body per event, shared by its deliveries). A delivery whose event or endpoint
  * is gone is left out, as a join would have: claimed, it is given up once its attempts are used.
  */
 function deliveriesOf(rows: Taken[]): Claimed[] {
   const events = new Map<string, Event>();
   const endpoints = new Map<string, Endpoint>();
   for (const row of rows) {
-    if (row.carriesEvent) events.set(row.eventId, { body: row.body, bodyBytes: Buffer.from(row.body), traceparent: row.traceparent });
+    if (row.carriesEvent) events.set(row.eventId, { body: Buffer.from(row.body), traceparent: row.traceparent });
     if (row.carriesEndpoint) {
       const { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext } = row;
       endpoints.set(row.endpointId, { url, kind, secretCiphertext, previousSecretCiphertext, customHeadersCiphertext });

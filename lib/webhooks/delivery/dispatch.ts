@@ -336,12 +336,11 @@ export class Dispatcher {
     let result: OutboundResult;
     try {
       const { url, sign } = this.preparedFor(delivery);
-      const body = delivery.bodyBytes ?? delivery.body;
-      const headers = sign(delivery.id, Math.floor(startedAt.getTime() / 1000), body);
+      const headers = sign(delivery.id, Math.floor(startedAt.getTime() / 1000), delivery.body);
       result =
         delivery.kind === "relay"
-          ? await sendThroughRelay(this.pool, { endpointId: delivery.endpointId, deliveryId: delivery.id, headers, body: delivery.body, timeoutMs: this.timeoutMs })
-          : await sendOutbound({ method: "POST", url, headers, body, timeoutMs: this.timeoutMs }, this.policy);
+          ? await sendThroughRelay(this.pool, { endpointId: delivery.endpointId, deliveryId: delivery.id, headers, body: delivery.body.toString(), timeoutMs: this.timeoutMs })
+          : await sendOutbound({ method: "POST", url, headers, body: delivery.body, timeoutMs: this.timeoutMs }, this.policy);
     } catch (error) {
       console.error("[mon1tor] delivery attempt failed in our code:", error instanceof Error ? error.message : error);
       result = { ok: false, statusCode: null, errorClass: "internal", reason: "internal error", durationMs: 0, responseExcerpt: null, retryAfterSeconds: null };

@@ -299,7 +299,7 @@ export async function claimEvents(
         narrowed.push({ eventId: row.eventId, endpointIds: sending.map((i) => row.endpointIds[i]!), deliveryIds: sending.map((i) => row.deliveryIds[i]!) });
       }
       const queuedIn: QueuedIn = { eventId: row.eventId, alertId: row.alertId, sequence: row.sequence, claims: row.claims };
-      const bodyBytes = Buffer.from(row.body!);
+      const body = Buffer.from(row.body!);
       for (const i of sending) {
         const endpoint = endpointOf.get(row.endpointIds[i]!)!;
         deliveries.push({
@@ -313,8 +313,7 @@ export async function claimEvents(
           secretCiphertext: endpoint.secretCiphertext,
           previousSecretCiphertext: endpoint.previousSecretCiphertext,
           customHeadersCiphertext: endpoint.customHeadersCiphertext,
-          body: row.body!,
-          bodyBytes,
+          body,
           wasRetrying: false,
           teamId: row.teamId,
           queuedAt: row.queuedAt,

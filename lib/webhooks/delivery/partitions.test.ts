@@ -139,7 +139,7 @@ describe("partitioned history", () => {
       expect(byId.deliveries.map((d) => d.id)).toEqual(next.deliveryIds);
       const another = await alertAt(team, at);
       const queued = await claimDeliveries(fresh, { now: new Date(at.getTime() + 1_000), limit: 10, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 10 });
-      expect(queued.deliveries.map((d) => [d.id, JSON.parse(d.body).id])).toEqual([[another.deliveryIds[0], another.eventId]]);
+      expect(queued.deliveries.map((d) => [d.id, JSON.parse(d.body.toString()).id])).toEqual([[another.deliveryIds[0], another.eventId]]);
     } finally {
       await fresh.end();
     }

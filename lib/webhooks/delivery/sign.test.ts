@@ -1,5 +1,5 @@
-// Signing a body given as bytes (what the dispatcher sends: lib/webhooks/delivery/claim.ts,
-// bodyBytes) and as a string gives the same headers, both checked against an independent HMAC.
+// Signing a body given as bytes (what the dispatcher sends: Claimed.body, lib/webhooks/delivery/claim.ts)
+// and as a string gives the same headers, both checked against an independent HMAC.
 import crypto from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
