@@ -153,7 +153,7 @@ describe("migrations", () => {
     try {
       // The queued delivery is claimed with its event's body, though they are on different days.
       const claimed = await claimDeliveries(pool, { now: null, limit: 10, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 10 });
-      expect(claimed.deliveries.map((d) => [d.id, d.body])).toEqual([["msg_queued", '{"old":true}']]);
+      expect(claimed.deliveries.map((d) => [d.id, d.body.toString()])).toEqual([["msg_queued", '{"old":true}']]);
       // Retention deletes the pre-partitioning history row by row, attempts with it (the cascade
       // trigger), and keeps the event a queued delivery still needs.
       const purged = await purgeHistory(pool, 30);
