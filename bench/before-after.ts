@@ -7,6 +7,9 @@
 //   BENCH_ROUNDS=2        pairs of runs
 // The "before" code is cloned into .data/bench/before-<commit> and installed with `npm ci` once.
 // Each side prints its own figures with its own bench; this script reads the same lines from both.
+// The WAL is per alert: each side's bench prints pg_stat_wal since its server started, which holds
+// the setup too (migrations and the phase's team: about 10 MB on both sides, mostly full-page images
+// of the catalog), so each side is also run once with no load and that run's WAL is taken off.
 // Writes bench/results/before-after.json.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -44,42 +47,62 @@ function referenceMs(): number {
   return Number(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }));
 }
 
-/** One latency phase at 200/s in `dir`, with that tree's own bench; its figures as that bench printed them. */
-function latencyRun(side: Run["side"], dir: string): Promise<Run> {
-  const reference = referenceMs();
+const number = (text: string | undefined) => Number(text?.replace(/,/g, ""));
+
+/** `dir`'s bench with only its 200/s latency phase (`extra` on top of that environment); what it printed. */
+function bench(side: Run["side"], dir: string, extra: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     // Only the 200/s phase (this tree's bench also runs one at 400/s unless its rate is 0).
     const env = { ...process.env, BENCH_ONLY: "latency", BENCH_PG_STATS: "1", BENCH_LATENCY_RATE: String(RATE), BENCH_LATENCY_HIGH_RATE: "0",
-                  BENCH_RESULTS: path.join(os.tmpdir(), `mon1tor-before-after-${process.pid}.json`) };
+                  BENCH_RESULTS: path.join(os.tmpdir(), `mon1tor-before-after-${process.pid}.json`), ...extra };
     const child = spawn("npm", ["run", "--silent", "bench"], { cwd: dir, env, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.on("error", reject);
-    child.on("exit", (code) => {
-      const number = (text: string | undefined) => Number(text?.replace(/,/g, ""));
-      // The first of each: the 200/s phase's (both benches print these lines the same way).
-      const cpu = /CPU per alert:.*?postgres ([\d,]+) µs/.exec(out);
-      const wal = /WAL: ([\d.,]+) MB in ([\d,]+) records/.exec(out);
-      const receipt = /deliveries measured; API call → receipt p50 ([\d,]+) ms, p99 ([\d,]+) ms/.exec(out);
-      const phase = /latency: [\d,]+ alerts\/s × [\d,]+ endpoints for ([\d,]+) s, .*?after ([\d,]+) s/.exec(out);
-      if (code !== 0 || !cpu || !wal || !receipt || !phase) {
-        reject(new Error(`${side}: the bench in ${dir} exited ${code} without its figures:\n${out.slice(-2_000)}`));
-        return;
-      }
-      // pg_stat_wal since the server started: the phase, its 3 s warm-up and the setup before it
-      // (migrations, the phase's team). Per alert sent, as PostgreSQL's CPU is.
-      const alerts = (number(phase[1]) + number(phase[2])) * RATE;
-      resolve({
-        side,
-        referenceMs: reference,
-        postgresUsPerAlert: number(cpu[1]),
-        walBytesPerAlert: (number(wal[1]) * 1e6) / alerts,
-        walRecordsPerAlert: number(wal[2]) / alerts,
-        receiptP50Ms: number(receipt[1]),
-        receiptP99Ms: number(receipt[2]),
-      });
-    });
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${side}: the bench in ${dir} exited ${code}:\n${out.slice(-2_000)}`))));
   });
+}
+
+/** pg_stat_wal as the bench printed it after its (first) latency phase: since its server started. */
+function walOf(side: Run["side"], out: string): { bytes: number; records: number } {
+  const wal = /WAL: ([\d.,]+) MB in ([\d,]+) records/.exec(out);
+  if (!wal) throw new Error(`${side}: no WAL line in the bench's output:\n${out.slice(-2_000)}`);
+  return { bytes: number(wal[1]) * 1e6, records: number(wal[2]) };
+}
+
+type Setup = { walBytes: number; walRecords: number };
+
+/**
+ * The WAL of everything but the load, for one side: the same bench with a phase of no seconds and no
+ * warm-up (it still starts its server, migrates, makes the phase's team and sends its 20 first alerts,
+ * as the loaded runs do).
+ */
+async function setupRun(side: Run["side"], dir: string): Promise<Setup> {
+  const wal = walOf(side, await bench(side, dir, { BENCH_LATENCY_SECONDS: "0", BENCH_LATENCY_WARM_SECONDS: "0" }));
+  return { walBytes: wal.bytes, walRecords: wal.records };
+}
+
+/** One latency phase at 200/s in `dir`, with that tree's own bench; its figures as that bench printed them. */
+async function latencyRun(side: Run["side"], dir: string, setup: Setup): Promise<Run> {
+  const reference = referenceMs();
+  const out = await bench(side, dir);
+  // The first of each: the 200/s phase's (both benches print these lines the same way).
+  const cpu = /CPU per alert:.*?postgres ([\d,]+) µs/.exec(out);
+  const receipt = /deliveries measured; API call → receipt p50 ([\d,]+) ms, p99 ([\d,]+) ms/.exec(out);
+  const phase = /latency: [\d,]+ alerts\/s × [\d,]+ endpoints for ([\d,]+) s, .*?after ([\d,]+) s/.exec(out);
+  if (!cpu || !receipt || !phase) throw new Error(`${side}: the bench in ${dir} printed no figures:\n${out.slice(-2_000)}`);
+  const wal = walOf(side, out);
+  // Per alert sent, as PostgreSQL's CPU is: the phase and its warm-up, the setup's WAL taken off.
+  const alerts = (number(phase[1]) + number(phase[2])) * RATE;
+  return {
+    side,
+    referenceMs: reference,
+    postgresUsPerAlert: number(cpu[1]),
+    walBytesPerAlert: (wal.bytes - setup.walBytes) / alerts,
+    walRecordsPerAlert: (wal.records - setup.walRecords) / alerts,
+    receiptP50Ms: number(receipt[1]),
+    receiptP99Ms: number(receipt[2]),
+  };
 }
 
 const median = (values: number[]) => {
@@ -94,10 +117,16 @@ async function main() {
   say(`mon1tor before/after · ${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model.trim()} · ${RATE} alerts/s × 10 endpoints`);
   const before = beforeTree(root);
   say(`before: ${before.commit.slice(0, 12)} · after: this tree (HEAD ${head}${execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() ? ", with changes" : ""})`);
+  const sides = [["before", before.dir], ["after", root]] as const;
+  const setups = {} as Record<Run["side"], Setup>;
+  for (const [side, dir] of sides) {
+    setups[side] = await setupRun(side, dir);
+    say(`  ${side.padEnd(6)} setup, no load: WAL ${fmt(setups[side].walBytes / 1e6, 1)} MB in ${fmt(setups[side].walRecords)} records (taken off each of its runs)`);
+  }
   const runs: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const [side, dir] of [["before", before.dir], ["after", root]] as const) {
-      const run = await latencyRun(side, dir);
+    for (const [side, dir] of sides) {
+      const run = await latencyRun(side, dir, setups[side]);
       runs.push(run);
       say(`  ${side.padEnd(6)} round ${round} (reference ${fmt(run.referenceMs)} ms): PostgreSQL ${fmt(run.postgresUsPerAlert)} µs, WAL ${fmt(run.walBytesPerAlert)} bytes in ${fmt(run.walRecordsPerAlert, 1)} records per alert; receipt p50 ${fmt(run.receiptP50Ms)} ms, p99 ${fmt(run.receiptP99Ms)} ms`);
     }
@@ -112,7 +141,7 @@ async function main() {
   say(`\nmedians of ${ROUNDS} round(s)          before        after   after ÷ before (issue 24 asks ≤ 0.5 of PostgreSQL's CPU and WAL)`);
   for (const [key, { before: b, after: a, ratio }] of Object.entries(summary)) say(`  ${key.padEnd(28)} ${fmt(b).padStart(8)} ${fmt(a).padStart(12)}   ${fmt(ratio, 2)}×`);
   const file = path.join(root, "bench", "results", "before-after.json");
-  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), before: before.commit, after: head, rate: RATE, endpoints: 10, rounds: ROUNDS, summary, runs }, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), before: before.commit, after: head, rate: RATE, endpoints: 10, rounds: ROUNDS, setups, summary, runs }, null, 2)}\n`);
   say(`wrote ${path.relative(root, file)}`);
 }
 
