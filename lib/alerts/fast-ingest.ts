@@ -265,12 +265,15 @@ type Pending<T, R> = {
  */
 export class GroupCommit<T, R> {
   /**
-   * 6 ms, not 2: at 200 alerts/s (one every 5 ms) a 2 ms wait wrote nearly every alert alone,
-   * and the statement's cost is mostly per group. Groups of two at 6 ms took a fifth less of
-   * PostgreSQL's CPU per alert (BENCH_ONLY=latency, 1,444-1,458 µs against 1,702-1,967), the
-   * receipts' p50 unchanged: a worker gathers new alerts for 20 ms anyway (lingerMs).
+   * 12 ms. At 200 alerts/s (one every 5 ms) a 2 ms wait wrote nearly every alert alone, and a
+   * statement's cost is mostly per group (its commit, the rate-limit rows, the inserts' plans).
+   * This wait and the worker's gathering of new alerts after a claim (Dispatcher's lingerMs) both
+   * add to a receipt's time, and a group costs PostgreSQL far more than a claim: 12 ms here and
+   * 12 there took 1,212-1,403 µs of PostgreSQL's CPU per alert at 200/s against 1,377-1,683 at
+   * 6 and 20, with the receipts sooner (p50 16-21 ms against 21-24; bench/README.md "Group
+   * commit's wait").
    */
-  static readonly WAIT_MS = 6;
+  static readonly WAIT_MS = 12;
   static readonly MAX_GROUP = 100;
   static readonly MAX_QUEUE_MS = 1_000;
   private queue: Pending<T, R>[] = [];

@@ -41,7 +41,9 @@ export type DispatcherOptions = {
    * while alerts trickle in one claim gathers what arrived meanwhile (a claim per alert cost
    * more than the sends at 200 alerts/s). A backlog is claimed without pause, even when
    * per-endpoint quotas cut a claim short. Not for drains of given ids. A lone alert is not
-   * held: a drain's first claim goes out at once.
+   * held: a drain's first claim goes out at once. 12 ms unless given: with the alert API's group
+   * commit waiting 12 ms too (GroupCommit.WAIT_MS), receipts came sooner and PostgreSQL spent less
+   * per alert than at 20 here and 6 there; at 8 the extra claims cost more than they saved.
    */
   lingerMs?: number;
   /** How often the leases of held deliveries are renewed; a third of the lease unless given (tests). */
@@ -167,7 +169,7 @@ export class Dispatcher {
     this.perEndpoint = options.perEndpoint ?? 64;
     this.batchSize = options.batchSize ?? 500;
     this.maxBuffered = options.maxBuffered ?? 4 * this.concurrency;
-    this.lingerMs = options.lingerMs ?? 20;
+    this.lingerMs = options.lingerMs ?? 12;
     // A third of the lease: two renewals can fail (a slow database) before it runs out. At most
     // 10 s: after a database restart, well within its grace (RESTART_GRACE_SECONDS).
     this.leaseRenewMs = options.leaseRenewMs ?? Math.min(10_000, Math.floor(this.leaseMs / 3));
