@@ -6,7 +6,7 @@ import path from "node:path";
 import { cpuSeconds } from "./cpu";
 import { startBenchDatabase } from "./database";
 
-export const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,metrics,naive,pgboss,scaleout,ingest,latency,overload,batch").split(","));
+export const only = new Set((process.env.BENCH_ONLY ?? "isolation,raw,dispatch,metrics,naive,rematch,pgboss,scaleout,ingest,latency,overload,batch").split(","));
 export const RAW_TOTAL = Number(process.env.BENCH_RAW_REQUESTS ?? 100_000);
 export const ALERTS = Number(process.env.BENCH_ALERTS ?? 2000);
 export const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);

@@ -1,13 +1,13 @@
 // `npm run bench`: throughput, latency and isolation of webhook dispatch, measured against
 // a fresh embedded PostgreSQL and a signature-checking receiver in its own process.
-//   BENCH_ONLY=isolation,raw,dispatch,metrics,naive,pgboss,scaleout,ingest,latency,overload,batch   run a subset
+//   BENCH_ONLY=isolation,raw,dispatch,metrics,naive,rematch,pgboss,scaleout,ingest,latency,overload,batch   run a subset
 //   BENCH_ALERTS=2000 BENCH_ENDPOINTS=10               size of the throughput runs
 // Prints a table and writes bench/results/latest.json. The shared plumbing is bench/lib.ts; each
 // phase is a file of bench/phases/, run in this order.
 import os from "node:os";
 import { createContext, fmt, say } from "./lib";
 import { throughTheApi } from "./phases/api";
-import { dispatch, metricsCost } from "./phases/dispatch";
+import { dispatch, metricsCost, rematch } from "./phases/dispatch";
 import { isolation } from "./phases/isolation";
 import { naive } from "./phases/naive";
 import { pgboss } from "./phases/pgboss";
@@ -20,7 +20,7 @@ async function main() {
   const ctx = await createContext();
   try {
     // Isolation first, on a fresh database: after the other phases' 100,000-odd writes, vacuum and checkpoints skew it.
-    for (const phase of [isolation, raw, dispatch, metricsCost, naive, pgboss, scaleout, throughTheApi]) await phase(ctx);
+    for (const phase of [isolation, raw, dispatch, metricsCost, naive, rematch, pgboss, scaleout, throughTheApi]) await phase(ctx);
   } finally {
     for (const step of ctx.cleanup) await step().catch(() => {});
     ctx.receiver.kill();

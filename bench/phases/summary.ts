@@ -19,6 +19,8 @@ export function summarize(ctx: BenchContext) {
     /** The naive loop that also writes one attempt row per delivery: what the attempt log itself costs. */
     naiveWithLog: results.naiveWithLog ? { deliveriesPerSecond: results.naiveWithLog, config: report.naiveWithLogConfig } : null,
     dispatchVsNaiveWithLog: ratio(results.dispatch, results.naiveWithLog),
+    /** The same two again, alternating at that shape (phase 3d): the sweep's fastest single drain leans high by chance. */
+    rematchVsNaiveWithLog: report.rematch ?? null,
     dispatchVsPgboss: ratio(results.dispatch, results.pgboss),
     scaleOut2Workers: results.scaleOut2Workers
       ? { deliveriesPerSecond: results.scaleOut2Workers, vsOneWorker: ratio(results.scaleOut2Workers, results.dispatch), duplicates: report.scaleOutDuplicates }
@@ -55,6 +57,7 @@ export function summarize(ctx: BenchContext) {
     ["naive + attempt log (best)", `${round(results.naiveWithLog)} deliveries/s`, JSON.stringify(report.naiveWithLogConfig ?? null)],
     ["pg-boss 10 (best of sweep)", `${round(results.pgboss)} deliveries/s`, JSON.stringify(report.pgbossConfig ?? null)],
     ["mon1tor dispatch, 1 worker", `${round(results.dispatch)} deliveries/s`, `${latest.dispatchVsNaiveWithLog ?? "—"}× naive + log (≥ 1.0), ${latest.dispatchVsNaive ?? "—"}× naive (≥ 0.8), ${latest.dispatchVsPgboss ?? "—"}× pg-boss (≥ 0.8)`],
+    ["dispatch ÷ naive + log, ABAB", results.rematchRatio ? `${fmt(results.rematchRatio, 2)}× (${(report.rematch as { runs: unknown[] }).runs.length} rounds each)` : "—", "the same two again, side by side (3d)"],
     ["mon1tor dispatch, 2 workers", `${round(results.scaleOut2Workers)} deliveries/s`, `${latest.scaleOut2Workers?.vsOneWorker ?? "—"}× one worker (≥ 1.5)`],
     [
       "ingest",
