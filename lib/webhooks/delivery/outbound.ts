@@ -182,7 +182,8 @@ function exchange(
         return true;
       },
       onComplete() {
-        resolve({ statusCode, rawHeaders, bytes: Buffer.concat(chunks), truncated: false });
+        // Most answers are one chunk: kept as it came, not copied.
+        resolve({ statusCode, rawHeaders, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), truncated: false });
       },
       onError(error: Error) {
         if (truncated && stopped === error) resolve({ statusCode, rawHeaders, bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true });

@@ -4,6 +4,10 @@
 // writable, and a person reading it is never misled.
 import { storableText } from "@/lib/text";
 
+/** Made once: a decoder is stateless between calls that do not stream, and making one per response was a share of every delivery's CPU in a storm. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const lenientUtf8 = new TextDecoder("utf-8");
+
 /** Characters of the response body kept on the attempt row. */
 export const STORED_EXCERPT_CHARS = 4 * 1024;
 
@@ -21,9 +25,9 @@ export function responseExcerpt(bytes: Buffer, { encoding, truncated }: { encodi
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
-    text = new TextDecoder("utf-8").decode(bytes);
+    text = lenientUtf8.decode(bytes);
     // A multi-byte character cut by the read limit is not the receiver's fault.
     if (!truncated || !/^[^\uFFFD]*\uFFFD$/.test(text)) notes.push("invalid UTF-8 replaced with U+FFFD");
   }
