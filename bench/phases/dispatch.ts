@@ -2,6 +2,7 @@
 // one worker process (bundled, as production runs it); and the same drain with metrics on and off.
 import { postgresPids } from "../cpu";
 import { ALERTS, ask, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL, type BenchContext } from "../lib";
+import { naiveRun } from "./naive";
 
 /** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`; checks every one arrived exactly once. */
 export async function dispatchRun(ctx: BenchContext, tag: string, env: Record<string, string> = {}) {
@@ -73,7 +74,6 @@ export async function rematch(ctx: BenchContext) {
   if (!only.has("rematch") || !config) return;
   const rounds = Number(process.env.BENCH_REMATCH_ROUNDS ?? 3);
   say(`\n(3d) mon1tor dispatch against the naive loop with its log (${config.loops} loop(s) × ${config.batch}), alternating, ${rounds} rounds`);
-  const { naiveRun } = await import("./naive");
   const runs: { naiveWithLog: number; dispatch: number }[] = [];
   for (let round = 1; round <= rounds; round++) {
     const naive = await naiveRun(ctx, { ...config, log: true });
