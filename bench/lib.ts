@@ -81,6 +81,19 @@ export async function enqueue(team: { id: string; name: string }, alerts: number
   return performance.now() - started;
 }
 
+/**
+ * What every peer (the raw loop, the naive loop, pg-boss) sends: the body our storm path makes for
+ * one of the bench's alerts (fastIngest's groupItem: the same envelope, the same size, ~450 bytes),
+ * so that each dispatcher signs and sends, and the receiver checks, the same bytes per delivery as
+ * ours. Until 2026-12-05 they sent a 90-byte stand-in, and the receiver spent less on each of theirs.
+ */
+export async function peerBody(): Promise<string> {
+  const { groupItem } = await import("../lib/alerts/fast-ingest");
+  const team = { id: "cmibench0peer0body0000000", name: "peer" };
+  const limit = { key: "bench:peer", limit: 1e9, windowSeconds: 60, shards: 4 };
+  return groupItem(team, { title: "bench 1000", severity: "warning", status: "triggered" }, { limit, idempotency: null }).body;
+}
+
 /** One run's database, receiver and helpers; made once by bench/run.ts, handed to every phase. */
 export type BenchContext = Awaited<ReturnType<typeof createContext>>;
 

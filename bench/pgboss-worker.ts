@@ -22,7 +22,8 @@ await boss.start();
 await boss.createQueue(queue);
 const jobs = Array.from({ length: total }, (_, n) => ({ name: queue, data: { n, prefix: prefixes[n % prefixes.length]! } }));
 for (let i = 0; i < jobs.length; i += 1000) await boss.insert(jobs.slice(i, i + 1000));
-const body = JSON.stringify({ id: "evt_boss", type: "alert.triggered", data: { alert: { id: "b", title: "boss" } } });
+/** The envelope every peer sends (peerBody in bench/lib.ts). */
+const body = process.env.BOSS_BODY!;
 const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
 
 process.on("message", async (message: unknown) => {

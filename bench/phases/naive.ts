@@ -1,6 +1,6 @@
 // bench phase (3a): the naive SKIP LOCKED dispatcher on its own lean table, bare and with an attempt log.
 import crypto from "node:crypto";
-import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL } from "../lib";
+import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL } from "../lib";
 import { postgresPids } from "../cpu";
 
 type NaiveConfig = { loops: number; batch: number; log: boolean };
@@ -22,7 +22,7 @@ export async function naiveRun(ctx: BenchContext, config: NaiveConfig) {
      SELECT $1 || '/naive/' || (g % ${ENDPOINTS}), (($2::jsonb) ->> ('/naive/' || (g % ${ENDPOINTS}))), $3 FROM generate_series(0, ${TOTAL - 1}) g`,
     base,
     JSON.stringify(naiveSecrets),
-    JSON.stringify({ id: "evt_naive", type: "alert.triggered", data: { alert: { id: "n", title: "naive" } } }),
+    await peerBody(),
   );
   await settle(["bench_naive"]);
   const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch), NAIVE_LOG: config.log ? "1" : "0" });

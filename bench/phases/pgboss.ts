@@ -1,6 +1,6 @@
 // bench phase (3b): pg-boss 10 on its own tables, its knobs swept.
 import crypto from "node:crypto";
-import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL } from "../lib";
+import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL } from "../lib";
 import { postgresPids } from "../cpu";
 
 export async function pgboss(ctx: BenchContext) {
@@ -9,6 +9,7 @@ export async function pgboss(ctx: BenchContext) {
   if (only.has("pgboss")) {
     const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/boss/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
     await ask(receiver, { secrets }, "ok");
+    const body = await peerBody();
     const configs = [
       { batchSize: 512, loops: 1, notify: false },
       { batchSize: 1000, loops: 2, notify: true },
@@ -25,6 +26,7 @@ export async function pgboss(ctx: BenchContext) {
         BOSS_NOTIFY: config.notify ? "1" : "0",
         BOSS_BASE: base,
         BOSS_SECRETS: JSON.stringify(secrets),
+        BOSS_BODY: body,
         BOSS_QUEUE: `deliveries_${index}`,
       });
       cleanup.push(async () => worker.kill());

@@ -1,7 +1,7 @@
 // bench phase (1): the raw baseline, signed keep-alive POSTs straight from a loop, no database.
 import crypto from "node:crypto";
 import { Agent, request } from "undici";
-import { ask, type BenchContext, ENDPOINTS, fmt, rate, RAW_TOTAL, say } from "../lib";
+import { ask, type BenchContext, ENDPOINTS, fmt, peerBody, rate, RAW_TOTAL, say } from "../lib";
 
 export async function raw(ctx: BenchContext) {
   const { only, base, receiver, stats, reset, results, deliveryHeaders } = ctx;
@@ -10,7 +10,7 @@ export async function raw(ctx: BenchContext) {
   if (only.has("raw")) {
     const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/raw/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
     await ask(receiver, { secrets }, "ok");
-    const body = JSON.stringify({ id: "evt_raw", type: "alert.triggered", data: { alert: { id: "a", title: "raw" } } });
+    const body = await peerBody();
     for (const inFlight of [64, 512]) {
       say(`\n(1) raw undici keep-alive POST loop: ${fmt(RAW_TOTAL)} requests, ${inFlight} in flight over 64 connections`);
       const agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
