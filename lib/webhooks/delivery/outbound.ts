@@ -205,15 +205,22 @@ function headerValues(rawHeaders: Buffer[], name: string): string[] {
 }
 
 /**
- * Where undici sends a request. Kept per URL object: the dispatcher reuses one URL per
- * endpoint, and URL's getters (origin above all) were a share of every delivery's CPU.
+ * Where undici sends a request, and the policy its host last passed (checkLiteralHost). Kept per
+ * URL object: the dispatcher reuses one URL per endpoint, and URL's getters (origin above all),
+ * and parsing the host as an IP literal, were a share of every delivery's CPU. A policy is fixed
+ * once made, and so is the URL: passed once, it passes again.
  */
-const addresses = new WeakMap<URL, { origin: string; path: string }>();
-function addressOf(url: URL) {
+type Address = { origin: string; path: string; passed: DestinationPolicy | null };
+const addresses = new WeakMap<URL, Address>();
+function addressOf(url: URL, policy: DestinationPolicy): Address {
   let address = addresses.get(url);
   if (!address) {
-    address = { origin: url.origin, path: `${url.pathname}${url.search}` };
+    address = { origin: url.origin, path: `${url.pathname}${url.search}`, passed: null };
     addresses.set(url, address);
+  }
+  if (address.passed !== policy) {
+    checkLiteralHost(url, policy);
+    address.passed = policy;
   }
   return address;
 }
@@ -231,8 +238,7 @@ export async function sendOutbound(outbound: OutboundRequest, policy: Destinatio
   let url: URL | null = null;
   try {
     url = typeof outbound.url === "string" ? new URL(outbound.url) : outbound.url;
-    checkLiteralHost(url, policy);
-    const { origin, path } = addressOf(url);
+    const { origin, path } = addressOf(url, policy);
     const { done, stop } = exchange(agentFor(policy), { origin, path, method: outbound.method, headers: outbound.headers, body: outbound.body }, (code) => (statusCode = code));
     timer = setTimeout(() => {
       timedOut = true;

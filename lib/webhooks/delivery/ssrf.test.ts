@@ -7,6 +7,7 @@ import { createActiveEndpoint, createMember } from "@/lib/testing/factories";
 import { startReceiver, type Receiver } from "@/lib/testing/receiver";
 import { Dispatcher } from "@/lib/webhooks/delivery/dispatch";
 import { createEndpoint } from "@/lib/webhooks/endpoints/lifecycle";
+import { sendOutbound } from "@/lib/webhooks/delivery/outbound";
 import { blockedKind, systemResolver, type DestinationPolicy, type Resolver } from "@/lib/webhooks/delivery/ssrf";
 import { validateEndpoint } from "@/lib/webhooks/endpoints/validation";
 
@@ -121,6 +122,16 @@ describe("outbound guard against a real loopback receiver", () => {
       expect(outcome, url).toEqual({ ok: true, reason: null, statusCode: 204, ownershipConfirmed: false });
       expect(receiver.requests.length, url).toBe(before + 1);
     }
+  });
+
+  it("one URL object, sent once where private destinations are allowed, is still refused under a policy that blocks them", async () => {
+    // sendOutbound keeps what it learned per URL object (the dispatcher reuses one per endpoint): the check must not be kept across policies.
+    const url = new URL(`http://127.0.0.1:${port()}/same-url`);
+    const before = receiver.requests.length;
+    const send = (policy: DestinationPolicy) => sendOutbound({ method: "POST", url, headers: { "content-type": "application/json" }, body: "{}", timeoutMs: 2_000 }, policy);
+    expect(await send(allowed())).toMatchObject({ ok: true, statusCode: 204 });
+    expect(await send(blocked())).toMatchObject({ ok: false, errorClass: "blocked", reason: "points to a loopback address (127.0.0.1), which is not allowed" });
+    expect(receiver.requests.length).toBe(before + 1);
   });
 
   it("an allow-list CIDR lets just that range through", async () => {
