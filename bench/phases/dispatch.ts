@@ -1,19 +1,40 @@
 // bench phases (2) and (2b): our dispatch, enqueued through the real enqueue code and drained by
 // one worker process (bundled, as production runs it); and the same drain with metrics on and off.
 import { postgresPids } from "../cpu";
-import { ALERTS, ask, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL, type BenchContext } from "../lib";
+import type { ChildProcess } from "node:child_process";
+import { ALERTS, ask, child, cpuSplit, ENDPOINTS, fmt, rate, say, TOTAL, WARM_ALERTS, type BenchContext } from "../lib";
 import { naiveRun } from "./naive";
 
-/** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`; checks every one arrived exactly once. */
+/**
+ * The untimed drain before a timed one (WARM_ALERTS): WARM_ALERTS × ENDPOINTS deliveries to a team
+ * of their own, drained by `workers` at once; checks every one arrived exactly once. Its rate and
+ * the workers' peak RSS by its end, or null when there is none.
+ */
+export async function warmUp(ctx: BenchContext, workers: ChildProcess[], tag: string): Promise<{ perSecond: number; maxRssMb: number } | null> {
+  if (WARM_ALERTS === 0) return null;
+  const { endpoints, enqueue, stats, reset } = ctx;
+  const { team } = await endpoints(`${tag}-warm`, ENDPOINTS);
+  await enqueue(team, WARM_ALERTS);
+  const started = performance.now();
+  const drains = await Promise.all(workers.map((worker) => ask<{ maxRssMb: number }>(worker, "drain", "elapsedMs")));
+  const elapsedMs = performance.now() - started;
+  const s = await stats();
+  await reset();
+  if (s.received !== WARM_ALERTS * ENDPOINTS || s.duplicates !== 0 || s.invalid !== 0) throw new Error(`${tag}: not every warm-up delivery arrived exactly once with a valid signature`);
+  return { perSecond: rate(s.received, elapsedMs), maxRssMb: Math.max(...drains.map((d) => d.maxRssMb)) };
+}
+
+/** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`, warmed up first; checks every one arrived exactly once. */
 export async function dispatchRun(ctx: BenchContext, tag: string, env: Record<string, string> = {}) {
   const { db, receiver, stats, reset, cleanup, workerFile, endpoints, enqueue, settle } = ctx;
+  const worker = child(workerFile, env);
+  cleanup.push(async () => worker.kill());
+  await ask(worker, undefined, "ready");
+  const warm = await warmUp(ctx, [worker], tag);
   const { team } = await endpoints(tag, ENDPOINTS);
   const enqueueMs = await enqueue(team, ALERTS);
   say(`    enqueued in ${fmt(enqueueMs / 1000, 2)} s (${fmt(rate(TOTAL, enqueueMs))} deliveries/s through the storm path)`);
   await settle(['"Delivery"', '"Event"', '"EventQueue"']);
-  const worker = child(workerFile, env);
-  cleanup.push(async () => worker.kill());
-  await ask(worker, undefined, "ready");
   const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
     ask<{ elapsedMs: number; stats: { delivered: number }; maxRssMb: number }>(worker, "drain", "elapsedMs"),
   );
@@ -25,17 +46,19 @@ export async function dispatchRun(ctx: BenchContext, tag: string, env: Record<st
   worker.send("exit");
   await new Promise((resolve) => worker.once("exit", resolve));
   await reset();
-  return { perSecond: rate(run.stats.delivered, run.elapsedMs), elapsedMs: run.elapsedMs, maxRssMb: run.maxRssMb, split, received: s, delivered };
+  return { perSecond: rate(run.stats.delivered, run.elapsedMs), warm, elapsedMs: run.elapsedMs, maxRssMb: run.maxRssMb, split, received: s, delivered };
 }
 
 export async function dispatch(ctx: BenchContext) {
   const { only, results, printStatementStats } = ctx;
   if (only.has("dispatch")) {
-    say(`\n(2) mon1tor dispatch: ${fmt(ALERTS)} alerts × ${ENDPOINTS} endpoints = ${fmt(TOTAL)} deliveries, one worker`);
+    say(`\n(2) mon1tor dispatch: ${fmt(ALERTS)} alerts × ${ENDPOINTS} endpoints = ${fmt(TOTAL)} deliveries, one worker, after ${fmt(WARM_ALERTS * ENDPOINTS)} untimed`);
     const run = await dispatchRun(ctx, "ep");
+    if (run.warm) say(`    warm-up (the worker's first drain, from a cold start): ${fmt(run.warm.perSecond)} deliveries/s`);
     results.dispatch = run.perSecond;
     results.rss = run.maxRssMb;
-    say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB`);
+    if (run.warm) results.dispatchFirstDrain = run.warm.perSecond;
+    say(`    ${fmt(results.dispatch)} deliveries/s (${fmt(run.elapsedMs / 1000, 2)} s)${results.raw ? `, ${fmt(results.dispatch / results.raw, 2)}× the raw loop` : ""}; worker peak RSS ${fmt(run.maxRssMb)} MB over both drains${run.warm ? ` (${fmt(run.warm.maxRssMb)} MB by the end of the first)` : ""}`);
     say(`    received ${fmt(run.received.received)} (${run.received.duplicates} duplicates, ${run.received.invalid} bad signatures); ${fmt(run.delivered)} marked delivered`);
     say(run.split.line);
     await printStatementStats();
@@ -72,7 +95,7 @@ export async function rematch(ctx: BenchContext) {
   const { only, results, report } = ctx;
   const config = report.naiveWithLogConfig as { loops: number; batch: number } | undefined;
   if (!only.has("rematch") || !config) return;
-  const rounds = Number(process.env.BENCH_REMATCH_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_REMATCH_ROUNDS ?? 4);
   say(`\n(3d) mon1tor dispatch against the naive loop with its log (${config.loops} loop(s) × ${config.batch}), alternating, ${rounds} rounds`);
   const runs: { naiveWithLog: number; dispatch: number }[] = [];
   for (let round = 1; round <= rounds; round++) {

@@ -1,6 +1,6 @@
 // bench phase (3a): the naive SKIP LOCKED dispatcher on its own lean table, bare and with an attempt log.
 import crypto from "node:crypto";
-import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL } from "../lib";
+import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL, WARM_ALERTS } from "../lib";
 import { postgresPids } from "../cpu";
 
 type NaiveConfig = { loops: number; batch: number; log: boolean };
@@ -8,7 +8,7 @@ type NaiveConfig = { loops: number; batch: number; log: boolean };
 /** The naive loop's receiver paths and their secrets: one set for the whole run, registered once. */
 let naiveSecrets: Record<string, string> | null = null;
 
-/** One timed drain of TOTAL deliveries by the naive loop in `config`, on a fresh lean table; checks every one arrived. */
+/** One timed drain of TOTAL deliveries by the naive loop in `config`, on a fresh lean table, warmed up first (WARM_ALERTS); checks every one arrived. */
 export async function naiveRun(ctx: BenchContext, config: NaiveConfig) {
   const { db, base, receiver, stats, reset, cleanup, settle } = ctx;
   if (!naiveSecrets) {
@@ -17,17 +17,28 @@ export async function naiveRun(ctx: BenchContext, config: NaiveConfig) {
   }
   const { NAIVE_TABLE_SQL } = await import("../naive-worker");
   for (const statement of NAIVE_TABLE_SQL.split(";").filter((q) => q.trim())) await db.$executeRawUnsafe(statement);
-  await db.$executeRawUnsafe(
-    `INSERT INTO bench_naive (url, secret, body)
-     SELECT $1 || '/naive/' || (g % ${ENDPOINTS}), (($2::jsonb) ->> ('/naive/' || (g % ${ENDPOINTS}))), $3 FROM generate_series(0, ${TOTAL - 1}) g`,
-    base,
-    JSON.stringify(naiveSecrets),
-    await peerBody(),
-  );
-  await settle(["bench_naive"]);
+  const body = await peerBody();
+  /** `count` deliveries to do, round robin over the endpoints. */
+  const fill = (count: number) =>
+    db.$executeRawUnsafe(
+      `INSERT INTO bench_naive (url, secret, body)
+       SELECT $1 || '/naive/' || (g % ${ENDPOINTS}), (($2::jsonb) ->> ('/naive/' || (g % ${ENDPOINTS}))), $3 FROM generate_series(0, ${count - 1}) g`,
+      base,
+      JSON.stringify(naiveSecrets),
+      body,
+    );
   const worker = child("bench/naive-worker.ts", { NAIVE_LOOPS: String(config.loops), NAIVE_BATCH: String(config.batch), NAIVE_LOG: config.log ? "1" : "0" });
   cleanup.push(async () => worker.kill());
   await ask(worker, undefined, "ready");
+  if (WARM_ALERTS > 0) {
+    await fill(WARM_ALERTS * ENDPOINTS);
+    await ask(worker, "drain", "elapsedMs");
+    const warm = await stats();
+    await reset();
+    if (warm.received !== WARM_ALERTS * ENDPOINTS || warm.invalid !== 0) throw new Error(`naive bench: ${warm.received} of ${WARM_ALERTS * ENDPOINTS} warm-up deliveries arrived, ${warm.invalid} bad signatures`);
+  }
+  await fill(TOTAL);
+  await settle(["bench_naive"]);
   const split = await cpuSplit({ worker: () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
     ask<{ elapsedMs: number; delivered: number }>(worker, "drain", "elapsedMs"),
   );

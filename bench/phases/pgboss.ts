@@ -1,6 +1,6 @@
 // bench phase (3b): pg-boss 10 on its own tables, its knobs swept.
 import crypto from "node:crypto";
-import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL } from "../lib";
+import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate, say, TOTAL, WARM_ALERTS } from "../lib";
 import { postgresPids } from "../cpu";
 
 export async function pgboss(ctx: BenchContext) {
@@ -21,6 +21,7 @@ export async function pgboss(ctx: BenchContext) {
     for (const [index, config] of configs.entries()) {
       const worker = child("bench/pgboss-worker.ts", {
         BOSS_TOTAL: String(TOTAL),
+        BOSS_WARM: String(WARM_ALERTS * ENDPOINTS),
         BOSS_BATCH: String(config.batchSize),
         BOSS_LOOPS: String(config.loops),
         BOSS_NOTIFY: config.notify ? "1" : "0",
@@ -31,6 +32,12 @@ export async function pgboss(ctx: BenchContext) {
       });
       cleanup.push(async () => worker.kill());
       await ask(worker, undefined, "loaded");
+      if (WARM_ALERTS > 0) {
+        await ask(worker, "warm", "elapsedMs");
+        const warm = await stats();
+        await reset();
+        if (warm.received !== WARM_ALERTS * ENDPOINTS || warm.invalid !== 0) throw new Error(`pg-boss bench: ${warm.received} of ${WARM_ALERTS * ENDPOINTS} warm-up deliveries arrived, ${warm.invalid} bad signatures`);
+      }
       // As autovacuum would after a load this size.
       await settle(["pgboss.job"]);
       const split = await cpuSplit({ "pg-boss": () => [worker.pid!], postgres: postgresPids, receiver: () => [receiver.pid!] }, TOTAL, () =>
