@@ -130,68 +130,86 @@ export function describeStatus(statusCode: number): { ok: boolean; errorClass: E
 }
 
 /** What came back: the status, the raw header list, and the body up to MAX_RESPONSE_BYTES. */
-type Exchange = { statusCode: number; rawHeaders: Buffer[]; bytes: Buffer; truncated: boolean };
+type Exchanged = { statusCode: number; rawHeaders: Buffer[]; bytes: Buffer; truncated: boolean };
 
 /**
  * One request through undici's dispatcher, with a handler of our own rather than `request()`:
  * that one made a readable stream, an async resource and a parsed copy of every response header
  * per request, a share of every delivery's CPU and garbage in a storm; here the body's chunks
- * are kept as they come, and only the two headers read (headerValues) are ever decoded.
+ * are kept as they come, and only the two headers read (headerValues) are ever decoded. One
+ * object per request, its callbacks on the prototype: as closures, they and the state they shared
+ * were a share of each delivery's garbage too.
  * `stop(reason)` ends the exchange (the timeout): at once, or as soon as undici hands it the
- * request. `onStatus` hears the status when it arrives: a failure after it happened while
+ * request. `statusCode` is known once the status line came: a failure after it happened while
  * reading the body. Past MAX_RESPONSE_BYTES the connection is dropped and the body kept, cut.
  */
-function exchange(
-  agent: Agent,
-  options: { origin: string; path: string; method: string; headers: Record<string, string>; body?: string | Buffer },
-  onStatus: (statusCode: number) => void,
-): { done: Promise<Exchange>; stop: (reason: Error) => void } {
-  let abort: ((reason: Error) => void) | null = null;
-  let stopped: Error | null = null;
-  const stop = (reason: Error) => {
-    stopped ??= reason;
-    abort?.(reason);
-  };
-  const done = new Promise<Exchange>((resolve, reject) => {
-    let statusCode = 0;
-    let rawHeaders: Buffer[] = [];
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    agent.dispatch(options, {
-      onConnect(abortRequest: (reason: Error) => void) {
-        abort = abortRequest;
-        if (stopped) abortRequest(stopped);
-      },
-      onHeaders(code: number, headers: Buffer[]) {
-        // 1xx: an informational answer; the final one follows.
-        if (code < 200) return true;
-        statusCode = code;
-        rawHeaders = headers;
-        onStatus(code);
-        return true;
-      },
-      onData(chunk: Buffer) {
-        if (truncated) return true;
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size >= MAX_RESPONSE_BYTES) {
-          truncated = true;
-          stop(new Error("the response body is longer than we keep"));
-        }
-        return true;
-      },
-      onComplete() {
-        // Most answers are one chunk: kept as it came, not copied.
-        resolve({ statusCode, rawHeaders, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), truncated: false });
-      },
-      onError(error: Error) {
-        if (truncated && stopped === error) resolve({ statusCode, rawHeaders, bytes: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true });
-        else reject(error);
-      },
+class Exchange {
+  statusCode = 0;
+  timedOut = false;
+  readonly done: Promise<Exchanged>;
+  private rawHeaders: Buffer[] = [];
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private truncated = false;
+  private abort: ((reason: Error) => void) | null = null;
+  private stopped: Error | null = null;
+  private resolve!: (exchanged: Exchanged) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(agent: Agent, options: { origin: string; path: string; method: string; headers: Record<string, string>; body?: string | Buffer }) {
+    this.done = new Promise<Exchanged>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
     });
-  });
-  return { done, stop };
+    agent.dispatch(options, this);
+  }
+
+  stop(reason: Error) {
+    this.stopped ??= reason;
+    this.abort?.(reason);
+  }
+
+  onConnect(abortRequest: (reason: Error) => void) {
+    this.abort = abortRequest;
+    if (this.stopped) abortRequest(this.stopped);
+  }
+
+  onHeaders(code: number, headers: Buffer[]) {
+    // 1xx: an informational answer; the final one follows.
+    if (code < 200) return true;
+    this.statusCode = code;
+    this.rawHeaders = headers;
+    return true;
+  }
+
+  onData(chunk: Buffer) {
+    if (this.truncated) return true;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= MAX_RESPONSE_BYTES) {
+      this.truncated = true;
+      this.stop(new Error("the response body is longer than we keep"));
+    }
+    return true;
+  }
+
+  onComplete() {
+    // Most answers are one chunk: kept as it came, not copied.
+    const { chunks } = this;
+    this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), truncated: false });
+  }
+
+  onError(error: Error) {
+    if (this.truncated && this.stopped === error) {
+      this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, bytes: Buffer.concat(this.chunks).subarray(0, MAX_RESPONSE_BYTES), truncated: true });
+    } else this.reject(error);
+  }
+}
+
+/** The timeout of an exchange: setTimeout's argument, so no closure per request. */
+function timeOut(exchange: Exchange) {
+  exchange.timedOut = true;
+  exchange.stop(new Error("timed out"));
 }
 
 /** The values of one response header (its name in lowercase), in the order they came. */
@@ -227,41 +245,39 @@ function addressOf(url: URL, policy: DestinationPolicy): Address {
 
 export async function sendOutbound(outbound: OutboundRequest, policy: DestinationPolicy = policyFromEnv()): Promise<OutboundResult> {
   const started = performance.now();
-  let timedOut = false;
   // Cleared when the exchange ends: AbortSignal.timeout() kept every signal and its timer alive
   // for the whole timeout (15 s), thousands at a time in a storm. It covers the whole exchange: a
   // body that trickles in is cut off by it too.
   let timer: NodeJS.Timeout | undefined;
-  const elapsed = () => Math.round(performance.now() - started);
-  // Known once the status line arrived: a failure after it happened while reading the body.
-  let statusCode: number | null = null;
+  let exchange: Exchange | null = null;
   let url: URL | null = null;
   try {
     url = typeof outbound.url === "string" ? new URL(outbound.url) : outbound.url;
     const { origin, path } = addressOf(url, policy);
-    const { done, stop } = exchange(agentFor(policy), { origin, path, method: outbound.method, headers: outbound.headers, body: outbound.body }, (code) => (statusCode = code));
-    timer = setTimeout(() => {
-      timedOut = true;
-      stop(new Error("timed out"));
-    }, outbound.timeoutMs);
-    const response = await done;
+    exchange = new Exchange(agentFor(policy), { origin, path, method: outbound.method, headers: outbound.headers, body: outbound.body });
+    timer = setTimeout(timeOut, outbound.timeoutMs, exchange);
+    const response = await exchange.done;
     const status = describeStatus(response.statusCode);
     return {
-      ...status,
+      ok: status.ok,
+      errorClass: status.errorClass,
+      reason: status.reason,
       statusCode: response.statusCode,
-      durationMs: elapsed(),
+      durationMs: Math.round(performance.now() - started),
       responseExcerpt: responseExcerpt(response.bytes, { encoding: headerValues(response.rawHeaders, "content-encoding").join(", ") || undefined, truncated: response.truncated }),
       retryAfterSeconds: parseRetryAfter(headerValues(response.rawHeaders, "retry-after")[0]),
       certificate: certificateFor(url, null),
     };
   } catch (error) {
-    const { errorClass, reason } = describeError(error, timedOut, outbound.timeoutMs);
+    const { errorClass, reason } = describeError(error, exchange?.timedOut ?? false, outbound.timeoutMs);
+    // Known once the status line arrived: a failure after it happened while reading the body.
+    const statusCode = exchange?.statusCode || null;
     return {
       ok: false,
       statusCode,
       errorClass,
       reason: statusCode === null ? reason : `answered ${statusCode}, then the response body failed: ${reason}`,
-      durationMs: elapsed(),
+      durationMs: Math.round(performance.now() - started),
       responseExcerpt: null,
       retryAfterSeconds: null,
       certificate: url ? certificateFor(url, errorCode(error)) : null,
