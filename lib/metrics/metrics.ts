@@ -68,17 +68,20 @@ export function metrics(): Metrics {
 }
 
 /**
- * `counter.labels(...)` for one label set, looked up once and kept: on the hot path (an attempt,
- * a recorded batch) an inc() with a labels object hashes the labels every call.
+ * `metric.labels(...)` for one label set (none, for a histogram without labels), looked up once
+ * and kept: on the hot path (an attempt, a recorded batch) an inc() with a labels object hashes
+ * the labels every call, and each observe() made a labels object and a closure.
  */
-const children = new WeakMap<object, Map<string, { inc(value?: number): void }>>();
-export function child(counter: client.Counter<string>, labels: Record<string, string>) {
-  let byKey = children.get(counter);
-  if (!byKey) children.set(counter, (byKey = new Map()));
+const children = new WeakMap<object, Map<string, object>>();
+export function child(metric: client.Counter<string>, labels: Record<string, string>): { inc(value?: number): void };
+export function child(metric: client.Histogram<string>, labels?: Record<string, string>): { observe(value: number): void };
+export function child(metric: client.Counter<string> | client.Histogram<string>, labels: Record<string, string> = {}): object {
+  let byKey = children.get(metric);
+  if (!byKey) children.set(metric, (byKey = new Map()));
   const key = Object.values(labels).join("\u0000");
   let found = byKey.get(key);
   if (!found) {
-    found = metrics().off ? noop : counter.labels(labels);
+    found = metrics().off ? noop : metric.labels(labels);
     byKey.set(key, found);
   }
   return found;

@@ -350,8 +350,8 @@ export class Dispatcher {
     const m = metrics();
     const statusClass = attemptClass(result);
     child(m.attempts, { class: statusClass }).inc();
-    m.attemptDuration.observe(result.durationMs / 1000);
-    if (delivery.attempts === 1) m.alertToFirstAttempt.observe(Math.max(0, startedAt.getTime() - delivery.queuedAt.getTime()) / 1000);
+    child(m.attemptDuration).observe(result.durationMs / 1000);
+    if (delivery.attempts === 1) child(m.alertToFirstAttempt).observe(Math.max(0, startedAt.getTime() - delivery.queuedAt.getTime()) / 1000);
     if (tracingEnabled()) {
       recordSpan(
         "mon1tor.delivery.attempt",
