@@ -128,8 +128,7 @@ export function copyField(value: string | number | null): string {
 
 /**
  * Rows in COPY's text format (rows of one width): every field and separator of every row joined
- * once, into one flat string. Built by `+=`, the text was a chain of some 40 partial strings per
- * row, copied again when sent; a join per row and another of the rows, an array and a string per row besides.
+ * once, into one flat string, with no array or string per row on the way.
  */
 function copyRows(rows: (string | number | null)[][]): string {
   const width = rows[0]?.length ?? 0;
