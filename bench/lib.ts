@@ -174,6 +174,18 @@ export async function createContext() {
   };
 
 
+  /**
+   * After a warm-up drain (WARM_ALERTS): all `count` deliveries arrived with valid signatures (and
+   * once each, when `exactlyOnce`); the receiver is reset for the timed drain.
+   */
+  const warmedUp = async (what: string, count: number, exactlyOnce = false) => {
+    const s = await stats();
+    await reset();
+    if (s.received !== count || s.invalid !== 0 || (exactlyOnce && s.duplicates !== 0)) {
+      throw new Error(`${what}: ${s.received} of ${count} warm-up deliveries arrived, ${s.invalid} bad signatures, ${s.duplicates} duplicates`);
+    }
+  };
+
   /** A team with `count` active endpoints at /<tag>/<i>, secrets registered with the receiver. */
   async function endpoints(tag: string, count: number, url = (i: number) => `${base}/${tag}/${i}`) {
     const team = await db.team.create({ data: { name: tag } });
@@ -201,6 +213,7 @@ export async function createContext() {
     endpoints,
     enqueue,
     settle,
+    warmedUp,
     printStatementStats,
     sampleWaits,
     deliveryHeaders,

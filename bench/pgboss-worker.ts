@@ -1,8 +1,8 @@
 // pg-boss 10 as the bench's peer, in its own process like every other dispatcher: it loads
 // `BOSS_WARM` jobs into a warm-up queue and `BOSS_TOTAL` into its own, works the first untimed,
 // waits while the bench settles the database, then works the rest with the given knobs and
-// reports how long that took. Its process ends with the
-// run, so nothing of it (timers, pollers, connections) outlives its phase.
+// reports how long that took. Its process ends with the run, so nothing of it (timers, pollers,
+// connections) outlives its phase.
 // Messages: sends { loaded }, gets "warm" (the untimed drain) and "drain", sends { elapsedMs } for each, gets "exit".
 import PgBoss from "pg-boss";
 import { Agent, request } from "undici";

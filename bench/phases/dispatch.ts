@@ -12,16 +12,14 @@ import { naiveRun } from "./naive";
  */
 export async function warmUp(ctx: BenchContext, workers: ChildProcess[], tag: string): Promise<{ perSecond: number; maxRssMb: number } | null> {
   if (WARM_ALERTS === 0) return null;
-  const { endpoints, enqueue, stats, reset } = ctx;
+  const { endpoints, enqueue, warmedUp } = ctx;
   const { team } = await endpoints(`${tag}-warm`, ENDPOINTS);
   await enqueue(team, WARM_ALERTS);
   const started = performance.now();
   const drains = await Promise.all(workers.map((worker) => ask<{ maxRssMb: number }>(worker, "drain", "elapsedMs")));
   const elapsedMs = performance.now() - started;
-  const s = await stats();
-  await reset();
-  if (s.received !== WARM_ALERTS * ENDPOINTS || s.duplicates !== 0 || s.invalid !== 0) throw new Error(`${tag}: not every warm-up delivery arrived exactly once with a valid signature`);
-  return { perSecond: rate(s.received, elapsedMs), maxRssMb: Math.max(...drains.map((d) => d.maxRssMb)) };
+  await warmedUp(tag, WARM_ALERTS * ENDPOINTS, true);
+  return { perSecond: rate(WARM_ALERTS * ENDPOINTS, elapsedMs), maxRssMb: Math.max(...drains.map((d) => d.maxRssMb)) };
 }
 
 /** One timed drain of ALERTS × ENDPOINTS deliveries by one worker process with `env`, warmed up first; checks every one arrived exactly once. */

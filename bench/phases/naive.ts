@@ -10,7 +10,7 @@ let naiveSecrets: Record<string, string> | null = null;
 
 /** One timed drain of TOTAL deliveries by the naive loop in `config`, on a fresh lean table, warmed up first (WARM_ALERTS); checks every one arrived. */
 export async function naiveRun(ctx: BenchContext, config: NaiveConfig) {
-  const { db, base, receiver, stats, reset, cleanup, settle } = ctx;
+  const { db, base, receiver, stats, reset, cleanup, settle, warmedUp } = ctx;
   if (!naiveSecrets) {
     naiveSecrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/naive/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
     await ask(receiver, { secrets: naiveSecrets }, "ok");
@@ -33,9 +33,7 @@ export async function naiveRun(ctx: BenchContext, config: NaiveConfig) {
   if (WARM_ALERTS > 0) {
     await fill(WARM_ALERTS * ENDPOINTS);
     await ask(worker, "drain", "elapsedMs");
-    const warm = await stats();
-    await reset();
-    if (warm.received !== WARM_ALERTS * ENDPOINTS || warm.invalid !== 0) throw new Error(`naive bench: ${warm.received} of ${WARM_ALERTS * ENDPOINTS} warm-up deliveries arrived, ${warm.invalid} bad signatures`);
+    await warmedUp("naive bench", WARM_ALERTS * ENDPOINTS);
   }
   await fill(TOTAL);
   await settle(["bench_naive"]);

@@ -4,7 +4,7 @@ import { ask, type BenchContext, child, cpuSplit, ENDPOINTS, fmt, peerBody, rate
 import { postgresPids } from "../cpu";
 
 export async function pgboss(ctx: BenchContext) {
-  const { only, base, receiver, stats, reset, results, report, cleanup, settle } = ctx;
+  const { only, base, receiver, stats, reset, results, report, cleanup, settle, warmedUp } = ctx;
   // (3b) pg-boss 10 on its own tables, its knobs swept; the job table analysed after loading.
   if (only.has("pgboss")) {
     const secrets = Object.fromEntries(Array.from({ length: ENDPOINTS }, (_, i) => [`/boss/${i}`, `whsec_${crypto.randomBytes(32).toString("base64")}`]));
@@ -34,9 +34,7 @@ export async function pgboss(ctx: BenchContext) {
       await ask(worker, undefined, "loaded");
       if (WARM_ALERTS > 0) {
         await ask(worker, "warm", "elapsedMs");
-        const warm = await stats();
-        await reset();
-        if (warm.received !== WARM_ALERTS * ENDPOINTS || warm.invalid !== 0) throw new Error(`pg-boss bench: ${warm.received} of ${WARM_ALERTS * ENDPOINTS} warm-up deliveries arrived, ${warm.invalid} bad signatures`);
+        await warmedUp("pg-boss bench", WARM_ALERTS * ENDPOINTS);
       }
       // As autovacuum would after a load this size.
       await settle(["pgboss.job"]);
