@@ -53,6 +53,7 @@ export function summarize(ctx: BenchContext) {
   };
   const round = (n: number | null | undefined) => (n === null || n === undefined ? "—" : fmt(n));
   const ingest = report.ingestSustained as { alertsPerSecond: number; lost: number; deliveriesLost: number; apiP99Ms: number } | undefined;
+  const rematch = report.rematch as { runs: unknown[]; roundsAhead: number } | undefined;
   say("\nsummary");
   const rows: [string, string, string][] = [
     ["raw loop, 64 in flight", `${round(latest.rawLoop64)} req/s`, ""],
@@ -61,7 +62,11 @@ export function summarize(ctx: BenchContext) {
     ["naive + attempt log (best)", `${round(results.naiveWithLog)} deliveries/s`, JSON.stringify(report.naiveWithLogConfig ?? null)],
     ["pg-boss 10 (best of sweep)", `${round(results.pgboss)} deliveries/s`, JSON.stringify(report.pgbossConfig ?? null)],
     ["mon1tor dispatch, 1 worker", `${round(results.dispatch)} deliveries/s`, `${latest.dispatchVsNaiveWithLog ?? "—"}× naive + log (≥ 1.0), ${latest.dispatchVsNaive ?? "—"}× naive (≥ 0.8), ${latest.dispatchVsPgboss ?? "—"}× pg-boss (≥ 0.8)`],
-    ["dispatch ÷ naive + log, ABAB", results.rematchRatio ? `${fmt(results.rematchRatio, 2)}× (${(report.rematch as { runs: unknown[] }).runs.length} rounds each)` : "—", "the same two again, side by side (3d)"],
+    [
+      "dispatch ÷ naive + log, ABAB",
+      rematch ? `${fmt(results.rematchRatio!, 2)}× (${rematch.runs.length} rounds each)` : "—",
+      `the same two again, side by side (3d)${rematch ? `; ahead in ${rematch.roundsAhead}` : ""}`,
+    ],
     ["mon1tor dispatch, first drain", `${round(results.dispatchFirstDrain)} deliveries/s`, "the same worker's untimed drain before, from a cold start"],
     ["mon1tor dispatch, 2 workers", `${round(results.scaleOut2Workers)} deliveries/s`, `${latest.scaleOut2Workers?.vsOneWorker ?? "—"}× one worker (≥ 1.5)`],
     [
