@@ -78,8 +78,17 @@ export type DrainStats = { attempted: number; delivered: number; failed: number 
  */
 const FLUSH_MS = 50;
 
-/** An endpoint with deliveries in flight that has not answered for this long is slow (eventsToClaim). */
-const SILENT_MS = 250;
+/**
+ * An endpoint at its in-flight limit that has not answered for this long is slow or hanging
+ * (eventsToClaim). At 250 ms, one that hung from a storm's start held every other endpoint's claims
+ * for a quarter of a second: the bench's nine healthy endpoints kept 0.71-0.75 of their rate beside
+ * a hanging tenth, against 0.82-0.93 at 50 ms (BENCH_ONLY=isolation, warm, alternating, 2026-12-05).
+ * An endpoint that answers slower than this and cannot keep up has its share written as queued
+ * rows a little sooner, as it would be once OVERFLOW_MS passed anyway.
+ */
+const SILENT_MS = 50;
+/** An endpoint whose room here stays used up this long, though it answers, no longer sizes claims (eventsToClaim). */
+const OVERFLOW_MS = 250;
 
 /** How soon a claim that found nothing is tried again, at the soonest (see drain()). */
 const EMPTY_CLAIM_RETRY_MS = 50;
@@ -197,7 +206,7 @@ export class Dispatcher {
    * How many EventQueue rows the next claim may take: about `limit` deliveries' worth, and no more
    * than the endpoints the last claims' rows listed have room for here (eventRoom), so that their
    * deliveries are sent or wait here, not written as queued rows. Left out: an endpoint slow or
-   * hanging (eventRoom none), and one whose room has stayed used up for SILENT_MS: either would hold
+   * hanging (eventRoom none), and one whose room has stayed used up for OVERFLOW_MS: either would hold
    * every other endpoint to its pace; its share of each row is written as a queued row instead.
    * None while the room left is under a quarter of the in-flight limit and sends are in flight: a
    * claim per answer cost more than the sends (the drain waits for an answer instead).
@@ -215,7 +224,7 @@ export class Dispatcher {
       const left = this.eventRoom(endpointId);
       if (left > 0) this.fullSince.delete(endpointId);
       else if (!this.fullSince.has(endpointId)) this.fullSince.set(endpointId, now);
-      const overflowing = left <= 0 && now - this.fullSince.get(endpointId)! >= SILENT_MS;
+      const overflowing = left <= 0 && now - this.fullSince.get(endpointId)! >= OVERFLOW_MS;
       if (!overflowing && !this.silentAtLimit(endpointId)) room = Math.min(room, Math.max(0, left));
     }
     if (room < this.perEndpoint / 4 && this.running > 0) return 0;
@@ -247,7 +256,7 @@ export class Dispatcher {
   private async claimBoth(limit: number, ids?: string[]) {
     const now = this.clock?.now() ?? null;
     const events = !ids && this.eventQueue ? this.eventsToClaim(limit) : 0;
-    // Held back until an endpoint answers (at most SILENT_MS): queued rows wait that long too,
+    // Held back until an endpoint answers (at most OVERFLOW_MS): queued rows wait that long too,
     // rather than cost a claim per answer.
     if (!ids && this.eventQueue && events === 0 && this.running > 0) return { heldBack: true, deliveries: [], drained: false, exhaustedTeams: [] };
     // From where the last claim ended, and from the head of the queue at least once a second.
