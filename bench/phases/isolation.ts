@@ -27,7 +27,7 @@ export async function isolation(ctx: BenchContext) {
       await ask(worker, undefined, "ready");
       // Warm, as every dispatcher in this bench. Cold, the worker's compiling held the nine alone
       // to about their rate beside the hanging endpoint, and hid most of what that endpoint costs
-      // (2026-12-05: 0.86 and 0.98 cold, 0.70 to 0.80 warm, in alternating runs).
+      // (2026-12-05, before e2a25e2: 0.86 and 0.98 cold, 0.75 and 0.68 warm, alternating).
       await warmUp(ctx, [worker], `iso-${round}`);
       const { team } = await endpoints(tag, count, (i) => (i === 9 ? `http://127.0.0.1:${hangingPort}/${tag}/${i}` : `${base}/${tag}/${i}`));
       await enqueue(team, perEndpoint);

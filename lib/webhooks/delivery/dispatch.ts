@@ -81,7 +81,7 @@ const FLUSH_MS = 50;
 /**
  * An endpoint at its in-flight limit that has not answered for this long is slow or hanging
  * (eventsToClaim). At 250 ms, one that hung from a storm's start held every other endpoint's claims
- * for a quarter of a second: the bench's nine healthy endpoints kept 0.71-0.75 of their rate beside
+ * for a quarter of a second: the bench's nine healthy endpoints kept 0.68-0.80 of their rate beside
  * a hanging tenth, against 0.82-0.93 at 50 ms (BENCH_ONLY=isolation, warm, alternating, 2026-12-05).
  * An endpoint that answers slower than this and cannot keep up has its share written as queued
  * rows a little sooner, as it would be once OVERFLOW_MS passed anyway.
