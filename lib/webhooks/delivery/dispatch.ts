@@ -168,8 +168,8 @@ export class Dispatcher {
   /** Where the last event claim ended, and when one last read the queue from its head (claimEvents' `after`). */
   private eventCursor: string | null = null;
   private eventHeadReadAt = 0;
-  /** When the last claim of queued rows found none to take (ROWS_RECHECK_MS), else 0. */
-  private rowsEmptyAt = 0;
+  /** The last claim of queued rows, when it found none to take (ROWS_RECHECK_MS): when, and whether it saw none due. */
+  private emptyRows: { at: number; drained: boolean } | null = null;
   /** Deliveries per event claimed lately, to size the next event claim. */
   private fanout = 10;
 
@@ -288,11 +288,13 @@ export class Dispatcher {
     const inFlight = new Map(this.inFlight);
     for (const [id, waiting] of this.waitingRoom) inFlight.set(id, (inFlight.get(id) ?? 0) + waiting.length);
     for (const d of fromEvents.deliveries) inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
-    const readRows = rowsLimit > 0 && (fromEvents.deliveries.length === 0 || performance.now() - this.rowsEmptyAt >= ROWS_RECHECK_MS);
-    const rows = readRows
-      ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
-      : { deliveries: [], drained: false, exhaustedTeams: [] };
-    if (readRows) this.rowsEmptyAt = rows.deliveries.length === 0 ? performance.now() : 0;
+    const recent = fromEvents.deliveries.length > 0 && this.emptyRows && performance.now() - this.emptyRows.at < ROWS_RECHECK_MS ? this.emptyRows : null;
+    // Not read: taken as that read found them (drained or not), so that the drain paces itself as it did.
+    const rows =
+      rowsLimit > 0 && !recent
+        ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
+        : { deliveries: [], drained: recent ? recent.drained : false, exhaustedTeams: [] };
+    if (rowsLimit > 0 && !recent) this.emptyRows = rows.deliveries.length === 0 ? { at: performance.now(), drained: rows.drained } : null;
     const claimedAt = performance.now();
     for (const d of fromEvents.deliveries) this.eventEndpoints.set(d.endpointId, claimedAt);
     const claimedEvents = new Set(fromEvents.deliveries.map((d) => d.queuedIn.eventId)).size;
