@@ -289,12 +289,12 @@ export class Dispatcher {
     for (const [id, waiting] of this.waitingRoom) inFlight.set(id, (inFlight.get(id) ?? 0) + waiting.length);
     for (const d of fromEvents.deliveries) inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
     const recent = fromEvents.deliveries.length > 0 && this.emptyRows && performance.now() - this.emptyRows.at < ROWS_RECHECK_MS ? this.emptyRows : null;
+    const readRows = rowsLimit > 0 && !recent;
     // Not read: taken as that read found them (drained or not), so that the drain paces itself as it did.
-    const rows =
-      rowsLimit > 0 && !recent
-        ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
-        : { deliveries: [], drained: recent ? recent.drained : false, exhaustedTeams: [] };
-    if (rowsLimit > 0 && !recent) this.emptyRows = rows.deliveries.length === 0 ? { at: performance.now(), drained: rows.drained } : null;
+    const rows = readRows
+      ? await claimDeliveries(this.pool, { now, limit: rowsLimit, leaseMs: this.leaseMs, inFlight, perEndpoint: this.perEndpoint, ids })
+      : { deliveries: [], drained: recent?.drained ?? false, exhaustedTeams: [] };
+    if (readRows) this.emptyRows = rows.deliveries.length === 0 ? { at: performance.now(), drained: rows.drained } : null;
     const claimedAt = performance.now();
     for (const d of fromEvents.deliveries) this.eventEndpoints.set(d.endpointId, claimedAt);
     const claimedEvents = new Set(fromEvents.deliveries.map((d) => d.queuedIn.eventId)).size;
