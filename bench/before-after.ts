@@ -53,12 +53,15 @@ const number = (text: string | undefined) => Number(text?.replace(/,/g, ""));
 function bench(side: Run["side"], dir: string, extra: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     // Only the 200/s phase (this tree's bench also runs one at 400/s unless its rate is 0).
+    // Its results file is not read (its output is): a scratch file, removed when it exits.
+    const results = path.join(os.tmpdir(), `mon1tor-before-after-${process.pid}.json`);
     const env = { ...process.env, BENCH_ONLY: "latency", BENCH_PG_STATS: "1", BENCH_LATENCY_RATE: String(RATE), BENCH_LATENCY_HIGH_RATE: "0",
-                  BENCH_RESULTS: path.join(os.tmpdir(), `mon1tor-before-after-${process.pid}.json`), ...extra };
+                  BENCH_RESULTS: results, ...extra };
     const child = spawn("npm", ["run", "--silent", "bench"], { cwd: dir, env, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.on("error", reject);
+    child.on("exit", () => fs.rmSync(results, { force: true }));
     child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${side}: the bench in ${dir} exited ${code}:\n${out.slice(-2_000)}`))));
   });
 }

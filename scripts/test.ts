@@ -108,9 +108,18 @@ async function main() {
   fs.rmSync(resultsDir, { recursive: true, force: true });
   fs.mkdirSync(resultsDir, { recursive: true });
   const pgDir = path.join(dataDir, "test-postgres");
-  // Tests never touch the dev data: they get their own cluster, rebuilt every run.
+  // Tests never touch the dev data: they get their own cluster, rebuilt every run and removed
+  // when the run ends. Its WAL is held to about 100 MB: each test file's database is a copy of
+  // the template written through the WAL, and at PostgreSQL's default (1 GB) a run's WAL alone
+  // had reached 385 MB, on a CI machine that then ran out of disk.
   fs.rmSync(pgDir, { recursive: true, force: true });
-  const database = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), password: "test" });
+  const database = await startEmbeddedPostgres({
+    dataDir: pgDir,
+    port: await freePort(),
+    password: "test",
+    flags: ["-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB"],
+    throwaway: true,
+  });
   const totals: Counts = { passed: 0, failed: 0, skipped: 0 };
   try {
     const templateUrl = await database.createDatabase(TEMPLATE_DATABASE, { recreate: true });

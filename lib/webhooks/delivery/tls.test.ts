@@ -1,6 +1,8 @@
 // TLS certificate expiry, read from real https receivers on 127.0.0.1 whose certificates a
 // locally generated CA signed. The CA is trusted through the explicit setting
 // (MON1TOR_EXTRA_CA_CERTS → DestinationPolicy.ca); verification itself is never turned off.
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlert } from "@/lib/alerts/ingest";
 import { encrypt } from "@/lib/crypto/encryption";
@@ -39,6 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
+  fs.rmSync(path.dirname(ca.file), { recursive: true, force: true });
 });
 
 describe("TLS certificate expiry", () => {

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { generateSecret } from "@/lib/webhooks/endpoints/secret";
 import { serializeEnvelope } from "@/lib/webhooks/delivery/envelope";
 import { deliveryHeaders, mon1torSignature } from "@/lib/webhooks/delivery/sign";
@@ -22,6 +22,7 @@ function replayCase() {
   return [fresh, mon1torSignature(secret, fresh), stale, mon1torSignature(secret, stale), secret];
 }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-snippets-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("verification snippets", () => {
   it("Node: accepts our signature, rejects a wrong one", () => {

@@ -12,12 +12,14 @@ vi.mock("next/server", async (importOriginal) => ({
 }));
 
 let cluster: EmbeddedDatabase;
+// Not a throwaway cluster: the test stops the server and starts it again on the same files.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-outage-"));
 let POST: (request: Request) => Promise<Response>;
 let key: string;
 let teamId: string;
 
 beforeAll(async () => {
-  cluster = await startEmbeddedPostgres({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-outage-")), port: await freePort(), password: "outage" });
+  cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "outage" });
   const url = await cluster.createDatabase("outage");
   await applyMigrationsSql(url);
   // This file's own database, which it may stop: the shared pool reads DATABASE_URL when first imported.
@@ -31,6 +33,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await cluster.stop().catch(() => {});
+  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 const post = (i: number) =>
