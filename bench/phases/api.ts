@@ -259,8 +259,11 @@ export async function throughTheApi(ctx: BenchContext) {
       say(floorCpu.line.replace("per delivery", "per request"));
 
       const seconds = Number(process.env.BENCH_INGEST_SECONDS ?? 60);
-      const perSecond = Number(process.env.BENCH_INGEST_RATE ?? 1000);
-      say(`\n(5) ingest: ${fmt(perSecond)} alerts/s for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
+      // Offered at least the floor's rate (rounded up to a hundred), never less than 1,000/s: at a
+      // fixed 1,000/s, a run whose floor was over 1,250/s read under 0.8× the floor with every
+      // alert accepted and the API at p99 21 ms. The offer, not the ingest, was what it measured.
+      const perSecond = Number(process.env.BENCH_INGEST_RATE ?? Math.max(1000, Math.ceil(floorRate / 100) * 100));
+      say(`\n(5) ingest: ${fmt(perSecond)} alerts/s (the floor's rate, at least 1,000) for ${seconds} s through POST /api/v1/alerts on next start, one active endpoint`);
       const { team } = await endpoints("ing", 1);
       await settle();
       const key = await keyFor(team);

@@ -60,7 +60,7 @@ export function summarize(ctx: BenchContext) {
     webRssMb: results.webRssMb ?? null,
   };
   const round = (n: number | null | undefined) => (n === null || n === undefined ? "—" : fmt(n));
-  const ingest = report.ingestSustained as { alertsPerSecond: number; lost: number; deliveriesLost: number; apiP99Ms: number } | undefined;
+  const ingest = report.ingestSustained as { offeredPerSecond: number; alertsPerSecond: number; refused: number; lost: number; deliveriesLost: number; apiP99Ms: number } | undefined;
   const rematch = report.rematch as { runs: unknown[]; roundsAhead: number } | undefined;
   say("\nsummary");
   const rows: [string, string, string][] = [
@@ -79,7 +79,7 @@ export function summarize(ctx: BenchContext) {
     ["mon1tor dispatch, 2 workers", `${round(results.scaleOut2Workers)} deliveries/s`, `${latest.scaleOut2Workers?.vsOneWorker ?? "—"}× one worker (≥ 1.5)`],
     [
       "ingest",
-      ingest ? `${fmt(ingest.alertsPerSecond)}/s, ${ingest.lost} + ${ingest.deliveriesLost} lost, p99 ${fmt(ingest.apiP99Ms)} ms` : "—",
+      ingest ? `${fmt(ingest.alertsPerSecond)}/s of ${fmt(ingest.offeredPerSecond)}/s offered (${fmt(ingest.refused)} refused), ${ingest.lost} + ${ingest.deliveriesLost} lost, p99 ${fmt(ingest.apiP99Ms)} ms` : "—",
       "0 alerts + 0 deliveries lost",
     ],
     [
