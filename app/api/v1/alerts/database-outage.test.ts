@@ -5,12 +5,14 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from "@/scripts/lib/embedded-postgres";
 import { applyMigrationsSql } from "@/scripts/lib/migrations";
+import pg from "pg";
 
 vi.mock("next/server", async (importOriginal) => ({
   ...(await importOriginal<typeof import("next/server")>()),
   after: () => {},
 }));
 
+const MAX_CONNECTIONS = 30;
 let cluster: EmbeddedDatabase;
 // Not a throwaway cluster: the test stops the server and starts it again on the same files.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mon1tor-outage-"));
@@ -19,7 +21,9 @@ let key: string;
 let teamId: string;
 
 beforeAll(async () => {
-  cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "outage" });
+  // Few sessions, none kept for superusers: the second test fills them all, as a busy shared server's other clients would.
+  const flags = ["-c", `max_connections=${MAX_CONNECTIONS}`, "-c", "superuser_reserved_connections=0", "-c", "reserved_connections=0"];
+  cluster = await startEmbeddedPostgres({ dataDir, port: await freePort(), password: "outage", flags });
   const url = await cluster.createDatabase("outage");
   await applyMigrationsSql(url);
   // This file's own database, which it may stop: the shared pool reads DATABASE_URL when first imported.
@@ -78,5 +82,42 @@ describe("database outage", () => {
       if (stored < 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(stored).toBe(accepted);
+  }, 60_000);
+
+  it("answers 503 with Retry-After while PostgreSQL has no session left to give (too many clients), then accepts again", async () => {
+    // A restart ends the app's pooled sessions; every slot is then taken before it can reconnect.
+    await cluster.restart();
+    const fillers: pg.Client[] = [];
+    for (;;) {
+      const client = new pg.Client({ connectionString: cluster.url("outage") });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe("53300");
+        break;
+      }
+      fillers.push(client);
+      expect(fillers.length).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    }
+    try {
+      for (let n = 0; n < 5; n++) {
+        const response = await post(10_000 + n);
+        expect({ status: response.status, retryAfter: response.headers.get("retry-after"), body: await response.json() }).toMatchObject({
+          status: 503,
+          retryAfter: "5",
+          body: { error: { code: "unavailable" } },
+        });
+      }
+    } finally {
+      await Promise.all(fillers.map((client) => client.end()));
+    }
+    // Sessions free again: the same call is accepted.
+    let response = await post(10_000);
+    for (let tries = 0; tries < 20 && response.status !== 202; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      response = await post(10_000);
+    }
+    expect(response.status).toBe(202);
   }, 60_000);
 });
