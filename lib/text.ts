@@ -23,6 +23,20 @@ export function storableText(text: string | null): string | null {
 // With the u flag a well-formed pair is one code point: only a lone half matches.
 export const hasLoneSurrogate = (text: string) => /\p{Cs}/u.test(text);
 
+/**
+ * At most `max` UTF-16 units of `text`, and one fewer where the cut would split a surrogate pair
+ * (an emoji, say), so a cut never leaves a lone half. `ellipsis`: a cut ends in "…", within `max`.
+ * Alertmanager's summaries cut at 300 by String.slice were refused as "unpaired surrogate" when
+ * an emoji straddled the cut, and Alertmanager, answered per item, never sent them again.
+ */
+export function truncate(text: string, max: number, { ellipsis = false } = {}): string {
+  if (text.length <= max) return text;
+  let end = ellipsis ? max - 1 : max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return ellipsis ? `${text.slice(0, end)}…` : text.slice(0, end);
+}
+
 const NOT_ONE_LINE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 
 /**

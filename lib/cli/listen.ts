@@ -5,6 +5,7 @@
 // from any directory, without the app's path aliases.
 import os from "node:os";
 import { RELAY_EXCERPT_CHARS, streamMessageSchema, type RelayAnswer, type RelayHello, type StreamMessage } from "../relay/protocol";
+import { truncate } from "../text";
 
 export type ListenOptions = {
   forwardTo: URL;
@@ -255,7 +256,7 @@ export class Listener {
         statusCode: response.status,
         durationMs: Math.round(performance.now() - started),
         headers: Object.fromEntries(kept),
-        body: text.slice(0, RELAY_EXCERPT_CHARS),
+        body: truncate(text, RELAY_EXCERPT_CHARS),
       };
     } catch (error) {
       answer = { requestId: request.id, statusCode: null, durationMs: Math.round(performance.now() - started), error: describeLocalError(error, forwardTo) };

@@ -18,6 +18,7 @@ import { refusedItem, type BatchItem } from "@/lib/alerts/batch";
 import { alertInputSchema, type AlertInput } from "@/lib/alerts/ingest";
 import { fieldErrorsOf } from "@/lib/actions/define-action";
 import { db } from "@/lib/db";
+import { truncate } from "@/lib/text";
 import { MAX_BATCH_ITEMS } from "@/lib/alerts/batch-limits";
 
 const labelMap = z.record(z.string(), z.string());
@@ -46,7 +47,7 @@ const SEVERITY: Record<string, AlertInput["severity"]> = {
   info: "info", informational: "info", low: "info", none: "info",
 };
 
-const cut = (text: string | undefined, max: number) => (text === undefined ? undefined : text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const cut = (text: string | undefined, max: number) => (text === undefined ? undefined : truncate(text, max, { ellipsis: true }));
 const trimmed = (text: string | undefined) => (text?.trim() ? text.trim() : undefined);
 
 /** An Alertmanager time inside our range, else none (the alert then takes its arrival time). */

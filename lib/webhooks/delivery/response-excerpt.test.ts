@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { responseExcerpt } from "@/lib/webhooks/delivery/response-excerpt";
+import { hasLoneSurrogate } from "@/lib/text";
+import { responseExcerpt, STORED_EXCERPT_CHARS } from "@/lib/webhooks/delivery/response-excerpt";
 
 describe("responseExcerpt", () => {
   it("carries nothing from one answer to the next (its decoders are made once)", () => {
@@ -11,5 +12,12 @@ describe("responseExcerpt", () => {
     expect(responseExcerpt(cut, { truncated: false })).toBe("[mon1tor: invalid UTF-8 replaced with U+FFFD]\nok \uFFFD");
     expect(responseExcerpt(Buffer.from("\uFEFFbom", "utf8"), { truncated: false })).toBe("bom");
     expect(responseExcerpt(Buffer.alloc(0), { truncated: false })).toBeNull();
+  });
+
+  it("cuts a long answer of emoji between characters, never through one (no lone surrogate stored)", () => {
+    const excerpt = responseExcerpt(Buffer.from("x" + "😀".repeat(STORED_EXCERPT_CHARS), "utf8"), { truncated: false })!;
+    expect(excerpt.length).toBe(STORED_EXCERPT_CHARS - 1);
+    expect(hasLoneSurrogate(excerpt)).toBe(false);
+    expect(excerpt.endsWith("😀")).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // text holds valid UTF-8 without NUL. So the excerpt is decoded leniently, NUL is
 // escaped, and a note at the top says what was changed: the stored row is always
 // writable, and a person reading it is never misled.
-import { storableText } from "@/lib/text";
+import { storableText, truncate } from "@/lib/text";
 
 /** Made once: a decoder is stateless between calls that do not stream, and making one per response was a share of every delivery's CPU in a storm. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -33,6 +33,6 @@ export function responseExcerpt(bytes: Buffer, { encoding, truncated }: { encodi
   }
   if (text.includes("\u0000")) notes.push("NUL bytes escaped as \\u0000");
   let excerpt = storableText(text);
-  if (excerpt.length > STORED_EXCERPT_CHARS) excerpt = excerpt.slice(0, STORED_EXCERPT_CHARS);
+  excerpt = truncate(excerpt, STORED_EXCERPT_CHARS);
   return notes.length > 0 ? `[mon1tor: ${notes.join("; ")}]\n${excerpt}` : excerpt;
 }

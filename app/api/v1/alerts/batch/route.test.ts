@@ -254,6 +254,24 @@ describe("POST /api/v1/integrations/alertmanager", () => {
     }
   });
 
+  it("cuts a long summary, name or description of emoji between characters, and accepts it", async () => {
+    const { owner, key } = await team();
+    // 400 UTF-16 units each: a cut at 299 + "…" would fall inside an emoji's pair.
+    const response = await call(postAlertmanager, "/api/v1/integrations/alertmanager", key, group("firing", [
+      amAlert("emoji-summary", "firing", { annotations: { summary: "😀".repeat(200), description: "🔥".repeat(6_000) } }),
+      amAlert("emoji-name", "firing", { labels: { alertname: "x" + "🔥".repeat(150), instance: "db-1" }, annotations: {} }),
+    ]));
+    const json = (await response.json()) as BatchJson;
+    expect(json.results.map((r) => r.status)).toEqual(["accepted", "accepted"]);
+    const alerts = await db.alert.findMany({ where: { teamId: owner.team.id }, orderBy: { dedupKey: "asc" } });
+    expect(alerts.map((a) => a.dedupKey)).toEqual(["emoji-name", "emoji-summary"]);
+    const [byName, bySummary] = alerts;
+    expect(bySummary!.title).toBe(`${"😀".repeat(149)}…`);
+    expect(bySummary!.message).toBe(`${"🔥".repeat(4_999)}…`);
+    expect(byName!.title).toBe(`x${"🔥".repeat(149)}…`);
+    expect(byName!.monitorId).toBe(`x${"🔥".repeat(99)}…`);
+  });
+
   it("takes our API key as a Bearer token, and nothing else", async () => {
     const response = await call(postAlertmanager, "/api/v1/integrations/alertmanager", "mk_wrong_key", group("firing", []));
     expect(response.status).toBe(401);
