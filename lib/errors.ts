@@ -64,9 +64,10 @@ export function isUniqueViolation(error: unknown): boolean {
 
 // Connection-level failures: the database is down, restarting or unreachable. Class 08 is
 // "connection exception", 57P01-57P03 are shutdowns and "cannot connect now"; P1001/P1002/
-// P1017 are Prisma's names for the same, and P2037 its name for 53300. Class 53 is "insufficient resources": no session left
-// (53300, too many clients), its disk full (53100), out of memory: the server is there but cannot
-// take the work now, which a retry later can fix. Answered 500 before, with nothing to say retry.
+// P1017 are Prisma's names for the same, and P2037 its name for 53300. Class 53 is "insufficient
+// resources": no session left (53300, too many clients), its disk full (53100), out of memory: the
+// server is there but cannot take the work now, which a retry later can fix. Answered 500 before,
+// with nothing to say retry.
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P02", "57P03", "P1001", "P1002", "P1017", "P2037"]);
 const UNAVAILABLE_MESSAGES = /Connection terminated|connection error|terminating connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|Can't reach database server|ECONNREFUSED/i;
 
