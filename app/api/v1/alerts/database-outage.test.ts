@@ -1,4 +1,5 @@
-// The database going away is a 503 with Retry-After, never a 500; what was accepted stays.
+// The database going away, or having no session left to give, is a 503 with Retry-After, never a
+// 500; what was accepted stays.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
