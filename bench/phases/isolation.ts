@@ -3,7 +3,7 @@ import { ask, type BenchContext, child, fmt, rate, type ReceiverStats, say } fro
 import { warmUp } from "./dispatch";
 
 export async function isolation(ctx: BenchContext) {
-  const { only, db, base, receiver, stats, reset, results, cleanup, workerFile, endpoints, enqueue } = ctx;
+  const { only, db, base, receiver, stats, reset, results, cleanup, workerFile, endpoints, enqueue, printStatementStats } = ctx;
   // (5) Isolation: one of ten endpoints hangs until the timeout. It runs first, on a fresh
   // database: after the other phases' 100,000-odd writes, vacuum and checkpoints skew it.
   if (only.has("isolation")) {
@@ -31,8 +31,12 @@ export async function isolation(ctx: BenchContext) {
       await warmUp(ctx, [worker], `iso-${round}`);
       const { team } = await endpoints(tag, count, (i) => (i === 9 ? `http://127.0.0.1:${hangingPort}/${tag}/${i}` : `${base}/${tag}/${i}`));
       await enqueue(team, perEndpoint);
+      // BENCH_PG_STATS=1: the drain's statements alone (the warm-up's and the enqueue's left out).
+      await printStatementStats();
       await ask(worker, "drain", "elapsedMs");
       worker.kill();
+      if (process.env.BENCH_PG_STATS) say(`    ${tag}, round ${round + 1}: the drain's statements`);
+      await printStatementStats();
       const s = await stats();
       await reset();
       // Leave nothing behind: the hanging endpoint's unfinished deliveries would otherwise
