@@ -43,6 +43,30 @@ function historyRowsRead(node: PlanNode): number {
 
 const indexesUsed = (node: PlanNode): string[] => [...(node["Index Name"] ? [node["Index Name"]] : []), ...(node.Plans ?? []).flatMap(indexesUsed)];
 
+/** An alert and its first event, both `id`, for deliveries to point at. */
+async function alertWithEvent(teamId: string, id: string) {
+  await pool.query(`INSERT INTO "Alert" (id, "teamId", title, severity, status, "startedAt", "lastSequence", "createdAt") VALUES ($2, $1, 't', 'info', 'triggered', now(), 1, now())`, [teamId, id]);
+  await pool.query(`INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, "createdAt") VALUES ($2, $1, 'alert.triggered', $2, 1, '{}', now() AT TIME ZONE 'UTC')`, [teamId, id]);
+}
+
+/** Analyses `tables` as they are now, with autovacuum kept from analysing their partitions again while the test runs. */
+async function analyseAndHold(tables: string[]) {
+  const { rows: partitions } = await pool.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+     WHERE p.relname = ANY($1::text[])`,
+    [tables],
+  );
+  for (const { name } of partitions) await pool.query(`ALTER TABLE "${name}" SET (autovacuum_enabled = false)`);
+  await pool.query(`ANALYZE ${tables.map((table) => `"${table}"`).join(", ")}`);
+}
+
+/** From here on the worker's statements print their plans as they ran (into `plans`, emptied); `settings` more for its session. */
+async function explainFromHere(settings = "") {
+  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
+                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice; ${settings}`);
+  plans.length = 0;
+}
+
 let worker: pg.Pool;
 const plans: { text: string; plan: PlanNode }[] = [];
 /** The teams this file's tests made: their deliveries are this file's to finish. */
@@ -69,20 +93,14 @@ it("the claim and the recording batch, planned while the tables were empty, read
 
   // The worst moment to plan: every history partition empty and analysed as such, and
   // autovacuum kept from analysing them again while the test runs.
-  const { rows: partitions } = await pool.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-     WHERE p.relname IN ('Delivery', 'Event', 'DeliveryAttempt')`,
-  );
-  for (const { name } of partitions) await pool.query(`ALTER TABLE "${name}" SET (autovacuum_enabled = false)`);
-  await pool.query(`ANALYZE "Delivery", "Event", "DeliveryAttempt"`);
+  await analyseAndHold(["Delivery", "Event", "DeliveryAttempt"]);
 
   // Run now, on (almost) nothing: a claim that takes the one delivery queued since the tables
   // were analysed (so that the claim's named second statement makes its one plan for this
   // connection here), and a batch whose delivery is not there.
   const policy = failurePolicyFromEnv();
   const lone = `pl${Date.now()}lone`;
-  await pool.query(`INSERT INTO "Alert" (id, "teamId", title, severity, status, "startedAt", "lastSequence", "createdAt") VALUES ($2, $1, 't', 'info', 'triggered', now(), 1, now())`, [team.id, lone]);
-  await pool.query(`INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, "createdAt") VALUES ($2, $1, 'alert.triggered', $2, 1, '{}', now() AT TIME ZONE 'UTC')`, [team.id, lone]);
+  await alertWithEvent(team.id, lone);
   await pool.query(
     `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
      VALUES ($2, $1, $3, $2, $2, 1, 'pending', now() AT TIME ZONE 'UTC' - interval '1 second', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`,
@@ -122,9 +140,7 @@ it("the claim and the recording batch, planned while the tables were empty, read
   // A claim reuses the queued days another read less than a second before: this one reads them.
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   // Statements from here on print their plans as they ran.
-  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
-                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice`);
-  plans.length = 0;
+  await explainFromHere();
   const { deliveries } = await claimDeliveries(worker, { now: null, limit: TAKE, leaseMs: 60_000, inFlight: new Map(), perEndpoint: 64 });
   expect(deliveries).toHaveLength(TAKE);
   // The first half all delivered; of the second, half fail: their supersede lookup runs too.
@@ -169,8 +185,7 @@ it("the queued days and a recording batch, planned on statistics of finished del
   const team = await createTeam();
   const { endpoint } = await createActiveEndpoint(team.id, "http://127.0.0.1:9/plans/days");
   const prefix = `qd${Date.now()}`;
-  await pool.query(`INSERT INTO "Alert" (id, "teamId", title, severity, status, "startedAt", "lastSequence", "createdAt") VALUES ($2, $1, 't', 'info', 'triggered', now(), 1, now())`, [team.id, prefix]);
-  await pool.query(`INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, "createdAt") VALUES ($2, $1, 'alert.triggered', $2, 1, '{}', now() AT TIME ZONE 'UTC')`, [team.id, prefix]);
+  await alertWithEvent(team.id, prefix);
   const deliveries = (from: number, count: number, queued: boolean) =>
     pool.query(
       `INSERT INTO "Delivery" (id, "teamId", "endpointId", "eventId", "alertId", sequence, status, "nextAttemptAt", "createdAt", "updatedAt")
@@ -183,16 +198,10 @@ it("the queued days and a recording batch, planned on statistics of finished del
   // finished first). Then a storm's backlog of 10,000.
   await deliveries(1, 30_000, false);
   await pool.query(`UPDATE "Delivery" SET status = 'delivered', "nextAttemptAt" = NULL WHERE "teamId" = ANY($1::text[]) AND "nextAttemptAt" IS NOT NULL`, [teams]);
-  const { rows: partitions } = await pool.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'Delivery'`,
-  );
-  for (const { name } of partitions) await pool.query(`ALTER TABLE "${name}" SET (autovacuum_enabled = false)`);
-  await pool.query(`ANALYZE "Delivery"`);
+  await analyseAndHold(["Delivery"]);
   await deliveries(30_001, 10_000, true);
 
-  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
-                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice`);
-  plans.length = 0;
+  await explainFromHere();
   // As the claim reads them (in its transaction) and as retention does (in one of its own). Other
   // files' tests may have queued deliveries on other days: the backlog's day is within the range.
   const { rows: [today] } = await pool.query<{ day: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day`);
@@ -240,9 +249,7 @@ it("the event queue's lease, planned while the queue was empty, takes the oldest
      FROM generate_series(1, 5000) g JOIN "Event" ev ON ev.id = $2 || g`,
     [team.id, prefix, endpoint.id],
   );
-  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
-                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice`);
-  plans.length = 0;
+  await explainFromHere();
   const { deliveries } = await claimEvents(worker, { now: null, limit: 50, leaseMs: 60_000, room: () => 64 });
   // The oldest unleased ones, in order.
   expect(deliveries.map((d) => d.id)).toEqual(Array.from({ length: 50 }, (_, i) => `${prefix}${1001 + i}d`));
@@ -263,8 +270,7 @@ it("a lease renewal finds the held rows by key, never by reading the history", a
   const team = await createTeam();
   const { endpoint } = await createActiveEndpoint(team.id, "http://127.0.0.1:9/plans/renew");
   const prefix = `rn${Date.now()}`;
-  await pool.query(`INSERT INTO "Alert" (id, "teamId", title, severity, status, "startedAt", "lastSequence", "createdAt") VALUES ($2, $1, 't', 'info', 'triggered', now(), 1, now())`, [team.id, prefix]);
-  await pool.query(`INSERT INTO "Event" (id, "teamId", type, "alertId", sequence, body, "createdAt") VALUES ($2, $1, 'alert.triggered', $2, 1, '{}', now() AT TIME ZONE 'UTC')`, [team.id, prefix]);
+  await alertWithEvent(team.id, prefix);
   // A storm's 60,000 deliveries, analysed while all were claimed (leased); then all but the last
   // 96 delivered, the statistics not updated: the 96 are in flight with this worker, as beside
   // an endpoint that hangs. (The bench's isolation drain, where the renewal read Delivery twice.)
@@ -275,11 +281,7 @@ it("a lease renewal finds the held rows by key, never by reading the history", a
      FROM generate_series(1, 60000) g`,
     [team.id, prefix, endpoint.id],
   );
-  const { rows: partitions } = await pool.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'Delivery'`,
-  );
-  for (const { name } of partitions) await pool.query(`ALTER TABLE "${name}" SET (autovacuum_enabled = false)`);
-  await pool.query(`ANALYZE "Delivery"`);
+  await analyseAndHold(["Delivery"]);
   await pool.query(
     `UPDATE "Delivery" SET status = 'delivered', "nextAttemptAt" = NULL, "leaseExpiresAt" = NULL
      WHERE "teamId" = $1 AND id <> ALL($2::text[])`,
@@ -290,9 +292,7 @@ it("a lease renewal finds the held rows by key, never by reading the history", a
   // Whatever join the planner picks: here it would pick a nested loop over the key, but in the
   // bench (a bigger, much-updated table) it picked hash joins over sequential scans. Without
   // nested loops, only a condition on the key itself keeps the renewal off the history.
-  await worker.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;
-                     SET auto_explain.log_format = json; SET auto_explain.log_level = notice; SET enable_nestloop = off`);
-  plans.length = 0;
+  await explainFromHere("SET enable_nestloop = off");
   expect(await extendLeases(worker, { now: null, leaseMs: 120_000, held })).toBe(96);
   const renew = plans.filter((p) => p.text.trimStart().startsWith("WITH renew AS"));
   expect(renew).toHaveLength(1);
